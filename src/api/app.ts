@@ -1,0 +1,29 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { ApiDeps, AppState } from './context';
+import { errorMiddleware } from './middleware/errors';
+import { jsonBody } from './middleware/body';
+import { adminRoutes } from './routes/admin/admin';
+import { webhookRoutes } from './routes/webhooks/webhooks';
+import { scrapeRoutes } from './routes/scrape/scrape';
+import { jobRoutes } from './routes/jobs/jobs';
+
+export function createApp(deps: ApiDeps): Koa<AppState> {
+  const app = new Koa<AppState>();
+  app.proxy = true;
+  app.silent = true; // the error middleware logs; Koa's default stderr dump would duplicate it
+  app.use(errorMiddleware(deps.logger));
+  app.use(jsonBody(deps.config.apiBodyLimitBytes));
+
+  const health = new Router<AppState>();
+  health.get('/healthz', async (ctx) => {
+    await deps.db.query('SELECT 1');
+    ctx.body = { status: 'ok' };
+  });
+
+  for (const router of [health, adminRoutes(deps), webhookRoutes(deps), scrapeRoutes(deps), jobRoutes(deps)]) {
+    app.use(router.routes());
+    app.use(router.allowedMethods({ throw: true }));
+  }
+  return app;
+}

@@ -1,0 +1,21 @@
+import type { Client } from '@temporalio/client';
+import type Koa from 'koa';
+import type { Config } from '../config';
+import type { Db } from '../db/pool';
+import type { KeyScope } from '../db/repositories/projects';
+import type { Logger } from '../logger';
+
+export interface ApiDeps {
+  db: Db;
+  config: Config;
+  logger: Logger;
+  temporal: Client;
+}
+
+export interface AppState {
+  requestId: string;
+  scope?: KeyScope;
+  input?: unknown;
+}
+
+export type Ctx = Koa.ParameterizedContext<AppState>;

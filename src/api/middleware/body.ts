@@ -1,0 +1,44 @@
+import type Koa from 'koa';
+import { AppError, ValidationError } from '../../errors';
+import type { AppState } from '../context';
+
+declare module 'koa' {
+  interface Request {
+    body?: unknown;
+  }
+}
+
+/**
+ * Reads a JSON body (only JSON: anything else is 415) up to `limit` bytes
+ * (413 past it). Requests without a body leave ctx.request.body undefined.
+ */
+export function jsonBody(limit: number): Koa.Middleware<AppState> {
+  return async (ctx, next) => {
+    const length = ctx.request.length;
+    const hasBody = (length !== undefined && length > 0) || ctx.get('transfer-encoding') !== '';
+    if (!hasBody || ['GET', 'HEAD', 'DELETE'].includes(ctx.method)) return next();
+    if (!ctx.request.is('application/json')) {
+      throw new AppError('ERR::API::UNSUPPORTED_MEDIA_TYPE', 'request body must be application/json', 415);
+    }
+    if (length !== undefined && length > limit) throw tooLarge(limit);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of ctx.req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw tooLarge(limit);
+      chunks.push(chunk as Buffer);
+    }
+    const text = Buffer.concat(chunks).toString('utf8');
+    if (text.trim() !== '') {
+      try {
+        ctx.request.body = JSON.parse(text);
+      } catch (err) {
+        throw new ValidationError(`request body is not valid JSON: ${(err as Error).message}`);
+      }
+    }
+    return next();
+  };
+}
+
+const tooLarge = (limit: number) =>
+  new AppError('ERR::API::PAYLOAD_TOO_LARGE', `request body is larger than ${limit} bytes`, 413);

@@ -1,0 +1,63 @@
+import Router from '@koa/router';
+import type { z } from 'zod';
+import { AppError, ConflictError, NotFoundError } from '../../../errors';
+import {
+  createApiKey,
+  createProject,
+  getProjectByName,
+  revokeApiKey,
+  updateProject,
+} from '../../../db/repositories/projects';
+import type { ApiDeps, AppState } from '../../context';
+import { requireAdmin } from '../../middleware/auth';
+import { input, validate } from '../../middleware/validate';
+import { CreateKey, CreateProject, RevokeKey, UpdateProject } from './schema';
+
+const projectNotFound = (name: string) => new NotFoundError('ERR::PROJECT::NOT_FOUND', `project "${name}" does not exist`);
+
+export function adminRoutes({ db, config }: ApiDeps): Router<AppState> {
+  const r = new Router<AppState>({ prefix: '/admin' });
+  r.use(requireAdmin(config.adminToken));
+
+  r.post('/projects', validate(CreateProject), async (ctx) => {
+    const body = input<z.infer<typeof CreateProject>>(ctx);
+    if (await getProjectByName(db, body.name)) {
+      throw new ConflictError('ERR::PROJECT::ALREADY_EXISTS', `project "${body.name}" already exists`);
+    }
+    try {
+      ctx.body = await createProject(db, body);
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') {
+        throw new ConflictError('ERR::PROJECT::ALREADY_EXISTS', `project "${body.name}" already exists`);
+      }
+      throw err;
+    }
+    ctx.status = 201;
+  });
+
+  r.patch('/projects/:name', validate(UpdateProject), async (ctx) => {
+    const { name, ...patch } = input<z.infer<typeof UpdateProject>>(ctx);
+    const project = await updateProject(db, name, patch);
+    if (!project) throw projectNotFound(name);
+    ctx.body = project;
+  });
+
+  r.post('/projects/:name/keys', validate(CreateKey), async (ctx) => {
+    const { name, env } = input<z.infer<typeof CreateKey>>(ctx);
+    const project = await getProjectByName(db, name);
+    if (!project) throw projectNotFound(name);
+    const { key, prefix } = await createApiKey(db, project.id, env);
+    ctx.status = 201;
+    ctx.body = { key, prefix, project: project.name, env };
+  });
+
+  r.delete('/keys/:prefix', validate(RevokeKey), async (ctx) => {
+    const { prefix } = input<z.infer<typeof RevokeKey>>(ctx);
+    if (!(await revokeApiKey(db, prefix))) {
+      throw new AppError('ERR::AUTH::KEY_NOT_FOUND', `no active key with prefix "${prefix}"`, 404);
+    }
+    ctx.status = 204;
+  });
+
+  return r;
+}

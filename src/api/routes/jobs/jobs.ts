@@ -1,0 +1,60 @@
+import Router from '@koa/router';
+import type { z } from 'zod';
+import { NotFoundError } from '../../../errors';
+import { getJobInScope, getResult, listAttempts } from '../../../db/repositories/jobs';
+import { logUrl } from '../../../delivery/payload';
+import type { ApiDeps, AppState } from '../../context';
+import { requireKey } from '../../middleware/auth';
+import { input, validate } from '../../middleware/validate';
+import { JobByUuid } from './schema';
+
+export function jobRoutes({ db, config }: ApiDeps): Router<AppState> {
+  const r = new Router<AppState>({ prefix: '/jobs' });
+  r.use(requireKey(db));
+
+  r.get('/:uuid', validate(JobByUuid), async (ctx) => {
+    const { uuid } = input<z.infer<typeof JobByUuid>>(ctx);
+    const { project, env } = ctx.state.scope!;
+    const job = await getJobInScope(db, uuid, project.id, env);
+    if (!job) throw new NotFoundError('ERR::JOB::NOT_FOUND', `job ${uuid} does not exist in this project and environment`);
+    const result = await getResult(db, job.id);
+    const attempts = await listAttempts(db, job.id);
+    ctx.body = {
+      uuid: job.id,
+      kind: job.kind,
+      env: job.env,
+      status: job.status,
+      delivery_status: job.delivery_status,
+      webhook_name: job.webhook_name,
+      webhook_uuid: job.webhook_id,
+      params: job.params,
+      error: job.error_code ? { code: job.error_code, message: job.error_message } : null,
+      log_url: logUrl(config.publicUrl, job.id),
+      created_at: job.created_at,
+      updated_at: job.updated_at,
+      completed_at: job.completed_at,
+      result: result && {
+        status_code: result.status_code,
+        url: result.final_url,
+        format: result.format,
+        content_type: result.content_type,
+        size: result.size_bytes,
+        duration_ms: result.duration_ms,
+      },
+      attempts: attempts.map((a) => ({
+        series: a.series,
+        attempt: a.attempt,
+        at: a.started_at,
+        url: a.url,
+        final_url: a.final_url,
+        success: a.success,
+        status_code: a.status_code,
+        duration_ms: a.duration_ms,
+        error: a.error_code ? { code: a.error_code, message: a.error_message } : null,
+        response_snippet: a.response_snippet,
+      })),
+    };
+  });
+
+  return r;
+}

@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import Router from '@koa/router';
+import { WorkflowIdReusePolicy } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { AppError, WebhookErrors } from '../../../errors';
+import { withTransaction } from '../../../db/pool';
+import { QUEUE_LIMITS } from '../../../db/repositories/projects';
+import { deleteJob, getJob, getResult, insertJob, insertJobWithinQueueLimit, QueueFullError } from '../../../db/repositories/jobs';
+import { getWebhookByName } from '../../../db/repositories/webhooks';
+import { buildScrapeResponse, logUrl } from '../../../delivery/payload';
+import { jobWorkflowId } from '../../../shared/names';
+import type { JobWorkflowInput } from '../../../shared/jobTypes';
+import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME, SA_WEBHOOK_NAME } from '../../../shared/searchAttributes';
+import type { ApiDeps, AppState, Ctx } from '../../context';
+import { requireKey } from '../../middleware/auth';
+import { input, validate } from '../../middleware/validate';
+import { ScrapeParams, type ScrapeInput } from './schema';
+
+/** Scrapfly passes headers as headers[name]=value in the query string. */
+function liftBracketHeaders(ctx: Ctx, next: () => Promise<unknown>) {
+  const q = { ...ctx.query } as Record<string, unknown>;
+  const headers: Record<string, unknown> = {};
+  for (const k of Object.keys(q)) {
+    const m = /^headers\[(.+)\]$/.exec(k);
+    if (m) {
+      headers[m[1]!] = q[k];
+      delete q[k];
+    }
+  }
+  if (Object.keys(headers).length > 0) {
+    q.headers = headers;
+    ctx.query = q as typeof ctx.query;
+  }
+  return next();
+}
+
+export function scrapeRoutes({ db, config, temporal }: ApiDeps): Router<AppState> {
+  const r = new Router<AppState>();
+  const schema = ScrapeParams(config.scrape.timeoutMs);
+  const handler = async (ctx: Ctx) => {
+    const params = input<ScrapeInput>(ctx);
+    const { project, env } = ctx.state.scope!;
+    const jobId = randomUUID();
+    const url = logUrl(config.publicUrl, jobId);
+    const { webhook_name, ...jobParams } = params;
+
+    if (!webhook_name) {
+      // Synchronous: the same workflow, awaited, minus the delivery.
+      await insertJob(db, { id: jobId, project_id: project.id, env, kind: 'scrape', webhook_id: null, webhook_name: null, params: jobParams }, null);
+      await runWorkflow(temporal, config, jobId, { deliver: false }, { project: project.name, webhook: null }, 'execute').catch(
+        async (err) => {
+          await deleteJob(db, jobId);
+          throw err;
+        },
+      );
+      const job = (await getJob(db, jobId))!;
+      ctx.set('X-Scrapfly-Log-Uuid', jobId);
+      ctx.set('X-Scrapfly-Log-Url', url);
+      ctx.body = buildScrapeResponse(job, await getResult(db, jobId), { publicUrl: config.publicUrl, projectName: project.name });
+      return;
+    }
+
+    const webhook = await getWebhookByName(db, project.id, env, webhook_name);
+    if (!webhook) throw WebhookErrors.notFound(webhook_name);
+    if (webhook.status === 'disabled') throw WebhookErrors.disabled(webhook_name);
+    const limit = QUEUE_LIMITS[project.plan];
+    let queued: number;
+    try {
+      queued = await withTransaction(db, (c) =>
+        insertJobWithinQueueLimit(
+          c,
+          { id: jobId, project_id: project.id, env, kind: 'scrape', webhook_id: webhook.id, webhook_name, params: jobParams },
+          limit,
+        ),
+      );
+    } catch (err) {
+      if (err instanceof QueueFullError) throw WebhookErrors.queueFull(err.limit);
+      throw err;
+    }
+    try {
+      await runWorkflow(temporal, config, jobId, { deliver: true }, { project: project.name, webhook: webhook_name }, 'start');
+    } catch (err) {
+      // Nothing half-made: a job Temporal never accepted is not kept or counted.
+      await deleteJob(db, jobId);
+      throw err;
+    }
+    ctx.set('X-Scrapfly-Log-Uuid', jobId);
+    ctx.set('X-Scrapfly-Log-Url', url);
+    ctx.body = {
+      job_uuid: jobId,
+      log_uuid: jobId,
+      log_url: url,
+      success: true,
+      webhook_enqueued: true,
+      webhook_name,
+      webhook_queue_limit: limit,
+      webhook_queued_element: queued,
+      webhook_uuid: webhook.id,
+    };
+  };
+  r.get('/scrape', requireKey(db), liftBracketHeaders, validate(schema), handler);
+  r.post('/scrape', requireKey(db), liftBracketHeaders, validate(schema), handler);
+  return r;
+}
+
+async function runWorkflow(
+  temporal: Client,
+  config: ApiDeps['config'],
+  jobId: string,
+  opts: { deliver: boolean },
+  sa: { project: string; webhook: string | null },
+  mode: 'start' | 'execute',
+): Promise<void> {
+  const args: [JobWorkflowInput] = [
+    {
+      jobId,
+      kind: 'scrape',
+      deliver: opts.deliver,
+      retryScheduleMs: config.webhook.retryScheduleMs,
+      deliveryTimeoutMs: config.webhook.timeoutMs,
+    },
+  ];
+  const options = {
+    workflowId: jobWorkflowId(jobId),
+    taskQueue: config.temporal.taskQueue,
+    args,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    typedSearchAttributes: [
+      { key: SA_PROJECT_NAME, value: sa.project },
+      { key: SA_JOB_STATUS, value: 'queued' },
+      { key: SA_JOB_KIND, value: 'scrape' },
+      ...(sa.webhook ? [{ key: SA_WEBHOOK_NAME, value: sa.webhook }] : []),
+    ],
+  };
+  try {
+    if (mode === 'start') await temporal.workflow.start('jobWorkflow', options);
+    else await temporal.workflow.execute('jobWorkflow', options);
+  } catch (err) {
+    throw new AppError('ERR::TEMPORAL::UNAVAILABLE', `job could not be scheduled: ${(err as Error).message}`, 503, true);
+  }
+}

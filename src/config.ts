@@ -1,0 +1,175 @@
+import { z } from 'zod';
+import { parseDuration } from './shared/duration';
+
+// Every setting the process reads from the environment, parsed once at boot.
+// A bad value stops the process with the variable's name and the reason.
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+// 0 = any free port (tests).
+const port = z.coerce.number().int().min(0).max(65535);
+
+const cidrList = z
+  .string()
+  .default('')
+  .transform((s, ctx) => {
+    const items = s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    for (const item of items) {
+      if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(item)) {
+        ctx.addIssue({ code: 'custom', message: `"${item}" is not a CIDR range like 127.0.0.1/32` });
+      }
+    }
+    return items;
+  });
+
+const durationList = z.string().transform((s, ctx) => {
+  const parts = s.split(',').map((x) => x.trim()).filter(Boolean);
+  if (parts.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'needs at least one duration' });
+    return z.NEVER;
+  }
+  const out: number[] = [];
+  for (const p of parts) {
+    const ms = parseDuration(p);
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: `"${p}" is not a duration (use ms, s, m, h or d, e.g. 30s)` });
+      return z.NEVER;
+    }
+    out.push(ms);
+  }
+  return out;
+});
+
+const EnvSchema = z.object({
+  PORT: port.default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ROLE: z.enum(['api', 'worker', 'all']).default('all'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// connection string')
+    .optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233')
+    .optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+  TEMPORAL_CLI: z.string().min(1).optional(),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('hookshot-jobs'),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  WEBHOOK_RETRY_SCHEDULE: durationList.prefault('30s,1m,5m,30m,1h,1d'),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(30_000),
+  WEBHOOK_DISABLE_AFTER: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  WEBHOOK_REQUIRE_HTTPS: bool.default(false),
+  WEBHOOK_ALLOWED_CIDRS: cidrList,
+  SCRAPE_ALLOWED_CIDRS: cidrList,
+  SCRAPE_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(30_000),
+  SCRAPE_MAX_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  CHROMIUM_PATH: z.string().min(1).default('/usr/bin/chromium'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
+});
+
+export type Env = z.input<typeof EnvSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl: string;
+  role: 'api' | 'worker' | 'all';
+  dataDir: string;
+  databaseUrl: string | undefined;
+  databasePoolMax: number;
+  temporal: {
+    address: string | undefined;
+    namespace: string;
+    port: number;
+    uiPort: number;
+    cliPath: string | undefined;
+    taskQueue: string;
+  };
+  adminToken: string | undefined;
+  webhook: {
+    retryScheduleMs: number[];
+    timeoutMs: number;
+    disableAfter: number;
+    requireHttps: boolean;
+    allowedCidrs: string[];
+  };
+  scrape: {
+    allowedCidrs: string[];
+    timeoutMs: number;
+    maxBytes: number;
+  };
+  chromiumPath: string;
+  logLevel: string;
+  apiBodyLimitBytes: number;
+  shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings count as unset: `FOO= npm start` should mean "default".
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') cleaned[key] = v;
+  }
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`),
+    );
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    role: e.ROLE,
+    dataDir: e.DATA_DIR,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      port: e.TEMPORAL_PORT,
+      uiPort: e.TEMPORAL_UI_PORT,
+      cliPath: e.TEMPORAL_CLI,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+    },
+    adminToken: e.ADMIN_TOKEN,
+    webhook: {
+      retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      disableAfter: e.WEBHOOK_DISABLE_AFTER,
+      requireHttps: e.WEBHOOK_REQUIRE_HTTPS,
+      allowedCidrs: e.WEBHOOK_ALLOWED_CIDRS,
+    },
+    scrape: {
+      allowedCidrs: e.SCRAPE_ALLOWED_CIDRS,
+      timeoutMs: e.SCRAPE_TIMEOUT_MS,
+      maxBytes: e.SCRAPE_MAX_BYTES,
+    },
+    chromiumPath: e.CHROMIUM_PATH,
+    logLevel: e.LOG_LEVEL,
+    apiBodyLimitBytes: e.API_BODY_LIMIT_BYTES,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+  };
+}

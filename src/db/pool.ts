@@ -1,0 +1,30 @@
+import pg from 'pg';
+
+export type Db = pg.Pool;
+export type DbClient = pg.PoolClient;
+
+// int8 (COUNT, bigserial) as number: our counts and ids stay far below 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export function createPool(connectionString: string, max: number): Db {
+  const pool = new pg.Pool({ connectionString, max, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000 });
+  // An idle client that dies (server restart) must not crash the process.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/** Runs fn in a transaction on one client; rolls back on any throw. */
+export async function withTransaction<T>(db: Db, fn: (c: DbClient) => Promise<T>): Promise<T> {
+  const client = await db.connect();
+  try {
+    await client.query('BEGIN');
+    const out = await fn(client);
+    await client.query('COMMIT');
+    return out;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

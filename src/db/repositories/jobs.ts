@@ -1,0 +1,182 @@
+import type { Db, DbClient } from '../pool';
+import type { Env } from './projects';
+import type { JobKind, JobStatus } from '../../shared/names';
+
+export interface Job {
+  id: string;
+  project_id: string;
+  env: Env;
+  kind: JobKind;
+  webhook_id: string | null;
+  webhook_name: string | null;
+  status: JobStatus;
+  delivery_status: 'pending' | 'delivered' | 'failed' | null;
+  params: Record<string, unknown>;
+  error_code: string | null;
+  error_message: string | null;
+  created_at: Date;
+  updated_at: Date;
+  completed_at: Date | null;
+}
+
+export interface JobResult {
+  job_id: string;
+  status_code: number | null;
+  final_url: string | null;
+  headers: Record<string, string>;
+  format: string;
+  content_type: string | null;
+  content: string | null;
+  body: Buffer | null;
+  size_bytes: number;
+  duration_ms: number;
+  created_at: Date;
+}
+
+export interface Attempt {
+  id: number;
+  job_id: string;
+  webhook_id: string | null;
+  series: number;
+  attempt: number;
+  started_at: Date;
+  duration_ms: number;
+  url: string;
+  final_url: string | null;
+  success: boolean;
+  status_code: number | null;
+  error_code: string | null;
+  error_message: string | null;
+  request_headers: Record<string, string>;
+  response_headers: Record<string, string> | null;
+  response_snippet: string | null;
+}
+
+type Q = Db | DbClient;
+
+export class QueueFullError extends Error {
+  constructor(public readonly limit: number) {
+    super('queue full');
+  }
+}
+
+/**
+ * Inserts a webhook job if the project's queue has room. The project row lock
+ * serialises concurrent submissions of one project, so the count cannot
+ * overshoot the limit. Returns the queue depth including this job.
+ */
+export async function insertJobWithinQueueLimit(
+  client: DbClient,
+  job: Pick<Job, 'id' | 'project_id' | 'env' | 'kind' | 'webhook_id' | 'webhook_name' | 'params'>,
+  limit: number,
+): Promise<number> {
+  await client.query('SELECT 1 FROM projects WHERE id = $1 FOR UPDATE', [job.project_id]);
+  const { rows } = await client.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM jobs WHERE project_id = $1 AND delivery_status = 'pending'`,
+    [job.project_id],
+  );
+  const queued = rows[0]!.n;
+  if (queued >= limit) throw new QueueFullError(limit);
+  await insertJob(client, job, 'pending');
+  return queued + 1;
+}
+
+export async function insertJob(
+  db: Q,
+  job: Pick<Job, 'id' | 'project_id' | 'env' | 'kind' | 'webhook_id' | 'webhook_name' | 'params'>,
+  deliveryStatus: 'pending' | null,
+): Promise<void> {
+  await db.query(
+    `INSERT INTO jobs (id, project_id, env, kind, webhook_id, webhook_name, status, delivery_status, params)
+     VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8)`,
+    [job.id, job.project_id, job.env, job.kind, job.webhook_id, job.webhook_name, deliveryStatus, job.params],
+  );
+}
+
+export async function deleteJob(db: Q, id: string): Promise<void> {
+  await db.query('DELETE FROM jobs WHERE id = $1', [id]);
+}
+
+export async function getJob(db: Q, id: string): Promise<Job | null> {
+  const { rows } = await db.query<Job>('SELECT * FROM jobs WHERE id = $1', [id]);
+  return rows[0] ?? null;
+}
+
+export async function getJobInScope(db: Q, id: string, projectId: string, env: Env): Promise<Job | null> {
+  const { rows } = await db.query<Job>('SELECT * FROM jobs WHERE id = $1 AND project_id = $2 AND env = $3', [
+    id,
+    projectId,
+    env,
+  ]);
+  return rows[0] ?? null;
+}
+
+export async function setJobStatus(
+  db: Q,
+  id: string,
+  status: JobStatus,
+  extra: { delivery_status?: 'delivered' | 'failed'; error_code?: string | null; error_message?: string | null } = {},
+): Promise<void> {
+  const final = status === 'delivered' || status === 'failed';
+  await db.query(
+    `UPDATE jobs SET status = $2,
+        delivery_status = COALESCE($3, delivery_status),
+        error_code = CASE WHEN $4::boolean THEN $5 ELSE error_code END,
+        error_message = CASE WHEN $4::boolean THEN $6 ELSE error_message END,
+        completed_at = CASE WHEN $7::boolean THEN now() ELSE completed_at END,
+        updated_at = now()
+      WHERE id = $1`,
+    [id, status, extra.delivery_status ?? null, 'error_code' in extra, extra.error_code ?? null, extra.error_message ?? null, final],
+  );
+}
+
+export async function countPending(db: Q, projectId: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM jobs WHERE project_id = $1 AND delivery_status = 'pending'`,
+    [projectId],
+  );
+  return rows[0]!.n;
+}
+
+export async function saveResult(db: Q, r: Omit<JobResult, 'created_at'>): Promise<void> {
+  // Upsert: a retried scrape activity overwrites its own earlier result.
+  await db.query(
+    `INSERT INTO job_results (job_id, status_code, final_url, headers, format, content_type, content, body, size_bytes, duration_ms)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
+     ON CONFLICT (job_id) DO UPDATE SET status_code = EXCLUDED.status_code, final_url = EXCLUDED.final_url,
+       headers = EXCLUDED.headers, format = EXCLUDED.format, content_type = EXCLUDED.content_type,
+       content = EXCLUDED.content, body = EXCLUDED.body, size_bytes = EXCLUDED.size_bytes,
+       duration_ms = EXCLUDED.duration_ms, created_at = now()`,
+    [r.job_id, r.status_code, r.final_url, r.headers, r.format, r.content_type, r.content, r.body, r.size_bytes, r.duration_ms],
+  );
+}
+
+export async function getResult(db: Q, jobId: string): Promise<JobResult | null> {
+  const { rows } = await db.query<JobResult>('SELECT * FROM job_results WHERE job_id = $1', [jobId]);
+  return rows[0] ?? null;
+}
+
+export async function recordAttempt(db: Q, a: Omit<Attempt, 'id'>): Promise<void> {
+  await db.query(
+    `INSERT INTO delivery_attempts (job_id, webhook_id, series, attempt, started_at, duration_ms, url, final_url, success,
+       status_code, error_code, error_message, request_headers, response_headers, response_snippet)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
+     ON CONFLICT (job_id, series, attempt) DO UPDATE SET started_at = EXCLUDED.started_at,
+       duration_ms = EXCLUDED.duration_ms, final_url = EXCLUDED.final_url, success = EXCLUDED.success,
+       status_code = EXCLUDED.status_code, error_code = EXCLUDED.error_code, error_message = EXCLUDED.error_message,
+       request_headers = EXCLUDED.request_headers, response_headers = EXCLUDED.response_headers,
+       response_snippet = EXCLUDED.response_snippet`,
+    [
+      a.job_id, a.webhook_id, a.series, a.attempt, a.started_at, a.duration_ms, a.url, a.final_url, a.success,
+      a.status_code, a.error_code, a.error_message, a.request_headers, a.response_headers, a.response_snippet,
+    ],
+  );
+}
+
+export async function listAttempts(db: Q, jobId: string): Promise<Attempt[]> {
+  const { rows } = await db.query<Attempt>(
+    'SELECT * FROM delivery_attempts WHERE job_id = $1 ORDER BY series, attempt',
+    [jobId],
+  );
+  return rows;
+}

@@ -1,0 +1,90 @@
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import { encode as msgpackEncode } from '@msgpack/msgpack';
+import type { Job, JobResult } from '../db/repositories/jobs';
+import type { Webhook } from '../db/repositories/webhooks';
+
+export interface ScrapeResponseContext {
+  publicUrl: string;
+  projectName: string;
+}
+
+export const logUrl = (publicUrl: string, jobId: string) => `${publicUrl}/jobs/${jobId}`;
+
+/**
+ * The scrape response, `{config, context, result, uuid}`: the same document
+ * the synchronous call returns; a delivery adds context.webhook.
+ */
+export function buildScrapeResponse(
+  job: Job,
+  result: JobResult | null,
+  ctx: ScrapeResponseContext,
+  webhook?: Pick<Webhook, 'name' | 'secret' | 'consecutive_failed_count'>,
+) {
+  const p = job.params as Record<string, unknown>;
+  const success = job.error_code === null && result !== null;
+  return {
+    config: {
+      url: p.url,
+      method: p.method ?? 'GET',
+      format: p.format ?? 'raw',
+      render_js: p.render_js ?? false,
+      headers: p.headers ?? {},
+      body: p.body ?? null,
+      timeout: p.timeout ?? null,
+      webhook_name: job.webhook_name,
+      env: job.env,
+      project: ctx.projectName,
+    },
+    context: {
+      env: job.env,
+      project: ctx.projectName,
+      job_uuid: job.id,
+      created_at: job.created_at.toISOString(),
+      ...(webhook
+        ? {
+            webhook: {
+              name: webhook.name,
+              secret: webhook.secret,
+              consecutive_failed_count: webhook.consecutive_failed_count,
+            },
+          }
+        : {}),
+    },
+    result: {
+      success,
+      status: success ? 'DONE' : 'ERROR',
+      status_code: result?.status_code ?? null,
+      url: result?.final_url ?? p.url,
+      format: result?.format ?? p.format ?? 'raw',
+      content_type: result?.content_type ?? null,
+      content: result?.content ?? null,
+      response_headers: result?.headers ?? {},
+      size: result?.size_bytes ?? 0,
+      duration: result ? result.duration_ms / 1000 : null,
+      error: success ? null : { code: job.error_code, message: job.error_message },
+      log_url: logUrl(ctx.publicUrl, job.id),
+    },
+    uuid: job.id,
+  };
+}
+
+export type ContentType = Webhook['content_type'];
+export type ContentEncoding = Webhook['content_encoding'];
+
+export function serialize(doc: unknown, contentType: ContentType): Buffer {
+  if (contentType === 'application/msgpack') return Buffer.from(msgpackEncode(doc, { ignoreUndefined: true }));
+  return Buffer.from(JSON.stringify(doc));
+}
+
+export function compress(body: Buffer, encoding: ContentEncoding): Buffer {
+  switch (encoding) {
+    case 'gzip':
+      return gzipSync(body);
+    case 'deflate':
+      return deflateSync(body);
+    case 'br':
+      return brotliCompressSync(body);
+    case 'identity':
+      return body;
+  }
+}

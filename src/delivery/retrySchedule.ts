@@ -1,0 +1,24 @@
+// Pure: used inside workflow code.
+
+/** Longest any single wait may become, Retry-After included. */
+export const MAX_WAIT_MS = 86_400_000;
+
+/**
+ * Wait before attempt `failedAttempt + 1`: the ladder's step, lengthened (never
+ * shortened) by a server's Retry-After, and never past one day.
+ */
+export function nextDelayMs(scheduleMs: readonly number[], failedAttempt: number, retryAfterMs: number | null): number {
+  const step = scheduleMs[Math.min(failedAttempt - 1, scheduleMs.length - 1)] ?? 0;
+  const wanted = retryAfterMs !== null && retryAfterMs > step ? retryAfterMs : step;
+  return Math.min(wanted, MAX_WAIT_MS);
+}
+
+/** Retry-After is seconds or an HTTP date; null when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, nowMs: number): number | null {
+  if (!value) return null;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Math.min(Number(v) * 1000, MAX_WAIT_MS);
+  const at = Date.parse(v);
+  if (Number.isNaN(at)) return null;
+  return Math.min(Math.max(0, at - nowMs), MAX_WAIT_MS);
+}

@@ -1,0 +1,134 @@
+import http from 'node:http';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import type { Config } from './config';
+import type { Logger } from './logger';
+import { createPool, type Db } from './db/pool';
+import { migrate } from './db/migrate';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded';
+import { bootstrapDefaultProject } from './db/repositories/projects';
+import { resolveTemporalCli, startDevServer, type DevServer } from './temporal/devServer';
+import { createTemporalClient } from './temporal/client';
+import { createJobWorker } from './worker/worker';
+import { createApp } from './api/app';
+import { AddressGuard, parseCidrList } from './delivery/addressGuard';
+import { createGuardedAgent } from './delivery/httpClient';
+
+export interface Hookshot {
+  /** Base URL the API listens on (role api/all), else null. */
+  apiUrl: string | null;
+  temporalAddress: string;
+  temporalUiUrl: string | null;
+  db: Db;
+  stop(): Promise<void>;
+}
+
+/**
+ * Boots what the role needs. With no DATABASE_URL / TEMPORAL_ADDRESS it starts
+ * the embedded PostgreSQL and the Temporal dev server under DATA_DIR first.
+ * Stop order is the reverse: no new requests, drain the worker, then storage.
+ */
+export async function startHookshot(config: Config, logger: Logger): Promise<Hookshot> {
+  const stack: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    while (stack.length) {
+      const fn = stack.pop()!;
+      await fn().catch((err) => logger.error({ err }, 'error during shutdown'));
+    }
+  };
+  try {
+    let databaseUrl = config.databaseUrl;
+    let poolMax = config.databasePoolMax;
+    if (!databaseUrl) {
+      const pg: EmbeddedPostgres = await startEmbeddedPostgres(config.dataDir);
+      stack.push(() => pg.stop());
+      databaseUrl = pg.url;
+      poolMax = 1; // PGlite is single-connection
+      logger.info({ dir: path.resolve(config.dataDir, 'pglite') }, 'embedded PostgreSQL (PGlite) started');
+    }
+    const db = createPool(databaseUrl, poolMax);
+    stack.push(() => db.end());
+    const applied = await migrate(db);
+    if (applied.length) logger.info({ applied }, 'database migrations applied');
+    const keys = await bootstrapDefaultProject(db);
+    if (keys) {
+      // Printed once, on the first start with an empty database: the only time these keys are shown.
+      logger.warn(
+        { project: 'default', test_api_key: keys.test, live_api_key: keys.live },
+        'default project created; save these API keys now, they are not shown again',
+      );
+    }
+
+    let temporalAddress = config.temporal.address;
+    let temporalUiUrl: string | null = null;
+    if (!temporalAddress) {
+      const cliPath = await resolveTemporalCli(config.temporal.cliPath);
+      const dev: DevServer = await startDevServer({
+        cliPath,
+        port: config.temporal.port,
+        uiPort: config.temporal.uiPort,
+        namespace: config.temporal.namespace,
+        dbFile: path.resolve(config.dataDir, 'temporal.db'),
+        logFile: path.resolve(config.dataDir, 'temporal.log'),
+      });
+      stack.push(() => dev.stop());
+      temporalAddress = dev.address;
+      temporalUiUrl = dev.uiUrl;
+      logger.info({ address: dev.address, ui: dev.uiUrl }, 'Temporal dev server started');
+    }
+
+    if (config.role !== 'api') {
+      const connection = await NativeConnection.connect({ address: temporalAddress });
+      stack.push(() => connection.close());
+      const worker: Worker = await createJobWorker({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: config.temporal.taskQueue,
+        shutdownGraceMs: config.shutdownGraceMs,
+        deps: {
+          db,
+          config,
+          logger,
+          webhookHttp: createGuardedAgent({ guard: new AddressGuard(parseCidrList(config.webhook.allowedCidrs.join(','))) }),
+          scrapeHttp: createGuardedAgent({ guard: new AddressGuard(parseCidrList(config.scrape.allowedCidrs.join(','))) }),
+        },
+      });
+      const running = worker.run();
+      running.catch((err) => logger.fatal({ err }, 'worker stopped unexpectedly'));
+      stack.push(async () => {
+        worker.shutdown();
+        await running.catch(() => undefined);
+      });
+      logger.info({ taskQueue: config.temporal.taskQueue }, 'worker running');
+    }
+
+    let apiUrl: string | null = null;
+    if (config.role !== 'worker') {
+      const temporal: Client = await createTemporalClient(temporalAddress, config.temporal.namespace);
+      stack.push(() => temporal.connection.close());
+      const app = createApp({ db, config, logger, temporal });
+      const server = http.createServer(app.callback());
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => resolve());
+      });
+      stack.push(
+        () =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeIdleConnections();
+          }),
+      );
+      const { port } = server.address() as AddressInfo;
+      apiUrl = `http://127.0.0.1:${port}`;
+      logger.info({ url: apiUrl, publicUrl: config.publicUrl }, 'API listening');
+    }
+
+    return { apiUrl, temporalAddress, temporalUiUrl, db, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

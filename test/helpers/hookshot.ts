@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from '../../src/config';
+import { createLogger } from '../../src/logger';
+import { startHookshot, type Hookshot } from '../../src/runtime';
+import { migrate } from '../../src/db/migrate';
+import { bootstrapDefaultProject } from '../../src/db/repositories/projects';
+import { freshDatabase, testEnv, type TestDatabase } from './env';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface TestHookshot extends Hookshot {
+  apiUrl: string;
+  taskQueue: string;
+  database: TestDatabase;
+  /** fetch against the API; `key` adds ?key=. */
+  api(path: string, init?: RequestInit & { key?: string; json?: unknown }): Promise<{ status: number; headers: Headers; body: any }>;
+  /** The printed default project's keys. */
+  keys: { test: string; live: string };
+  close(): Promise<void>;
+}
+
+/**
+ * The whole service in this process (role all) on the shared test Temporal
+ * server, a fresh database and a unique task queue, as `npm start` wires it.
+ */
+export async function startTestHookshot(env: Record<string, string> = {}): Promise<TestHookshot> {
+  const { temporalAddress } = testEnv();
+  const database = await freshDatabase();
+  const taskQueue = `test-${randomBytes(6).toString('hex')}`;
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: database.url,
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    ADMIN_TOKEN,
+    WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
+    SCRAPE_ALLOWED_CIDRS: '127.0.0.1/32',
+    SHUTDOWN_GRACE_MS: '2000',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...env,
+  });
+  const logger = createLogger(config.logLevel);
+  const keys = await captureDefaultKeys(database);
+  const hs = await startHookshot(config, logger);
+  const apiUrl = hs.apiUrl!;
+  return {
+    ...hs,
+    apiUrl,
+    taskQueue,
+    database,
+    keys,
+    async api(path, init = {}) {
+      const u = new URL(path, apiUrl);
+      if (init.key) u.searchParams.set('key', init.key);
+      const headers = new Headers(init.headers);
+      let body = init.body;
+      if (init.json !== undefined) {
+        headers.set('content-type', 'application/json');
+        body = JSON.stringify(init.json);
+      }
+      const res = await fetch(u, { ...init, headers, body });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        /* not JSON */
+      }
+      return { status: res.status, headers: res.headers, body: parsed };
+    },
+    async close() {
+      await hs.stop();
+      await database.drop();
+    },
+  };
+}
+
+/**
+ * The default project's keys are only printed, never stored in clear; tests
+ * create the project themselves first so they know the keys.
+ */
+async function captureDefaultKeys(database: TestDatabase): Promise<{ test: string; live: string }> {
+  await migrate(database.pool);
+  const keys = await bootstrapDefaultProject(database.pool);
+  if (!keys) throw new Error('fresh database already had a project');
+  return keys;
+}

@@ -1,0 +1,54 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Received {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  at: number;
+}
+
+export type Responder = (req: Received, index: number) => { status: number; headers?: Record<string, string>; body?: string };
+
+/**
+ * A real HTTP receiver on loopback that records every request. `respond`
+ * scripts the answers (default 200). waitFor() resolves once n requests came.
+ */
+export async function startReceiver(respond: Responder = () => ({ status: 200, body: 'ok' }), host = '127.0.0.1') {
+  const received: Received[] = [];
+  const waiters: Array<{ n: number; resolve: () => void }> = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const r: Received = { method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks), at: Date.now() };
+      received.push(r);
+      const answer = respond(r, received.length - 1);
+      res.writeHead(answer.status, answer.headers ?? { 'content-type': 'text/plain' });
+      res.end(answer.body ?? '');
+      for (const w of waiters.filter((w) => received.length >= w.n)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${port}`,
+    received,
+    waitFor(n: number, timeoutMs = 30_000): Promise<void> {
+      if (received.length >= n) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`receiver got ${received.length} of ${n} requests in ${timeoutMs} ms`)), timeoutMs);
+        waiters.push({ n, resolve: () => (clearTimeout(t), resolve()) });
+      });
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

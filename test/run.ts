@@ -1,0 +1,95 @@
+// The test entry (npm test): one Temporal dev server and one workflow bundle
+// (built by `npm run build`) for the whole run, real PostgreSQL with a fresh
+// database per test file, every resource torn down at the end.
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { resolveTemporalCli, startDevServer } from '../src/temporal/devServer';
+import { freePort } from './helpers/net';
+
+const ADMIN_DB_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+function findTests(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = path.join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...findTests(p));
+    else if (name.endsWith('.test.js')) out.push(p);
+  }
+  return out.sort();
+}
+
+async function dropRunDatabases(prefix: string) {
+  const c = new pg.Client({ connectionString: ADMIN_DB_URL });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${prefix}%`]);
+    for (const { datname } of rows) await c.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+  } finally {
+    await c.end();
+  }
+}
+
+async function main() {
+  const filters = process.argv.slice(2);
+  const files = findTests(path.join(__dirname)).filter(
+    (f) => filters.length === 0 || filters.some((x) => f.includes(x)),
+  );
+  if (files.length === 0) throw new Error(`no test files match ${filters.join(' ')}`);
+
+  // Fail fast, with a clear message, when PostgreSQL is not reachable.
+  const probe = new pg.Client({ connectionString: ADMIN_DB_URL });
+  await probe.connect().catch((err) => {
+    throw new Error(`PostgreSQL is not reachable at ${ADMIN_DB_URL} (${err.message}); set TEST_DATABASE_ADMIN_URL`);
+  });
+  await probe.end();
+
+  const cliPath = await resolveTemporalCli(process.env.TEMPORAL_CLI);
+  const port = await freePort();
+  const dev = await startDevServer({
+    cliPath,
+    port,
+    uiPort: port + 1000,
+    namespace: 'default',
+    headless: true,
+    // Small enough that tests can force continue-as-new of long-lived workflows.
+    dynamicConfig: {},
+  });
+  const dbPrefix = `hookshot_test_${randomBytes(4).toString('hex')}_`;
+  console.log(`# temporal dev server ${dev.address} (${cliPath}); databases ${dbPrefix}*`);
+
+  let code = 1;
+  try {
+    code = await new Promise<number>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        ['--test', '--test-reporter=spec', '--test-timeout=180000', '--test-concurrency=1', ...files],
+        {
+          stdio: 'inherit',
+          env: {
+            ...process.env,
+            HOOKSHOT_TEST_TEMPORAL_ADDRESS: dev.address,
+            HOOKSHOT_TEST_TEMPORAL_CLI: cliPath,
+            HOOKSHOT_TEST_ADMIN_DB_URL: ADMIN_DB_URL,
+            HOOKSHOT_TEST_DB_PREFIX: dbPrefix,
+          },
+        },
+      );
+      const forward = (sig: NodeJS.Signals) => child.kill(sig);
+      process.on('SIGINT', forward);
+      process.on('SIGTERM', forward);
+      child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0)));
+    });
+  } finally {
+    await dev.stop();
+    await dropRunDatabases(dbPrefix).catch((err) => console.error(`could not drop test databases: ${err.message}`));
+  }
+  process.exit(code);
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
