@@ -12,6 +12,7 @@ import { bootstrapDefaultProject } from './db/repositories/projects';
 import { resolveTemporalCli, startDevServer, type DevServer } from './temporal/devServer';
 import { createTemporalClient } from './temporal/client';
 import { createJobWorker } from './worker/worker';
+import { installSdkLogger } from './temporal/sdkLogger';
 import { createApp } from './api/app';
 import { AddressGuard, parseCidrList } from './delivery/addressGuard';
 import { createGuardedAgent } from './delivery/httpClient';
@@ -80,6 +81,7 @@ export async function startHookshot(config: Config, logger: Logger): Promise<Hoo
     }
 
     if (config.role !== 'api') {
+      installSdkLogger(logger);
       const connection = await NativeConnection.connect({ address: temporalAddress });
       stack.push(() => connection.close());
       const worker: Worker = await createJobWorker({

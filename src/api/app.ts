@@ -23,7 +23,7 @@ export function createApp(deps: ApiDeps): Koa<AppState> {
 
   for (const router of [health, adminRoutes(deps), webhookRoutes(deps), scrapeRoutes(deps), jobRoutes(deps)]) {
     app.use(router.routes());
-    app.use(router.allowedMethods({ throw: true }));
+    app.use(router.allowedMethods());
   }
   return app;
 }

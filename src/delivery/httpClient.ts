@@ -114,9 +114,12 @@ export function createGuardedConnector(opts: GuardedAgentOptions): buildConnecto
         err.code = 'ENOTFOUND';
         return fail(err);
       }
+      const judged: string[] = [];
       for (const address of addresses) {
         const verdict = guard.check(address);
         if (!verdict.allowed) return fail(new AddressRefusedError(hostname, address, verdict.reason));
+        // Dial the normalised literal so net.connect never resolves anything itself.
+        judged.push(normalizeIpLiteral(address)!);
       }
       // SNI must carry the name, never an IP (RFC 6066); certificate checks follow it.
       const servername = connOpts.servername || (literal === null ? hostname.replace(/\.$/, '') : undefined);
@@ -125,11 +128,11 @@ export function createGuardedConnector(opts: GuardedAgentOptions): buildConnecto
         dial(
           {
             ...connOpts,
-            hostname: addresses[i]!, // the judged address is what gets dialled
+            hostname: judged[i]!, // the judged address is what gets dialled
             servername,
           },
           (err, socket) => {
-            if (err && ++i < addresses.length && !connOpts.httpSocket) return attempt();
+            if (err && ++i < judged.length && !connOpts.httpSocket) return attempt();
             if (err) return callback(err, null);
             callback(null, socket as Socket);
           },
@@ -266,7 +269,11 @@ export async function request(dispatcher: Dispatcher, opts: GuardedRequestOption
   let redirects = 0;
 
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new RequestTimeoutError(timeoutMs, current.href)), timeoutMs);
+  // setTimeout fires at once beyond 2^31-1 ms, so clamp.
+  const timer = setTimeout(
+    () => controller.abort(new RequestTimeoutError(timeoutMs, current.href)),
+    Math.min(timeoutMs, 2_147_483_647),
+  );
   const { signal } = controller;
 
   try {

@@ -19,8 +19,10 @@ export function errorMiddleware(logger: Logger): Koa.Middleware<AppState> {
     ctx.set('X-Request-Id', ctx.state.requestId);
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) {
-        throw new AppError('ERR::API::NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`, 404);
+      if (ctx.body === undefined && (ctx.status === 404 || ctx.status === 405 || ctx.status === 501)) {
+        // Unmatched route, or the router's allowedMethods() (which has set Allow).
+        const what = ctx.status === 404 ? 'no route for' : 'method not allowed:';
+        throw new AppError(HTTP_CODES[ctx.status]!, `${what} ${ctx.method} ${ctx.path}`, ctx.status);
       }
     } catch (err) {
       let body: ErrorBody;
@@ -45,11 +47,13 @@ export function errorMiddleware(logger: Logger): Koa.Middleware<AppState> {
       }
       ctx.status = body.http_code;
       ctx.body = body;
-      if (err instanceof AppError && err.details?.allow) ctx.set('Allow', String(err.details.allow));
+      // http-errors carry headers of their own (Allow on a 405).
+      const headers = (err as { headers?: Record<string, string> }).headers;
+      if (headers && body.http_code < 500) ctx.set(headers);
     }
   };
 }
 
-function isHttpError(err: unknown): err is { status: number; message: string; expose?: boolean } {
+function isHttpError(err: unknown): err is { status: number; message: string; expose?: boolean; headers?: Record<string, string> } {
   return typeof err === 'object' && err !== null && typeof (err as { status?: unknown }).status === 'number';
 }
