@@ -2,8 +2,9 @@ import pino from 'pino';
 
 // Structured JSON logs. Secrets are redacted by path so a stray log call with
 // a webhook or key object cannot leak them.
-export function createLogger(level = process.env.LOG_LEVEL ?? 'info') {
-  return pino({
+export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destination?: pino.DestinationStream) {
+  return pino(
+    {
     level,
     base: { service: 'hookshot' },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -22,7 +23,9 @@ export function createLogger(level = process.env.LOG_LEVEL ?? 'info') {
       ],
       censor: '[redacted]',
     },
-  });
+    },
+    destination ?? pino.destination(1),
+  );
 }
 
 export type Logger = pino.Logger;

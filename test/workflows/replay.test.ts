@@ -1,0 +1,83 @@
+// Determinism guard: recorded job histories must replay against today's
+// workflow bundle. A change that alters the command sequence fails here
+// before it can break running workflows in production.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { createTemporalClient } from '../../src/temporal/client';
+import { WORKFLOW_BUNDLE } from '../../src/worker/worker';
+import { startTestHookshot, type TestHookshot } from '../helpers/hookshot';
+import { startReceiver } from '../helpers/receiver';
+
+const FIXTURES = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'histories');
+
+async function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('workflow replay', () => {
+  it('replays every committed history', async () => {
+    const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.json'));
+    assert.ok(files.length > 0, 'at least one recorded history is committed');
+    for (const f of files) {
+      const history = historyFromJSON(JSON.parse(readFileSync(path.join(FIXTURES, f), 'utf8')));
+      await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE } }, history, f);
+    }
+  });
+
+  describe('a fresh history (retries, timers, search attributes)', () => {
+    let hs: TestHookshot;
+    let site: http.Server;
+    before(async () => {
+      site = http.createServer((_q, s) => s.end('page'));
+      await new Promise<void>((r) => site.listen(0, '127.0.0.1', () => r()));
+      hs = await startTestHookshot({ WEBHOOK_RETRY_SCHEDULE: '20ms,20ms' });
+    });
+    after(async () => {
+      await hs?.close();
+      site?.closeAllConnections();
+      await new Promise((r) => site?.close(r));
+    });
+
+    it('replays its own fresh history without nondeterminism', async () => {
+      const receiver = await startReceiver((_r, i) => (i === 0 ? { status: 503 } : { status: 200 }));
+      try {
+        await hs.api('/webhooks', { method: 'POST', key: hs.keys.live, json: { name: 'replay', url: receiver.url } });
+        const target = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
+        const r = await hs.api(`/scrape?url=${encodeURIComponent(target)}&webhook_name=replay`, { key: hs.keys.live });
+        assert.equal(r.status, 200);
+        const client = await createTemporalClient(hs.temporalAddress, 'default');
+        try {
+          const handle = client.workflow.getHandle(`job:${r.body.job_uuid}`);
+          assert.deepEqual(await handle.result(), { status: 'delivered', attempts: 2 });
+          const history = await until(async () => {
+            const h = await handle.fetchHistory();
+            return h.events?.some((e) => e.workflowExecutionCompletedEventAttributes) ? h : undefined;
+          });
+          assert.ok(history.events!.some((e) => e.timerStartedEventAttributes), 'the retry wait is a durable timer');
+          // History holds identifiers and summaries, not the page or the payload.
+          assert.ok(!historyToJSON(history).includes('cGFnZQ'), 'scraped content never enters history');
+          if (process.env.RECORD_HISTORIES === '1') {
+            writeFileSync(path.join(FIXTURES, 'job-retry-then-delivered.json'), historyToJSON(history));
+          }
+          await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE } }, history);
+        } finally {
+          await client.connection.close();
+        }
+      } finally {
+        await receiver.close();
+      }
+    });
+  });
+});
