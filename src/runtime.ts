@@ -73,6 +73,7 @@ export async function startHookshot(config: Config, logger: Logger): Promise<Hoo
         namespace: config.temporal.namespace,
         dbFile: path.resolve(config.dataDir, 'temporal.db'),
         logFile: path.resolve(config.dataDir, 'temporal.log'),
+        pidFile: path.resolve(config.dataDir, 'temporal.pid'),
       });
       stack.push(() => dev.stop());
       temporalAddress = dev.address;
@@ -100,7 +101,7 @@ export async function startHookshot(config: Config, logger: Logger): Promise<Hoo
       const running = worker.run();
       running.catch((err) => logger.fatal({ err }, 'worker stopped unexpectedly'));
       stack.push(async () => {
-        worker.shutdown();
+        if (worker.getState() === 'RUNNING') worker.shutdown();
         await running.catch(() => undefined);
       });
       logger.info({ taskQueue: config.temporal.taskQueue }, 'worker running');

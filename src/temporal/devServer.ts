@@ -1,5 +1,5 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
@@ -32,6 +32,8 @@ export interface DevServerOptions {
   /** SQLite file; omitted = in-memory (tests). */
   dbFile?: string;
   logFile?: string;
+  /** Records the server's pid so a later start can stop one orphaned by a crash. */
+  pidFile?: string;
   headless?: boolean;
   dynamicConfig?: Record<string, string | number | boolean>;
 }
@@ -59,7 +61,14 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   for (const name of Object.values(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=Keyword`);
   for (const [k, v] of Object.entries(o.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`);
 
-  const child = spawn(o.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (o.pidFile) await stopOrphan(o.pidFile);
+  // Own process group: a terminal's Ctrl-C reaches only Hookshot, which
+  // drains its workers first and stops the server last.
+  const child = spawn(o.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  if (o.pidFile && child.pid) writeFileSync(o.pidFile, String(child.pid));
+  // Last resort on any exit path of ours that skips stop() (SIGKILL excepted).
+  const onExit = () => child.kill('SIGKILL');
+  process.once('exit', onExit);
   let tail = '';
   const keepTail = (b: Buffer) => {
     tail = (tail + b.toString()).slice(-4000);
@@ -83,8 +92,32 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   return {
     address,
     uiUrl: o.headless ? null : `http://127.0.0.1:${o.uiPort}`,
-    stop: () => stopChild(child, exited),
+    async stop() {
+      await stopChild(child, exited);
+      process.removeListener('exit', onExit);
+      if (o.pidFile) rmSync(o.pidFile, { force: true });
+    },
   };
+}
+
+/** A server left running by a crashed Hookshot would hold the port and the SQLite file. */
+async function stopOrphan(pidFile: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return;
+  }
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (pid > 0 && cmdline.includes('start-dev')) {
+      process.kill(pid, 'SIGKILL');
+      for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch {
+    /* not running, or not ours */
+  }
+  rmSync(pidFile, { force: true });
 }
 
 async function waitReady(address: string, child: ChildProcess, exited: Promise<number | null>, tail: () => string) {
@@ -116,4 +149,13 @@ async function stopChild(child: ChildProcess, exited: Promise<number | null>): P
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   await exited;
   clearTimeout(timer);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

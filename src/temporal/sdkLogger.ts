@@ -21,6 +21,9 @@ export function installSdkLogger(logger: Logger): void {
   };
   const log = (level: LogLevel, message: string, meta?: LogMetadata) => child[map[level]](meta ?? {}, message);
   Runtime.install({
+    // Hookshot owns the shutdown order (API, then workers, then storage);
+    // the SDK's own SIGINT handler would start draining behind our back.
+    shutdownSignals: [],
     logger: {
       log,
       trace: (m, meta) => log('TRACE', m, meta),
