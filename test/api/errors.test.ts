@@ -150,6 +150,25 @@ describe('the one error shape', () => {
   });
 });
 
+describe('queue limit over HTTP', () => {
+  it('a FREE project gets ERR::WEBHOOK::QUEUE_FULL (429) and no job is started', async () => {
+    const hs = await startTestHookshot();
+    try {
+      const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+      await hs.api('/admin/projects', { method: 'POST', headers: admin, json: { name: 'freebie', plan: 'FREE' } });
+      const key = (await hs.api('/admin/projects/freebie/keys', { method: 'POST', headers: admin, json: { env: 'live' } })).body.key;
+      await hs.api('/webhooks', { method: 'POST', key, json: { name: 'w', url: 'https://example.com/h' } });
+      const r = await hs.api(`/scrape?url=${encodeURIComponent('https://example.com/')}&webhook_name=w`, { key });
+      assertErrorShape(r, 429, 'ERR::WEBHOOK::QUEUE_FULL', /limit 0/);
+      assert.equal(r.body.retryable, true);
+      const { rows } = await hs.db.query('SELECT count(*)::int AS n FROM jobs');
+      assert.equal(rows[0].n, 0);
+    } finally {
+      await hs.close();
+    }
+  });
+});
+
 describe('operator endpoints without ADMIN_TOKEN', () => {
   it('are off (404)', async () => {
     const hs = await startTestHookshot({ ADMIN_TOKEN: '' });

@@ -1,0 +1,146 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { decode as msgpackDecode } from '@msgpack/msgpack';
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { prepareDelivery, type DeliverParams } from '../../src/delivery/deliver';
+import type { Job, JobResult } from '../../src/db/repositories/jobs';
+import type { Webhook } from '../../src/db/repositories/webhooks';
+import { nextDelayMs, parseRetryAfter } from '../../src/delivery/retrySchedule';
+
+const job: Job = {
+  id: '0b7a3f4e-5c1d-4e2a-9f8b-1c2d3e4f5a6b',
+  project_id: 'p',
+  env: 'live',
+  kind: 'scrape',
+  webhook_id: 'w',
+  webhook_name: 'orders',
+  status: 'delivering',
+  delivery_status: 'pending',
+  params: { url: 'https://example.com/', method: 'GET', format: 'raw' },
+  error_code: null,
+  error_message: null,
+  created_at: new Date('2026-11-23T10:00:00Z'),
+  updated_at: new Date('2026-11-23T10:00:00Z'),
+  completed_at: null,
+};
+const result: JobResult = {
+  job_id: job.id,
+  status_code: 200,
+  final_url: 'https://example.com/',
+  headers: { 'content-type': 'text/html' },
+  format: 'raw',
+  content_type: 'text/html',
+  content: '<h1>héllo</h1>',
+  body: null,
+  size_bytes: 15,
+  duration_ms: 12,
+  created_at: new Date(),
+};
+const baseWebhook: Webhook = {
+  id: 'w',
+  project_id: 'p',
+  env: 'live',
+  name: 'orders',
+  url: 'https://receiver.example/hook',
+  secret: 'user-secret',
+  signing_secret: `whsec_${Buffer.alloc(32, 7).toString('base64')}`,
+  content_type: 'application/json',
+  content_encoding: 'identity',
+  standard_webhooks: false,
+  status: 'enabled',
+  disabled_reason: null,
+  consecutive_failed_count: 3,
+  created_at: new Date(),
+  updated_at: new Date(),
+};
+const params = (w: Partial<Webhook>): DeliverParams => ({
+  job,
+  result,
+  webhook: { ...baseWebhook, ...w },
+  projectName: 'acme',
+  publicUrl: 'https://hookshot.example',
+  http: undefined as never,
+  timeoutMs: 1000,
+  requireHttps: false,
+});
+const hmacHex = (key: string, body: Buffer) => createHmac('sha256', key).update(body).digest('hex');
+
+const decoders = {
+  identity: (b: Buffer) => b,
+  gzip: gunzipSync,
+  deflate: inflateSync,
+  br: brotliDecompressSync,
+} as const;
+
+describe('delivery payload', () => {
+  for (const encoding of ['identity', 'gzip', 'deflate', 'br'] as const) {
+    for (const contentType of ['application/json', 'application/msgpack'] as const) {
+      it(`${contentType} + ${encoding}: decodes to the scrape response; HMAC is over the uncompressed bytes`, () => {
+        const p = prepareDelivery(params({ content_encoding: encoding, content_type: contentType }), new Date());
+        assert.equal(p.headers['content-type'], contentType);
+        assert.equal(p.headers['content-encoding'], encoding === 'identity' ? undefined : encoding);
+        const raw = decoders[encoding](p.body);
+        const doc: any = contentType === 'application/json' ? JSON.parse(raw.toString()) : msgpackDecode(raw);
+        assert.deepEqual(Object.keys(doc).sort(), ['config', 'context', 'result', 'uuid']);
+        assert.equal(doc.result.content, '<h1>héllo</h1>');
+        assert.deepEqual(doc.context.webhook, { name: 'orders', secret: 'user-secret', consecutive_failed_count: 3 });
+        assert.equal(doc.result.log_url, `https://hookshot.example/jobs/${job.id}`);
+        const expected = hmacHex(baseWebhook.signing_secret, raw);
+        assert.equal(p.headers['x-scrapfly-webhook-signature'], expected.toUpperCase());
+        assert.equal(p.headers['x-scrapfly-webhook-signature-lowercase'], expected);
+      });
+    }
+  }
+
+  it('sends no secret header when none is set, and never the signing secret', () => {
+    const p = prepareDelivery(params({ secret: null }), new Date());
+    assert.equal(p.headers['x-scrapfly-webhook-secret'], undefined);
+    assert.ok(!JSON.stringify(p.headers).includes(baseWebhook.signing_secret));
+    assert.ok(!p.body.toString().includes(baseWebhook.signing_secret.slice(6)));
+    assert.equal(JSON.parse(p.body.toString()).context.webhook.secret, null);
+  });
+
+  it('adds Standard Webhooks headers that the standardwebhooks library verifies', () => {
+    const now = new Date();
+    const p = prepareDelivery(params({ standard_webhooks: true }), now);
+    assert.equal(p.headers['webhook-id'], `msg_${job.id}`);
+    assert.equal(p.headers['webhook-timestamp'], String(Math.floor(now.getTime() / 1000)));
+    assert.match(p.headers['webhook-signature']!, /^v1,[A-Za-z0-9+/]+=*$/);
+    const verifier = new StandardWebhook(baseWebhook.signing_secret);
+    const verified: any = verifier.verify(p.body.toString(), {
+      'webhook-id': p.headers['webhook-id']!,
+      'webhook-timestamp': p.headers['webhook-timestamp']!,
+      'webhook-signature': p.headers['webhook-signature']!,
+    });
+    assert.equal(verified.uuid, job.id);
+    assert.throws(() =>
+      verifier.verify(`${p.body.toString()} `, {
+        'webhook-id': p.headers['webhook-id']!,
+        'webhook-timestamp': p.headers['webhook-timestamp']!,
+        'webhook-signature': p.headers['webhook-signature']!,
+      }),
+    );
+  });
+});
+
+describe('retry schedule', () => {
+  const ladder = [30_000, 60_000, 300_000, 1_800_000, 3_600_000, 86_400_000];
+  it('walks the ladder in order', () => {
+    assert.deepEqual([1, 2, 3, 4, 5, 6].map((a) => nextDelayMs(ladder, a, null)), ladder);
+  });
+  it('lets Retry-After lengthen a wait but never shorten it or pass one day', () => {
+    assert.equal(nextDelayMs(ladder, 1, 120_000), 120_000);
+    assert.equal(nextDelayMs(ladder, 3, 1_000), 300_000);
+    assert.equal(nextDelayMs(ladder, 1, 10 * 86_400_000), 86_400_000);
+  });
+  it('reads Retry-After as seconds or an HTTP date', () => {
+    const now = Date.parse('2026-11-23T10:00:00Z');
+    assert.equal(parseRetryAfter('120', now), 120_000);
+    assert.equal(parseRetryAfter('Mon, 23 Nov 2026 10:05:00 GMT', now), 300_000);
+    assert.equal(parseRetryAfter('soon', now), null);
+    assert.equal(parseRetryAfter(undefined, now), null);
+    assert.equal(parseRetryAfter('99999999', now), 86_400_000);
+  });
+});
