@@ -94,7 +94,7 @@ export function createActivities(deps: ActivityDeps) {
       const job = await getJob(db, input.jobId);
       if (!job) return;
       await setJobStatus(db, input.jobId, input.status, {
-        delivery_status: job.webhook_id || job.delivery_status ? input.status : undefined,
+        delivery_status: job.delivery_status && input.status !== 'done' ? input.status : undefined,
         ...(input.status === 'failed' && input.errorCode
           ? { error_code: input.errorCode, error_message: input.errorMessage }
           : {}),

@@ -32,7 +32,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<{ status: Jo
   setStatus('running');
   const run = await work.runJob({ jobId: input.jobId });
   if (!input.deliver) {
-    const status: JobStatus = run.ok ? 'delivered' : 'failed';
+    const status: JobStatus = run.ok ? 'done' : 'failed';
     await work.finishJob({ jobId: input.jobId, status, errorCode: run.errorCode, errorMessage: null });
     setStatus(status);
     return { status, attempts: 0 };

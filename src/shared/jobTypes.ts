@@ -38,7 +38,7 @@ export interface DeliveryAttemptOutcome {
 
 export interface FinishJobInput {
   jobId: string;
-  status: Extract<JobStatus, 'delivered' | 'failed'>;
+  status: Extract<JobStatus, 'delivered' | 'done' | 'failed'>;
   errorCode: string | null;
   errorMessage: string | null;
 }

@@ -14,7 +14,8 @@ export const SEARCH_ATTRIBUTES = {
   jobKind: 'JobKind',
 } as const;
 
-export const JOB_STATUSES = ['queued', 'running', 'delivering', 'retrying', 'delivered', 'failed'] as const;
+// `done`: a synchronous job answered its caller; `delivered`/`failed`: a webhook job's end.
+export const JOB_STATUSES = ['queued', 'running', 'delivering', 'retrying', 'delivered', 'done', 'failed'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
 export type JobKind = 'scrape' | 'screenshot';

@@ -163,6 +163,44 @@ describe('a scrape job travels the whole path', () => {
     }
   });
 
+  it('answers synchronously without webhook_name, same document minus context.webhook', async () => {
+    const r = await hs.api(`/scrape?url=${encodeURIComponent(`${site.url}/page`)}`, { key: hs.keys.test });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(Object.keys(r.body).sort(), ['config', 'context', 'result', 'uuid']);
+    assert.equal(r.body.result.content, PAGE);
+    assert.equal(r.body.result.success, true);
+    assert.equal(r.body.context.webhook, undefined);
+    assert.equal(r.headers.get('x-scrapfly-log-uuid'), r.body.uuid);
+    const job = await hs.api(`/jobs/${r.body.uuid}`, { key: hs.keys.test });
+    assert.equal(job.body.status, 'done');
+    assert.equal(job.body.delivery_status, null);
+    assert.deepEqual(job.body.attempts, []);
+  });
+
+  it('delivers a refused scrape as a result with its error code; the refused target sees nothing', async () => {
+    // 127.0.0.2 is loopback but outside the test allow-list (127.0.0.1/32).
+    let hits = 0;
+    const refused = http.createServer((_q, s) => (hits++, s.end('secret')));
+    await new Promise<void>((r) => refused.listen(0, '127.0.0.2', () => r()));
+    try {
+      await hs.api('/webhooks', { method: 'POST', key: hs.keys.live, json: { name: 'errors', url: `${receiver.url}/errors` } });
+      const n = receiver.received.length;
+      const target = `http://127.0.0.2:${(refused.address() as AddressInfo).port}/`;
+      const r = await hs.api(`/scrape?url=${encodeURIComponent(target)}&webhook_name=errors`, { key: hs.keys.live });
+      assert.equal(r.status, 200);
+      await receiver.waitFor(n + 1);
+      const body = JSON.parse(receiver.received[n]!.body.toString());
+      assert.equal(body.result.success, false);
+      assert.equal(body.result.error.code, 'ERR::SCRAPE::ADDRESS_REFUSED');
+      assert.match(body.result.error.message, /127\.0\.0\.2/);
+      assert.equal(body.result.content, null);
+      assert.equal(hits, 0);
+    } finally {
+      refused.closeAllConnections();
+      await new Promise((r) => refused.close(r));
+    }
+  });
+
   it('retries a failing receiver on the ladder and resets the count on success', async () => {
     // Separate instance with a millisecond ladder; receiver answers 500, 500, then 200.
     const flaky = await startReceiver((_r, i) => (i < 2 ? { status: 500, body: 'boom' } : { status: 200 }));

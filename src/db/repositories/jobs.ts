@@ -117,7 +117,7 @@ export async function setJobStatus(
   status: JobStatus,
   extra: { delivery_status?: 'delivered' | 'failed'; error_code?: string | null; error_message?: string | null } = {},
 ): Promise<void> {
-  const final = status === 'delivered' || status === 'failed';
+  const final = status === 'delivered' || status === 'done' || status === 'failed';
   await db.query(
     `UPDATE jobs SET status = $2,
         delivery_status = COALESCE($3, delivery_status),
