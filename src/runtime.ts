@@ -53,7 +53,9 @@ export async function startHookshot(config: Config, logger: Logger): Promise<Hoo
     stack.push(() => db.end());
     const applied = await migrate(db);
     if (applied.length) logger.info({ applied }, 'database migrations applied');
-    const keys = await bootstrapDefaultProject(db);
+    // Only a process that serves the API prints the first keys, so they show up
+    // in the API's log rather than in whichever worker happened to boot first.
+    const keys = config.role !== 'worker' ? await bootstrapDefaultProject(db) : null;
     if (keys) {
       // Printed once, on the first start with an empty database: the only time these keys are shown.
       logger.warn(
