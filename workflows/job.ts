@@ -1,15 +1,12 @@
-import { proxyActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { proxyActivities, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { JobWorkflowInput } from '../src/shared/jobTypes';
 import type { JobStatus } from '../src/shared/names';
 import { SA_JOB_STATUS } from '../src/shared/searchAttributes';
+import { jobStateQuery, type JobState } from '../src/shared/workflowApi';
 import { nextDelayMs } from '../src/delivery/retrySchedule';
 
 const MAX_RETRY = 'ERR::WEBHOOK::MAX_RETRY';
-
-function setStatus(status: JobStatus): void {
-  upsertSearchAttributes([{ key: SA_JOB_STATUS, value: status }]);
-}
 
 /**
  * One job: run the scrape (result stored in PostgreSQL by the activity), then
@@ -29,6 +26,20 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<{ status: Jo
     retry: { initialInterval: '1s', maximumInterval: '1 minute', backoffCoefficient: 2 },
   });
 
+  const maxAttempts = input.retryScheduleMs.length + 1;
+  let state: JobState = {
+    status: 'queued',
+    attempts: 0,
+    maxAttempts: input.deliver ? maxAttempts : 0,
+    waitingMs: null,
+    lastErrorCode: null,
+  };
+  setHandler(jobStateQuery, () => state);
+  const setStatus = (status: JobStatus) => {
+    state = { ...state, status };
+    upsertSearchAttributes([{ key: SA_JOB_STATUS, value: status }]);
+  };
+
   setStatus('running');
   const run = await work.runJob({ jobId: input.jobId });
   if (!input.deliver) {
@@ -39,7 +50,6 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<{ status: Jo
   }
 
   setStatus('delivering');
-  const maxAttempts = input.retryScheduleMs.length + 1;
   for (let attempt = 1; ; attempt++) {
     const outcome = await delivery.deliverWebhook({
       jobId: input.jobId,
@@ -47,6 +57,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<{ status: Jo
       attempt,
       willRetry: attempt < maxAttempts,
     });
+    state = { ...state, attempts: attempt, lastErrorCode: outcome.success ? null : (outcome.errorCode ?? `HTTP ${outcome.statusCode}`) };
     if (outcome.success) {
       await work.finishJob({ jobId: input.jobId, status: 'delivered', errorCode: null, errorMessage: null });
       setStatus('delivered');
@@ -62,8 +73,11 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<{ status: Jo
       setStatus('failed');
       return { status: 'failed', attempts: attempt };
     }
+    const waitMs = nextDelayMs(input.retryScheduleMs, attempt, outcome.retryAfterMs);
+    state = { ...state, waitingMs: waitMs };
     setStatus('retrying');
-    await sleep(nextDelayMs(input.retryScheduleMs, attempt, outcome.retryAfterMs));
+    await sleep(waitMs);
+    state = { ...state, waitingMs: null };
     setStatus('delivering');
   }
 }

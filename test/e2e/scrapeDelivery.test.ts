@@ -150,6 +150,10 @@ describe('a scrape job travels the whole path', () => {
       const handle = client.workflow.getHandle(`job:${r.body.job_uuid}`);
       const result = await handle.result();
       assert.deepEqual(result, { status: 'delivered', attempts: 1 });
+      const { jobStateQuery } = await import('../../src/shared/workflowApi');
+      assert.deepEqual(await handle.query(jobStateQuery), {
+        status: 'delivered', attempts: 1, maxAttempts: 7, waitingMs: null, lastErrorCode: null,
+      });
       const found = await until(async () => {
         const ids: string[] = [];
         for await (const wf of client.workflow.list({
