@@ -44,7 +44,8 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<{ status: Jo
   const run = await work.runJob({ jobId: input.jobId });
   if (!input.deliver) {
     const status: JobStatus = run.ok ? 'done' : 'failed';
-    await work.finishJob({ jobId: input.jobId, status, errorCode: run.errorCode, errorMessage: null });
+    // runJob already stored the scrape's own error code and message.
+    await work.finishJob({ jobId: input.jobId, status, errorCode: null, errorMessage: null });
     setStatus(status);
     return { status, attempts: 0 };
   }

@@ -1,12 +1,9 @@
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../shared/names';
 import { repoRoot } from '../shared/repoRoot';
-
-const execFileP = promisify(execFile);
 
 /**
  * Path of the pinned `temporal` CLI: TEMPORAL_CLI, else .tools/bin, else built
@@ -14,13 +11,17 @@ const execFileP = promisify(execFile);
  */
 export async function resolveTemporalCli(explicit?: string): Promise<string> {
   const script = path.join(repoRoot(), 'scripts', 'temporal-bin.sh');
-  const { stdout } = await execFileP('bash', [script], {
+  // The script's progress (a first build takes minutes) goes straight to our
+  // stderr, so a new user sees why the first start is slow.
+  const child = spawn('bash', [script], {
     env: { ...process.env, ...(explicit ? { TEMPORAL_CLI: explicit } : {}) },
-    maxBuffer: 16 * 1024 * 1024,
-  }).catch((err: { stderr?: string; message: string }) => {
-    throw new Error(`cannot obtain the temporal CLI: ${err.stderr?.trim() || err.message}`);
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const lines = stdout.trim().split('\n');
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) throw new Error(`cannot obtain the temporal CLI (scripts/temporal-bin.sh exited ${code}; see above)`);
+  const lines = out.trim().split('\n');
   return lines[lines.length - 1]!.trim();
 }
 

@@ -179,6 +179,15 @@ describe('a scrape job travels the whole path', () => {
     assert.equal(job.body.status, 'done');
     assert.equal(job.body.delivery_status, null);
     assert.deepEqual(job.body.attempts, []);
+
+    // A refused target: the error code and message both survive to the answer and the job.
+    const refused = await hs.api(`/scrape?url=${encodeURIComponent('http://127.0.0.2:9/')}`, { key: hs.keys.test });
+    assert.equal(refused.body.result.success, false);
+    assert.equal(refused.body.result.error.code, 'ERR::SCRAPE::ADDRESS_REFUSED');
+    assert.match(refused.body.result.error.message, /127\.0\.0\.2/);
+    const failed = await hs.api(`/jobs/${refused.body.uuid}`, { key: hs.keys.test });
+    assert.equal(failed.body.status, 'failed');
+    assert.match(failed.body.error.message, /address guard/);
   });
 
   it('delivers a refused scrape as a result with its error code; the refused target sees nothing', async () => {
