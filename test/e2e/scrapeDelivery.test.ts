@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startTestHookshot, type TestHookshot } from '../helpers/hookshot';
 import { startReceiver } from '../helpers/receiver';
+import { until } from '../helpers/wait';
 import { verifyWithPython } from '../helpers/verify';
 
 const PAGE = '<html><head><title>Hookshot test page</title></head><body><h1>Hello from loopback</h1></body></html>';
@@ -23,15 +24,6 @@ async function startSite() {
   };
 }
 
-async function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('a scrape job travels the whole path', () => {
   let hs: TestHookshot;

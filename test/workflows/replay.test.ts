@@ -13,18 +13,10 @@ import { createTemporalClient } from '../../src/temporal/client';
 import { WORKFLOW_BUNDLE } from '../../src/worker/worker';
 import { startTestHookshot, type TestHookshot } from '../helpers/hookshot';
 import { startReceiver } from '../helpers/receiver';
+import { until } from '../helpers/wait';
 
 const FIXTURES = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'histories');
 
-async function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('workflow replay', () => {
   it('replays every committed history', async () => {
