@@ -1,3 +1,5 @@
+import { heartbeat, activityInfo } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../src/config';
 import type { Db } from '../src/db/pool';
@@ -9,7 +11,13 @@ import type {
   DeliveryAttemptOutcome,
   FinishJobInput,
   RunJobOutcome,
+  StoredWebhookState,
+  WebhookEvent,
 } from '../src/shared/jobTypes';
+import { webhookWorkflowId } from '../src/shared/names';
+import { attemptOutcomeSignal, type AttemptOutcome, type WebhookEntityState } from '../src/shared/workflowApi';
+import { replayJob } from '../src/temporal/replay';
+import { request } from '../src/delivery/httpClient';
 import { deliverOnce } from '../src/delivery/deliver';
 import { runScrape } from '../src/scrape/scrape';
 
@@ -20,11 +28,33 @@ export interface ActivityDeps {
   /** Address-guarded dispatchers: one opened by WEBHOOK_ALLOWED_CIDRS, one by SCRAPE_ALLOWED_CIDRS. */
   webhookHttp: Dispatcher;
   scrapeHttp: Dispatcher;
+  /** For signal-with-start (entity fallback, replays). */
+  temporal: Client;
 }
+
+const REPLAY_PAGE = 100;
+const REPLAY_CONCURRENCY = 10;
 
 /** Activities built from injected dependencies, so tests pass real ones of their own. */
 export function createActivities(deps: ActivityDeps) {
   const { db, config, logger } = deps;
+
+  // Best effort: an unreachable alert URL must not hold up the webhook's state.
+  const postAlert = async (url: string, body: unknown) => {
+    try {
+      const res = await request(deps.webhookHttp, {
+        url,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'Hookshot-Alert/0.1' },
+        body: Buffer.from(JSON.stringify(body)),
+        timeoutMs: 10_000,
+        maxBodyBytes: 1024,
+      });
+      if (res.status >= 300) logger.warn({ url, status: res.status }, 'alert URL answered with an error');
+    } catch (err) {
+      logger.warn({ url, err: (err as Error).message }, 'alert URL unreachable');
+    }
+  };
 
   return {
     /** Runs the job's capture and stores its result; returns a summary only. */
@@ -54,6 +84,16 @@ export function createActivities(deps: ActivityDeps) {
       const webhook = job.webhook_id ? await getWebhookById(db, job.webhook_id) : null;
       const result = await getResult(db, job.id);
       const startedAt = new Date();
+      if (webhook?.status === 'disabled') {
+        // Pending retries end here; a replay after re-enabling delivers them.
+        await recordAttempt(db, {
+          job_id: job.id, webhook_id: webhook.id, series: input.series, attempt: input.attempt, started_at: startedAt,
+          duration_ms: 0, url: webhook.url, final_url: null, success: false, status_code: null,
+          error_code: 'ERR::WEBHOOK::DISABLED', error_message: `webhook "${webhook.name}" is disabled (${webhook.disabled_reason ?? 'manual'}); nothing was sent`,
+          request_headers: {}, response_headers: null, response_snippet: null,
+        });
+        return { success: false, statusCode: null, errorCode: 'ERR::WEBHOOK::DISABLED', retryAfterMs: null, stop: true };
+      }
       if (!webhook) {
         const message = `webhook "${job.webhook_name}" no longer exists`;
         await recordAttempt(db, {
@@ -62,7 +102,7 @@ export function createActivities(deps: ActivityDeps) {
           error_code: 'ERR::WEBHOOK::NOT_FOUND', error_message: message, request_headers: {},
           response_headers: null, response_snippet: null,
         });
-        return { success: false, statusCode: null, errorCode: 'ERR::WEBHOOK::NOT_FOUND', retryAfterMs: null };
+        return { success: false, statusCode: null, errorCode: 'ERR::WEBHOOK::NOT_FOUND', retryAfterMs: null, stop: true };
       }
       const { rows } = await db.query<{ name: string }>('SELECT name FROM projects WHERE id = $1', [job.project_id]);
       const attempt = await deliverOnce({
@@ -76,18 +116,104 @@ export function createActivities(deps: ActivityDeps) {
         requireHttps: config.webhook.requireHttps,
       });
       await recordAttempt(db, { ...attempt.record, series: input.series, attempt: input.attempt });
-      // One SQL statement, so concurrent attempts of one webhook never lose a count.
-      await db.query(
-        `UPDATE webhooks SET consecutive_failed_count = CASE WHEN $2 THEN 0 ELSE consecutive_failed_count + 1 END,
-                             updated_at = now() WHERE id = $1`,
-        [webhook.id, attempt.outcome.success],
-      );
       if (!attempt.outcome.success && input.willRetry) await setJobStatus(db, job.id, 'retrying');
       logger.info(
         { jobId: job.id, webhook: webhook.name, attempt: input.attempt, ...attempt.outcome },
         attempt.outcome.success ? 'delivered' : 'delivery attempt failed',
       );
       return attempt.outcome;
+    },
+
+    /** Fallback when the entity is not running: start it with this outcome. */
+    async signalWebhookEntity(input: { webhookId: string; disableAfter: number; outcome: AttemptOutcome }): Promise<void> {
+      await deps.temporal.workflow.signalWithStart('webhookWorkflow', {
+        workflowId: webhookWorkflowId(input.webhookId),
+        taskQueue: config.temporal.taskQueue,
+        args: [{ webhookId: input.webhookId, disableAfter: input.disableAfter }],
+        signal: attemptOutcomeSignal,
+        signalArgs: [input.outcome],
+      });
+    },
+
+    async loadWebhookState({ webhookId }: { webhookId: string }): Promise<StoredWebhookState | null> {
+      const w = await getWebhookById(db, webhookId);
+      return w && { status: w.status, disabledReason: w.disabled_reason, consecutiveFailedCount: w.consecutive_failed_count };
+    },
+
+    /**
+     * Writes the entity's state (it is the only writer of these columns),
+     * records its notifications once each, POSTs the project's alert URL on a
+     * disable, and logs. Returns true when the webhook no longer exists.
+     */
+    async persistWebhookState(input: { state: WebhookEntityState; events: WebhookEvent[]; version: number }): Promise<boolean> {
+      const s = input.state;
+      const { rows } = await db.query<{ id: string; name: string; env: string; project_id: string; alert_url: string | null; project: string }>(
+        `UPDATE webhooks w SET status = $2, disabled_reason = $3, consecutive_failed_count = $4, updated_at = now()
+           FROM projects p WHERE w.id = $1 AND p.id = w.project_id
+         RETURNING w.id, w.name, w.env, w.project_id, p.alert_url, p.name AS project`,
+        [s.webhookId, s.status, s.disabledReason, s.consecutiveFailedCount],
+      );
+      const w = rows[0];
+      if (!w) return true;
+      for (const e of input.events) {
+        const message = describeEvent(w.name, e);
+        const inserted = await db.query(
+          `INSERT INTO notifications (project_id, env, webhook_id, kind, message, details, dedupe_key)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING`,
+          [w.project_id, w.env, w.id, `webhook.${e.kind}`, message, { count: e.count, threshold: e.threshold }, `webhook:${w.id}:${e.seq}`],
+        );
+        const level = e.kind === 'disabled' ? 'warn' : 'info';
+        logger[level]({ webhook: w.name, project: w.project, env: w.env, event: e.kind, count: e.count }, message);
+        // Only the first write of this event alerts, so an activity retry does not POST twice.
+        if (e.kind === 'disabled' && inserted.rowCount === 1 && w.alert_url) {
+          await postAlert(w.alert_url, { event: 'webhook.disabled', project: w.project, env: w.env, webhook: w.name, reason: 'consecutive_failures', consecutive_failed_count: e.count, message });
+        }
+      }
+      return false;
+    },
+
+    /** First series number not yet used by this job (replays continue after the last). */
+    async nextSeries({ jobId }: { jobId: string }): Promise<number> {
+      const { rows } = await db.query<{ n: number | null }>('SELECT max(series) AS n FROM delivery_attempts WHERE job_id = $1', [jobId]);
+      return rows[0]?.n === null || rows[0]?.n === undefined ? 0 : rows[0].n + 1;
+    },
+
+    /** Bulk replay: every failed job of the webhook, paged, signalled with bounded concurrency. */
+    async replayFailedDeliveries(input: { webhookId: string; replayId: string; since: string | null }): Promise<number> {
+      // Resume after the last page a previous try finished.
+      let cursor = (activityInfo().heartbeatDetails as { cursor?: string } | undefined)?.cursor ?? '';
+      const { rows: p } = await db.query<{ name: string }>(
+        'SELECT p.name FROM webhooks w JOIN projects p ON p.id = w.project_id WHERE w.id = $1',
+        [input.webhookId],
+      );
+      if (!p[0]) return 0;
+      const settings = {
+        taskQueue: config.temporal.taskQueue,
+        retryScheduleMs: config.webhook.retryScheduleMs,
+        deliveryTimeoutMs: config.webhook.timeoutMs,
+        disableAfter: config.webhook.disableAfter,
+      };
+      let replayed = 0;
+      for (;;) {
+        const { rows } = await db.query<{ id: string; kind: 'scrape' | 'screenshot'; webhook_id: string; webhook_name: string }>(
+          `SELECT id, kind, webhook_id, webhook_name FROM jobs
+            WHERE webhook_id = $1 AND delivery_status = 'failed' AND ($2::timestamptz IS NULL OR created_at >= $2)
+              AND id::text > $3
+            ORDER BY id LIMIT $4`,
+          [input.webhookId, input.since, cursor, REPLAY_PAGE],
+        );
+        if (rows.length === 0) break;
+        for (let i = 0; i < rows.length; i += REPLAY_CONCURRENCY) {
+          await Promise.all(
+            rows.slice(i, i + REPLAY_CONCURRENCY).map((j) => replayJob(deps.temporal, db, settings, j, p[0]!.name, input.replayId)),
+          );
+        }
+        replayed += rows.length;
+        cursor = rows[rows.length - 1]!.id;
+        heartbeat({ cursor });
+      }
+      logger.info({ webhookId: input.webhookId, replayed }, 'bulk replay signalled');
+      return replayed;
     },
 
     async finishJob(input: FinishJobInput): Promise<void> {
@@ -104,3 +230,16 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+function describeEvent(name: string, e: WebhookEvent): string {
+  switch (e.kind) {
+    case 'warning':
+      return `webhook "${name}" has failed ${e.count} times in a row (${e.threshold}% of the disable threshold)`;
+    case 'disabled':
+      return `webhook "${name}" was disabled after ${e.count} consecutive failed deliveries`;
+    case 'disabled_manually':
+      return `webhook "${name}" was disabled`;
+    case 'enabled':
+      return `webhook "${name}" was enabled; its failure count is reset`;
+  }
+}

@@ -83,6 +83,10 @@ export async function startHookshot(config: Config, logger: Logger): Promise<Hoo
       logger.info({ address: dev.address, ui: dev.uiUrl }, 'Temporal dev server started');
     }
 
+    // One client for the process: the API starts workflows, activities signal them.
+    const temporal: Client = await createTemporalClient(temporalAddress, config.temporal.namespace);
+    stack.push(() => temporal.connection.close());
+
     if (config.role !== 'api') {
       installSdkLogger(logger);
       const connection = await NativeConnection.connect({ address: temporalAddress });
@@ -98,6 +102,7 @@ export async function startHookshot(config: Config, logger: Logger): Promise<Hoo
           logger,
           webhookHttp: createGuardedAgent({ guard: new AddressGuard(parseCidrList(config.webhook.allowedCidrs.join(','))) }),
           scrapeHttp: createGuardedAgent({ guard: new AddressGuard(parseCidrList(config.scrape.allowedCidrs.join(','))) }),
+          temporal,
         },
       });
       const running = worker.run();
@@ -111,8 +116,6 @@ export async function startHookshot(config: Config, logger: Logger): Promise<Hoo
 
     let apiUrl: string | null = null;
     if (config.role !== 'worker') {
-      const temporal: Client = await createTemporalClient(temporalAddress, config.temporal.namespace);
-      stack.push(() => temporal.connection.close());
       const app = createApp({ db, config, logger, temporal });
       const server = http.createServer(app.callback());
       await new Promise<void>((resolve, reject) => {

@@ -55,7 +55,7 @@ async function main() {
     namespace: 'default',
     headless: true,
     // Small enough that tests can force continue-as-new of long-lived workflows.
-    dynamicConfig: {},
+    dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 100 },
   });
   const dbPrefix = `hookshot_test_${randomBytes(4).toString('hex')}_`;
   console.log(`# temporal dev server ${dev.address} (${cliPath}); databases ${dbPrefix}*`);

@@ -1,1 +1,2 @@
 export { jobWorkflow } from './job';
+export { webhookWorkflow } from './webhook';

@@ -1,19 +1,34 @@
-import { proxyActivities, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  condition,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { JobWorkflowInput } from '../src/shared/jobTypes';
+import type { DeliveryAttemptOutcome, JobWorkflowInput } from '../src/shared/jobTypes';
 import type { JobStatus } from '../src/shared/names';
+import { webhookWorkflowId } from '../src/shared/names';
 import { SA_JOB_STATUS } from '../src/shared/searchAttributes';
-import { jobStateQuery, type JobState } from '../src/shared/workflowApi';
+import {
+  attemptOutcomeSignal,
+  jobStateQuery,
+  replayJobSignal,
+  type AttemptOutcome,
+  type JobState,
+} from '../src/shared/workflowApi';
 import { nextDelayMs } from '../src/delivery/retrySchedule';
 
 const MAX_RETRY = 'ERR::WEBHOOK::MAX_RETRY';
 
 /**
- * One job: run the scrape (result stored in PostgreSQL by the activity), then
- * deliver it, sleeping the retry ladder between failed attempts. An HTTP
- * failure is a returned outcome, never an activity retry; Temporal retries an
- * activity only when the worker or the database failed, which repeats the
- * attempt (at-least-once).
+ * One job: run the capture (result stored in PostgreSQL by the activity),
+ * then deliver it, sleeping the retry ladder between failed attempts. An
+ * HTTP failure is a returned outcome, never an activity retry; Temporal
+ * retries an activity only when the worker or the database failed, which
+ * repeats the attempt (at-least-once). Every outcome goes to the webhook's
+ * entity workflow, the single writer of its failure count. A replay signal
+ * starts a new attempt series, at once if the job is waiting on the ladder.
  */
 export async function jobWorkflow(input: JobWorkflowInput): Promise<{ status: JobStatus; attempts: number }> {
   const work = proxyActivities<Activities>({
@@ -29,6 +44,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<{ status: Jo
   const maxAttempts = input.retryScheduleMs.length + 1;
   let state: JobState = {
     status: 'queued',
+    series: 0,
     attempts: 0,
     maxAttempts: input.deliver ? maxAttempts : 0,
     waitingMs: null,
@@ -40,46 +56,84 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<{ status: Jo
     upsertSearchAttributes([{ key: SA_JOB_STATUS, value: status }]);
   };
 
-  setStatus('running');
-  const run = await work.runJob({ jobId: input.jobId });
-  if (!input.deliver) {
-    const status: JobStatus = run.ok ? 'done' : 'failed';
-    // runJob already stored the scrape's own error code and message.
-    await work.finishJob({ jobId: input.jobId, status, errorCode: null, errorMessage: null });
-    setStatus(status);
-    return { status, attempts: 0 };
+  const seenReplays = new Set<string>();
+  let replayPending = false;
+  setHandler(replayJobSignal, ({ replayId }) => {
+    if (seenReplays.has(replayId)) return;
+    seenReplays.add(replayId);
+    replayPending = true;
+  });
+
+  if (input.mode === 'replay') {
+    // Started by signal-with-start after the job had closed: result is stored already.
+    state = { ...state, series: await work.nextSeries({ jobId: input.jobId }) };
+    replayPending = false;
+  } else {
+    setStatus('running');
+    const run = await work.runJob({ jobId: input.jobId });
+    if (!input.deliver) {
+      const status: JobStatus = run.ok ? 'done' : 'failed';
+      // runJob already stored the scrape's own error code and message.
+      await work.finishJob({ jobId: input.jobId, status, errorCode: null, errorMessage: null });
+      setStatus(status);
+      return { status, attempts: 0 };
+    }
   }
 
-  setStatus('delivering');
-  for (let attempt = 1; ; attempt++) {
-    const outcome = await delivery.deliverWebhook({
-      jobId: input.jobId,
-      series: 0,
-      attempt,
-      willRetry: attempt < maxAttempts,
-    });
-    state = { ...state, attempts: attempt, lastErrorCode: outcome.success ? null : (outcome.errorCode ?? `HTTP ${outcome.statusCode}`) };
-    if (outcome.success) {
-      await work.finishJob({ jobId: input.jobId, status: 'delivered', errorCode: null, errorMessage: null });
-      setStatus('delivered');
-      return { status: 'delivered', attempts: attempt };
+  const report = async (o: AttemptOutcome) => {
+    if (!input.webhookId) return;
+    try {
+      await getExternalWorkflowHandle(webhookWorkflowId(input.webhookId)).signal(attemptOutcomeSignal, o);
+    } catch {
+      // The entity is not running (first use, or terminated): start it with the outcome.
+      await work.signalWebhookEntity({ webhookId: input.webhookId, disableAfter: input.disableAfter ?? 100, outcome: o });
     }
-    if (attempt >= maxAttempts) {
-      await work.finishJob({
-        jobId: input.jobId,
-        status: 'failed',
-        errorCode: MAX_RETRY,
-        errorMessage: `delivery failed ${attempt} times; last error: ${outcome.errorCode ?? `HTTP ${outcome.statusCode}`}`,
-      });
-      setStatus('failed');
-      return { status: 'failed', attempts: attempt };
-    }
-    const waitMs = nextDelayMs(input.retryScheduleMs, attempt, outcome.retryAfterMs);
-    state = { ...state, waitingMs: waitMs };
-    setStatus('retrying');
-    await sleep(waitMs);
-    state = { ...state, waitingMs: null };
+  };
+
+  let total = 0;
+  for (;;) {
     setStatus('delivering');
+    const series = state.series;
+    let outcome: DeliveryAttemptOutcome | null = null;
+    let attempt = 0;
+    for (attempt = 1; attempt <= maxAttempts; attempt++) {
+      outcome = await delivery.deliverWebhook({ jobId: input.jobId, series, attempt, willRetry: attempt < maxAttempts });
+      total++;
+      state = { ...state, attempts: attempt, lastErrorCode: outcome.success ? null : (outcome.errorCode ?? `HTTP ${outcome.statusCode}`) };
+      if (outcome.stop) break;
+      await report({ jobId: input.jobId, series, attempt, success: outcome.success });
+      if (outcome.success || attempt === maxAttempts) break;
+      const waitMs = nextDelayMs(input.retryScheduleMs, attempt, outcome.retryAfterMs);
+      state = { ...state, waitingMs: waitMs };
+      setStatus('retrying');
+      // A replay cuts the wait short and starts a fresh series.
+      const replayed = await condition(() => replayPending, waitMs);
+      state = { ...state, waitingMs: null };
+      if (replayed) break;
+      setStatus('delivering');
+    }
+
+    if (replayPending) {
+      replayPending = false;
+      state = { ...state, series: state.series + 1, attempts: 0 };
+      continue;
+    }
+    const ok = outcome?.success === true;
+    const status: JobStatus = ok ? 'delivered' : 'failed';
+    const errorCode = ok ? null : outcome?.stop ? outcome.errorCode : MAX_RETRY;
+    await work.finishJob({
+      jobId: input.jobId,
+      status,
+      errorCode,
+      errorMessage: ok
+        ? null
+        : outcome?.stop
+          ? `delivery stopped: ${outcome.errorCode}`
+          : `delivery failed ${attempt} times; last error: ${outcome?.errorCode ?? `HTTP ${outcome?.statusCode}`}`,
+    });
+    setStatus(status);
+    // A replay that raced the finish still gets its series.
+    if (replayPending) continue;
+    return { status, attempts: total };
   }
 }
-

@@ -1,10 +1,14 @@
 // Signal, query and update definitions shared by workflows, the API and
 // tests. Workflow-safe: @temporalio/workflow's define* are plain factories.
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { JobStatus } from './names';
+
+// ---- job workflow (job:<uuid>) ----
 
 export interface JobState {
   status: JobStatus;
+  /** Current delivery series: 0 for the first, +1 per replay. */
+  series: number;
   /** Delivery attempts made so far in the current series. */
   attempts: number;
   maxAttempts: number;
@@ -14,3 +18,40 @@ export interface JobState {
 }
 
 export const jobStateQuery = defineQuery<JobState>('jobState');
+
+/** Deliver again: a new attempt series with the same Job-Id. replayId makes repeats harmless. */
+export const replayJobSignal = defineSignal<[{ replayId: string }]>('replay');
+
+// ---- webhook entity workflow (webhook:<uuid>) ----
+
+export interface AttemptOutcome {
+  jobId: string;
+  series: number;
+  attempt: number;
+  success: boolean;
+}
+
+export interface WebhookEntityState {
+  webhookId: string;
+  status: 'enabled' | 'disabled';
+  disabledReason: string | null;
+  consecutiveFailedCount: number;
+  disableAfter: number;
+  /** Outcomes applied since the workflow first started (across continue-as-new). */
+  outcomesApplied: number;
+  replaysRequested: number;
+}
+
+export const attemptOutcomeSignal = defineSignal<[AttemptOutcome]>('attemptOutcome');
+export const webhookStateQuery = defineQuery<WebhookEntityState>('state');
+
+export interface SetWebhookStatus {
+  status: 'enabled' | 'disabled';
+  /** Why an operator disabled it; enabling clears the reason and resets the count. */
+  reason?: string;
+}
+/** Returns once the new state is in PostgreSQL, so the API can answer with it. */
+export const setWebhookStatusUpdate = defineUpdate<WebhookEntityState, [SetWebhookStatus]>('setStatus');
+
+/** Bulk replay of every failed delivery of the webhook (optionally created since an ISO time). */
+export const replayFailedSignal = defineSignal<[{ replayId: string; since: string | null }]>('replayFailed');

@@ -144,7 +144,7 @@ describe('a scrape job travels the whole path', () => {
       assert.deepEqual(result, { status: 'delivered', attempts: 1 });
       const { jobStateQuery } = await import('../../src/shared/workflowApi');
       assert.deepEqual(await handle.query(jobStateQuery), {
-        status: 'delivered', attempts: 1, maxAttempts: 7, waitingMs: null, lastErrorCode: null,
+        status: 'delivered', series: 0, attempts: 1, maxAttempts: 7, waitingMs: null, lastErrorCode: null,
       });
       const found = await until(async () => {
         const ids: string[] = [];

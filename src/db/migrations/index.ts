@@ -1,4 +1,8 @@
 import * as m001 from './001_initial';
+import * as m002 from './002_webhook_entity';
 
 /** Applied in this order; never edit a shipped entry, add a new one. */
-export const MIGRATIONS: ReadonlyArray<{ id: string; sql: string }> = [{ id: '001_initial', sql: m001.sql }];
+export const MIGRATIONS: ReadonlyArray<{ id: string; sql: string }> = [
+  { id: '001_initial', sql: m001.sql },
+  { id: '002_webhook_entity', sql: m002.sql },
+];

@@ -1,6 +1,8 @@
 import Router from '@koa/router';
 import type { z } from 'zod';
-import { NotFoundError } from '../../../errors';
+import { AppError, ConflictError, NotFoundError, WebhookErrors } from '../../../errors';
+import { getWebhookById } from '../../../db/repositories/webhooks';
+import { replayJob } from '../../../temporal/replay';
 import { getJobInScope, getResult, listAttempts } from '../../../db/repositories/jobs';
 import { logUrl } from '../../../delivery/payload';
 import type { ApiDeps, AppState } from '../../context';
@@ -8,7 +10,7 @@ import { requireKey } from '../../middleware/auth';
 import { input, validate } from '../../middleware/validate';
 import { JobByUuid } from './schema';
 
-export function jobRoutes({ db, config }: ApiDeps): Router<AppState> {
+export function jobRoutes({ db, config, temporal }: ApiDeps): Router<AppState> {
   const r = new Router<AppState>({ prefix: '/jobs' });
   r.use(requireKey(db));
 
@@ -54,6 +56,36 @@ export function jobRoutes({ db, config }: ApiDeps): Router<AppState> {
         response_snippet: a.response_snippet,
       })),
     };
+  });
+
+  r.post('/:uuid/replay', validate(JobByUuid), async (ctx) => {
+    const { uuid } = input<z.infer<typeof JobByUuid>>(ctx);
+    const { project, env } = ctx.state.scope!;
+    const job = await getJobInScope(db, uuid, project.id, env);
+    if (!job) throw new NotFoundError('ERR::JOB::NOT_FOUND', `job ${uuid} does not exist in this project and environment`);
+    if (!job.webhook_id) {
+      throw new AppError('ERR::JOB::NOT_REPLAYABLE', 'only webhook jobs can be replayed; this job had no webhook', 409);
+    }
+    if (job.delivery_status === 'pending') {
+      throw new ConflictError('ERR::JOB::DELIVERY_PENDING', 'this job is still being delivered; replay it once it has failed');
+    }
+    const webhook = await getWebhookById(db, job.webhook_id);
+    if (!webhook) throw WebhookErrors.notFound(job.webhook_name ?? '');
+    if (webhook.status === 'disabled') throw WebhookErrors.disabled(webhook.name);
+    const replayId = await replayJob(
+      temporal,
+      db,
+      {
+        taskQueue: config.temporal.taskQueue,
+        retryScheduleMs: config.webhook.retryScheduleMs,
+        deliveryTimeoutMs: config.webhook.timeoutMs,
+        disableAfter: config.webhook.disableAfter,
+      },
+      job,
+      project.name,
+    );
+    ctx.status = 202;
+    ctx.body = { job_uuid: job.id, replay_id: replayId, status: 'queued' };
   });
 
   return r;

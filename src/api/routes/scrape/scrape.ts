@@ -47,7 +47,7 @@ export function scrapeRoutes({ db, config, temporal }: ApiDeps): Router<AppState
     if (!webhook_name) {
       // Synchronous: the same workflow, awaited, minus the delivery.
       await insertJob(db, { id: jobId, project_id: project.id, env, kind: 'scrape', webhook_id: null, webhook_name: null, params: jobParams }, null);
-      await runWorkflow(temporal, config, jobId, { deliver: false }, { project: project.name, webhook: null }, 'execute').catch(
+      await runWorkflow(temporal, config, jobId, { deliver: false, webhookId: null }, { project: project.name, webhook: null }, 'execute').catch(
         async (err) => {
           await deleteJob(db, jobId);
           throw err;
@@ -78,7 +78,7 @@ export function scrapeRoutes({ db, config, temporal }: ApiDeps): Router<AppState
       throw err;
     }
     try {
-      await runWorkflow(temporal, config, jobId, { deliver: true }, { project: project.name, webhook: webhook_name }, 'start');
+      await runWorkflow(temporal, config, jobId, { deliver: true, webhookId: webhook.id }, { project: project.name, webhook: webhook_name }, 'start');
     } catch (err) {
       // Nothing half-made: a job Temporal never accepted is not kept or counted.
       await deleteJob(db, jobId);
@@ -107,7 +107,7 @@ async function runWorkflow(
   temporal: Client,
   config: ApiDeps['config'],
   jobId: string,
-  opts: { deliver: boolean },
+  opts: { deliver: boolean; webhookId: string | null },
   sa: { project: string; webhook: string | null },
   mode: 'start' | 'execute',
 ): Promise<void> {
@@ -116,6 +116,9 @@ async function runWorkflow(
       jobId,
       kind: 'scrape',
       deliver: opts.deliver,
+      webhookId: opts.webhookId,
+      mode: 'new',
+      disableAfter: config.webhook.disableAfter,
       retryScheduleMs: config.webhook.retryScheduleMs,
       deliveryTimeoutMs: config.webhook.timeoutMs,
     },

@@ -23,3 +23,8 @@ export const createWebhookSchema = (requireHttps: boolean) =>
   });
 
 export const WebhookByName = z.strictObject({ name: z.string().regex(WEBHOOK_NAME, 'must be 1-64 letters, digits, _ or -') });
+
+export const ReplayWebhook = z.strictObject({
+  name: z.string().regex(WEBHOOK_NAME, 'must be 1-64 letters, digits, _ or -'),
+  since: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2026-11-23T10:00:00Z' }).optional(),
+});

@@ -5,7 +5,10 @@ import { createWebhook, getWebhookByName, listWebhooks, type Webhook } from '../
 import type { ApiDeps, AppState } from '../../context';
 import { requireKey } from '../../middleware/auth';
 import { input, validate } from '../../middleware/validate';
-import { createWebhookSchema, WebhookByName } from './schema';
+import { randomUUID } from 'node:crypto';
+import { createWebhookSchema, ReplayWebhook, WebhookByName } from './schema';
+import { ensureWebhookEntity, setWebhookStatus } from '../../../temporal/webhookEntity';
+import { replayFailedSignal } from '../../../shared/workflowApi';
 
 /** The API's view: every stored field, `id` shown as `uuid`. */
 export function presentWebhook(w: Webhook) {
@@ -13,7 +16,7 @@ export function presentWebhook(w: Webhook) {
   return { uuid: id, ...rest };
 }
 
-export function webhookRoutes({ db, config }: ApiDeps): Router<AppState> {
+export function webhookRoutes({ db, config, temporal, logger }: ApiDeps): Router<AppState> {
   const r = new Router<AppState>({ prefix: '/webhooks' });
   r.use(requireKey(db));
   const CreateWebhook = createWebhookSchema(config.webhook.requireHttps);
@@ -23,6 +26,11 @@ export function webhookRoutes({ db, config }: ApiDeps): Router<AppState> {
     const { project, env } = ctx.state.scope!;
     const created = await createWebhook(db, { ...body, project_id: project.id, env });
     if (!created) throw WebhookErrors.duplicate(body.name);
+    // Visible in the Web UI from the start; if Temporal is briefly away, the
+    // first delivery starts the entity instead (signal-with-start).
+    await ensureWebhookEntity(temporal, config.temporal.taskQueue, created.id, config.webhook.disableAfter).catch((err) =>
+      logger.warn({ webhook: created.name, err: (err as Error).message }, 'webhook entity not started yet'),
+    );
     ctx.status = 201;
     ctx.body = presentWebhook(created);
   });
@@ -38,6 +46,40 @@ export function webhookRoutes({ db, config }: ApiDeps): Router<AppState> {
     const w = await getWebhookByName(db, project.id, env, name);
     if (!w) throw WebhookErrors.notFound(name);
     ctx.body = presentWebhook(w);
+  });
+
+  const load = async (ctx: { state: AppState }) => {
+    const { name } = input<{ name: string }>(ctx);
+    const { project, env } = ctx.state.scope!;
+    const w = await getWebhookByName(db, project.id, env, name);
+    if (!w) throw WebhookErrors.notFound(name);
+    return w;
+  };
+  const tq = config.temporal.taskQueue;
+  const threshold = config.webhook.disableAfter;
+
+  // Status changes go through the webhook's entity workflow, its one writer.
+  for (const status of ['enabled', 'disabled'] as const) {
+    r.post(`/:name/${status === 'enabled' ? 'enable' : 'disable'}`, validate(WebhookByName), async (ctx) => {
+      const w = await load(ctx);
+      await setWebhookStatus(temporal, tq, w.id, threshold, { status, ...(status === 'disabled' ? { reason: 'manual' } : {}) });
+      ctx.body = presentWebhook((await getWebhookByName(db, w.project_id, w.env, w.name))!);
+    });
+  }
+
+  r.post('/:name/replay', validate(ReplayWebhook), async (ctx) => {
+    const w = await load(ctx);
+    if (w.status === 'disabled') throw WebhookErrors.disabled(w.name);
+    const { since } = input<{ since?: string }>(ctx);
+    const replayId = randomUUID();
+    const handle = await ensureWebhookEntity(temporal, tq, w.id, threshold);
+    await handle.signal(replayFailedSignal, { replayId, since: since ?? null });
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM jobs WHERE webhook_id = $1 AND delivery_status = 'failed' AND ($2::timestamptz IS NULL OR created_at >= $2)`,
+      [w.id, since ?? null],
+    );
+    ctx.status = 202;
+    ctx.body = { replay_id: replayId, webhook_name: w.name, failed_deliveries: rows[0]!.n };
   });
 
   return r;

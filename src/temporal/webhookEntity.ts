@@ -1,0 +1,26 @@
+import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
+import { webhookWorkflowId } from '../shared/names';
+import { setWebhookStatusUpdate, type SetWebhookStatus, type WebhookEntityState } from '../shared/workflowApi';
+
+/** Starts webhook:<uuid> unless it runs already, and returns its handle. */
+export async function ensureWebhookEntity(client: Client, taskQueue: string, webhookId: string, disableAfter: number) {
+  const handle = await client.workflow.start('webhookWorkflow', {
+    workflowId: webhookWorkflowId(webhookId),
+    taskQueue,
+    args: [{ webhookId, disableAfter }],
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+  });
+  return handle;
+}
+
+/** Enable or disable through the entity (the one writer); resolves once stored. */
+export async function setWebhookStatus(
+  client: Client,
+  taskQueue: string,
+  webhookId: string,
+  disableAfter: number,
+  change: SetWebhookStatus,
+): Promise<WebhookEntityState> {
+  const handle = await ensureWebhookEntity(client, taskQueue, webhookId, disableAfter);
+  return handle.executeUpdate(setWebhookStatusUpdate, { args: [change] });
+}

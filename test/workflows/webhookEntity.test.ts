@@ -1,0 +1,208 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createTemporalClient } from '../../src/temporal/client';
+import { webhookWorkflowId } from '../../src/shared/names';
+import { attemptOutcomeSignal, webhookStateQuery } from '../../src/shared/workflowApi';
+import { ADMIN_TOKEN, startTestHookshot } from '../helpers/hookshot';
+import { startReceiver } from '../helpers/receiver';
+import { until } from '../helpers/wait';
+
+async function startSite() {
+  const server = http.createServer((_q, s) => s.end('page'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+  };
+}
+
+describe('webhook entity workflow', () => {
+  let site: Awaited<ReturnType<typeof startSite>>;
+  before(async () => {
+    site = await startSite();
+  });
+  after(async () => {
+    await site?.close();
+  });
+
+  it('disables exactly at the threshold under concurrent failing jobs, with no lost or double counts', async () => {
+    const failing = await startReceiver(() => ({ status: 500, body: 'down' }));
+    const alerts = await startReceiver();
+    const hs = await startTestHookshot({ WEBHOOK_DISABLE_AFTER: '10', WEBHOOK_RETRY_SCHEDULE: '10ms,10ms,10ms' });
+    const client = await createTemporalClient(hs.temporalAddress, 'default');
+    try {
+      const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+      await hs.api('/admin/projects/default', { method: 'PATCH', headers: admin, json: { alert_url: `${alerts.url}/alerts` } });
+      const w = await hs.api('/webhooks', { method: 'POST', key: hs.keys.live, json: { name: 'down', url: failing.url } });
+      assert.equal(w.status, 201);
+      // 6 jobs x 4 attempts could make 24 failures; the webhook must disable at the 10th.
+      const jobs = await Promise.all(
+        Array.from({ length: 6 }, () => hs.api(`/scrape?url=${encodeURIComponent(site.url)}&webhook_name=down`, { key: hs.keys.live })),
+      );
+      for (const j of jobs) assert.equal(j.status, 200, JSON.stringify(j.body));
+      const ended = await until(async () => {
+        const { rows } = await hs.db.query(`SELECT count(*)::int AS n FROM jobs WHERE webhook_id = $1 AND delivery_status = 'failed'`, [w.body.uuid]);
+        return rows[0].n === 6 ? true : undefined;
+      }, 60_000);
+      assert.ok(ended);
+
+      const handle = client.workflow.getHandle(webhookWorkflowId(w.body.uuid));
+      const state = await handle.query(webhookStateQuery);
+      const sent = await hs.db.query(
+        `SELECT count(*)::int AS n FROM delivery_attempts WHERE webhook_id = $1 AND status_code = 500`,
+        [w.body.uuid],
+      );
+      // Every failed send counted once: the count equals the sends the receiver answered 500 to.
+      assert.equal(state.consecutiveFailedCount, sent.rows[0].n);
+      assert.equal(failing.received.length, sent.rows[0].n);
+      assert.ok(state.consecutiveFailedCount >= 10);
+      assert.equal(state.status, 'disabled');
+      assert.equal(state.disabledReason, 'consecutive_failures');
+
+      const row = (await hs.api('/webhooks/down', { key: hs.keys.live })).body;
+      assert.equal(row.status, 'disabled');
+      assert.equal(row.disabled_reason, 'consecutive_failures');
+      assert.equal(row.consecutive_failed_count, state.consecutiveFailedCount);
+
+      const notes = await hs.db.query(`SELECT kind, details FROM notifications WHERE webhook_id = $1 ORDER BY id`, [w.body.uuid]);
+      assert.deepEqual(
+        notes.rows.map((n) => `${n.kind}:${n.details.count}`),
+        ['webhook.warning:5', 'webhook.warning:9', 'webhook.disabled:10'],
+      );
+      await alerts.waitFor(1);
+      const alert = JSON.parse(alerts.received[0]!.body.toString());
+      assert.equal(alert.event, 'webhook.disabled');
+      assert.equal(alert.webhook, 'down');
+      assert.equal(alert.consecutive_failed_count, 10);
+
+      // Pending retries stopped with DISABLED instead of sending.
+      const stopped = await hs.db.query(`SELECT count(*)::int AS n FROM jobs WHERE webhook_id = $1 AND error_code = 'ERR::WEBHOOK::DISABLED'`, [w.body.uuid]);
+      assert.ok(stopped.rows[0].n >= 1, 'at least one job was cut short by the disable');
+      const disabledAttempts = await hs.db.query(
+        `SELECT count(*)::int AS n FROM delivery_attempts WHERE webhook_id = $1 AND error_code = 'ERR::WEBHOOK::DISABLED'`,
+        [w.body.uuid],
+      );
+      assert.equal(disabledAttempts.rows[0].n, stopped.rows[0].n);
+
+      // New jobs are refused.
+      const refused = await hs.api(`/scrape?url=${encodeURIComponent(site.url)}&webhook_name=down`, { key: hs.keys.live });
+      assert.equal(refused.status, 400);
+      assert.equal(refused.body.code, 'ERR::WEBHOOK::DISABLED');
+
+      // Re-enable resets the count, through the entity.
+      const enabled = await hs.api('/webhooks/down/enable', { method: 'POST', key: hs.keys.live });
+      assert.equal(enabled.status, 200, JSON.stringify(enabled.body));
+      assert.equal(enabled.body.status, 'enabled');
+      assert.equal(enabled.body.consecutive_failed_count, 0);
+      assert.equal(enabled.body.disabled_reason, null);
+      assert.equal((await handle.query(webhookStateQuery)).consecutiveFailedCount, 0);
+      assert.equal(alerts.received.length, 1, 'one alert per disable');
+    } finally {
+      await client.connection.close();
+      await hs.close();
+      await failing.close();
+      await alerts.close();
+    }
+  });
+
+  it('replays one failed job and, in bulk, every failed job of a webhook, with the same Job-Id', async () => {
+    let healthy = false;
+    const receiver = await startReceiver(() => (healthy ? { status: 200 } : { status: 503 }));
+    const hs = await startTestHookshot({ WEBHOOK_RETRY_SCHEDULE: '10ms' });
+    const client = await createTemporalClient(hs.temporalAddress, 'default');
+    try {
+      await hs.api('/webhooks', { method: 'POST', key: hs.keys.live, json: { name: 'flaky', url: receiver.url } });
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        ids.push((await hs.api(`/scrape?url=${encodeURIComponent(site.url)}&webhook_name=flaky`, { key: hs.keys.live })).body.job_uuid);
+      }
+      await until(async () => {
+        const { rows } = await hs.db.query(`SELECT count(*)::int AS n FROM jobs WHERE delivery_status = 'failed' AND error_code = 'ERR::WEBHOOK::MAX_RETRY'`);
+        return rows[0].n === 3 ? true : undefined;
+      });
+      assert.equal(receiver.received.length, 6, '3 jobs x 2 attempts');
+      healthy = true;
+
+      // Single replay: a signal-with-start on the closed workflow.
+      const one = await hs.api(`/jobs/${ids[0]}/replay`, { method: 'POST', key: hs.keys.live });
+      assert.equal(one.status, 202, JSON.stringify(one.body));
+      const replayed = await until(async () => {
+        const j = await hs.api(`/jobs/${ids[0]}`, { key: hs.keys.live });
+        return j.body.status === 'delivered' ? j.body : undefined;
+      });
+      assert.deepEqual(
+        replayed.attempts.map((a: { series: number; attempt: number; status_code: number }) => `${a.series}.${a.attempt}:${a.status_code}`),
+        ['0.1:503', '0.2:503', '1.1:200'],
+      );
+      const last = receiver.received[receiver.received.length - 1]!;
+      assert.equal(last.headers['x-scrapfly-webhook-job-id'], ids[0]);
+      const history = await client.workflow.getHandle(`job:${ids[0]}`).fetchHistory();
+      const signals = history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes).map((e) => e.workflowExecutionSignaledEventAttributes!.signalName);
+      assert.deepEqual(signals, ['replay'], 'the replay is a signal in the Web UI history');
+
+      // A delivered job is not pending; replaying it again is allowed, a pending one is refused.
+      const dup = await hs.api(`/jobs/${ids[1]}/replay`, { method: 'POST', key: hs.keys.live });
+      assert.equal(dup.status, 202);
+      const again = await hs.api(`/jobs/${ids[1]}/replay`, { method: 'POST', key: hs.keys.live });
+      assert.ok(again.status === 202 || again.body.code === 'ERR::JOB::DELIVERY_PENDING', JSON.stringify(again.body));
+      await until(async () => ((await hs.api(`/jobs/${ids[1]}`, { key: hs.keys.live })).body.status === 'delivered' ? true : undefined));
+
+      // Bulk: the remaining failed job goes through the entity.
+      const bulk = await hs.api('/webhooks/flaky/replay', { method: 'POST', key: hs.keys.live, json: {} });
+      assert.equal(bulk.status, 202, JSON.stringify(bulk.body));
+      assert.equal(bulk.body.failed_deliveries, 1);
+      await until(async () => ((await hs.api(`/jobs/${ids[2]}`, { key: hs.keys.live })).body.status === 'delivered' ? true : undefined));
+      const ids2 = receiver.received.filter((r) => r.headers['x-scrapfly-webhook-job-id'] === ids[2]);
+      assert.equal(ids2.length, 3);
+      const { rows } = await hs.db.query(`SELECT count(*)::int AS n FROM jobs WHERE delivery_status <> 'delivered'`);
+      assert.equal(rows[0].n, 0);
+    } finally {
+      await client.connection.close();
+      await hs.close();
+      await receiver.close();
+    }
+  });
+
+  it('continues as new when Temporal suggests it, losing no outcome', async () => {
+    const hs = await startTestHookshot({ WEBHOOK_DISABLE_AFTER: '1000' });
+    const client = await createTemporalClient(hs.temporalAddress, 'default');
+    try {
+      const w = await hs.api('/webhooks', { method: 'POST', key: hs.keys.live, json: { name: 'busy', url: 'https://example.invalid/h' } });
+      const handle = client.workflow.getHandle(webhookWorkflowId(w.body.uuid));
+      const firstRun = (await handle.describe()).runId;
+      // The test server suggests continue-as-new at 100 events (test/run.ts).
+      const n = 150;
+      for (let i = 0; i < n; i++) {
+        await handle.signal(attemptOutcomeSignal, { jobId: `j${i}`, series: 0, attempt: 1, success: false });
+      }
+      const state = await until(async () => {
+        const s = await client.workflow.getHandle(webhookWorkflowId(w.body.uuid)).query(webhookStateQuery);
+        return s.outcomesApplied === n ? s : undefined;
+      });
+      assert.equal(state.consecutiveFailedCount, n);
+      // The handover happens once the last batch is stored and no handler runs.
+      const newRun = await until(async () => {
+        const d = await client.workflow.getHandle(webhookWorkflowId(w.body.uuid)).describe();
+        return d.runId !== firstRun ? d.runId : undefined;
+      });
+      const previous = await client.workflow.getHandle(webhookWorkflowId(w.body.uuid), firstRun).describe();
+      assert.equal(previous.status.name, 'CONTINUED_AS_NEW');
+      assert.ok(newRun);
+      assert.equal((await client.workflow.getHandle(webhookWorkflowId(w.body.uuid)).query(webhookStateQuery)).outcomesApplied, n);
+      const row = await until(async () => {
+        const r = (await hs.api('/webhooks/busy', { key: hs.keys.live })).body;
+        return r.consecutive_failed_count === n ? r : undefined;
+      });
+      assert.equal(row.status, 'enabled');
+      // A repeated report (same job, series, attempt) is not counted twice.
+      await client.workflow.getHandle(webhookWorkflowId(w.body.uuid)).signal(attemptOutcomeSignal, { jobId: `j${n - 1}`, series: 0, attempt: 1, success: false });
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal((await client.workflow.getHandle(webhookWorkflowId(w.body.uuid)).query(webhookStateQuery)).consecutiveFailedCount, n);
+    } finally {
+      await client.connection.close();
+      await hs.close();
+    }
+  });
+});
