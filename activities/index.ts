@@ -105,6 +105,9 @@ export function createActivities(deps: ActivityDeps) {
         return { success: false, statusCode: null, errorCode: 'ERR::WEBHOOK::NOT_FOUND', retryAfterMs: null, stop: true };
       }
       const { rows } = await db.query<{ name: string }>('SELECT name FROM projects WHERE id = $1', [job.project_id]);
+      // Heartbeats let Temporal notice a dead worker in seconds rather than
+      // after the whole HTTP timeout, and hand the attempt to another worker.
+      const beat = setInterval(() => heartbeat(), 1000);
       const attempt = await deliverOnce({
         job,
         result,
@@ -114,7 +117,7 @@ export function createActivities(deps: ActivityDeps) {
         http: deps.webhookHttp,
         timeoutMs: config.webhook.timeoutMs,
         requireHttps: config.webhook.requireHttps,
-      });
+      }).finally(() => clearInterval(beat));
       await recordAttempt(db, { ...attempt.record, series: input.series, attempt: input.attempt });
       if (!attempt.outcome.success && input.willRetry) await setJobStatus(db, job.id, 'retrying');
       logger.info(

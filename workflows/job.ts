@@ -38,6 +38,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<{ status: Jo
   const delivery = proxyActivities<Activities>({
     // The HTTP limit plus room to load the job and record the attempt.
     startToCloseTimeout: input.deliveryTimeoutMs + 15_000,
+    heartbeatTimeout: '10s',
     retry: { initialInterval: '1s', maximumInterval: '1 minute', backoffCoefficient: 2 },
   });
 
