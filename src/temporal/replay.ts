@@ -29,7 +29,7 @@ export async function replayJob(
   replayId: string = randomUUID(),
 ): Promise<string> {
   const { rows } = await db.query<{ status: string; delivery_status: string | null; error_code: string | null; error_message: string | null }>(
-    `UPDATE jobs j SET status = 'queued', delivery_status = 'pending',
+    `UPDATE jobs j SET status = 'delivering', delivery_status = 'pending',
             error_code = CASE WHEN j.error_code LIKE 'ERR::WEBHOOK::%' THEN NULL ELSE j.error_code END,
             error_message = CASE WHEN j.error_code LIKE 'ERR::WEBHOOK::%' THEN NULL ELSE j.error_message END,
             completed_at = NULL, updated_at = now()
@@ -58,7 +58,7 @@ export async function replayJob(
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       typedSearchAttributes: [
         { key: SA_PROJECT_NAME, value: projectName },
-        { key: SA_JOB_STATUS, value: 'queued' },
+        { key: SA_JOB_STATUS, value: 'delivering' },
         { key: SA_JOB_KIND, value: job.kind },
         ...(job.webhook_name ? [{ key: SA_WEBHOOK_NAME, value: job.webhook_name }] : []),
       ],

@@ -60,10 +60,26 @@ describe('workflow replay', () => {
           assert.ok(history.events!.some((e) => e.timerStartedEventAttributes), 'the retry wait is a durable timer');
           // History holds identifiers and summaries, not the page or the payload.
           assert.ok(!historyToJSON(history).includes('cGFnZQ'), 'scraped content never enters history');
-          if (process.env.RECORD_HISTORIES === '1') {
-            writeFileSync(path.join(FIXTURES, 'job-retry-then-delivered.json'), historyToJSON(history));
-          }
           await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE } }, history);
+
+          // A replay signal on the closed job (signal-with-start), then the entity's own history.
+          const replay = await hs.api(`/jobs/${r.body.job_uuid}/replay`, { method: 'POST', key: hs.keys.live });
+          assert.equal(replay.status, 202);
+          await until(async () => (receiver.received.length === 3 ? true : undefined));
+          const replayed = await until(async () => {
+            const h = await client.workflow.getHandle(`job:${r.body.job_uuid}`).fetchHistory();
+            return h.events?.some((e) => e.workflowExecutionCompletedEventAttributes) ? h : undefined;
+          });
+          const webhookUuid = (await hs.api('/webhooks/replay', { key: hs.keys.live })).body.uuid;
+          const entity = await client.workflow.getHandle(`webhook:${webhookUuid}`).fetchHistory();
+          assert.ok(entity.events!.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'attemptOutcome'));
+          await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE } }, replayed);
+          await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE } }, entity);
+          if (process.env.RECORD_HISTORIES === '1') {
+            writeFileSync(path.join(FIXTURES, 'job-reports-to-entity.json'), historyToJSON(history));
+            writeFileSync(path.join(FIXTURES, 'job-replayed-after-close.json'), historyToJSON(replayed));
+            writeFileSync(path.join(FIXTURES, 'webhook-entity.json'), historyToJSON(entity));
+          }
         } finally {
           await client.connection.close();
         }

@@ -142,11 +142,11 @@ describe('webhook entity workflow', () => {
       const signals = history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes).map((e) => e.workflowExecutionSignaledEventAttributes!.signalName);
       assert.deepEqual(signals, ['replay'], 'the replay is a signal in the Web UI history');
 
-      // A delivered job is not pending; replaying it again is allowed, a pending one is refused.
+      // Two replays in a row: both accepted, the job ends delivered.
       const dup = await hs.api(`/jobs/${ids[1]}/replay`, { method: 'POST', key: hs.keys.live });
       assert.equal(dup.status, 202);
       const again = await hs.api(`/jobs/${ids[1]}/replay`, { method: 'POST', key: hs.keys.live });
-      assert.ok(again.status === 202 || again.body.code === 'ERR::JOB::DELIVERY_PENDING', JSON.stringify(again.body));
+      assert.equal(again.status, 202, JSON.stringify(again.body));
       await until(async () => ((await hs.api(`/jobs/${ids[1]}`, { key: hs.keys.live })).body.status === 'delivered' ? true : undefined));
 
       // Bulk: the remaining failed job goes through the entity.
@@ -158,6 +158,49 @@ describe('webhook entity workflow', () => {
       assert.equal(ids2.length, 3);
       const { rows } = await hs.db.query(`SELECT count(*)::int AS n FROM jobs WHERE delivery_status <> 'delivered'`);
       assert.equal(rows[0].n, 0);
+    } finally {
+      await client.connection.close();
+      await hs.close();
+      await receiver.close();
+    }
+  });
+
+  it('replay during a long ladder wait cuts the wait short', async () => {
+    const receiver = await startReceiver((_r, i) => (i === 0 ? { status: 500 } : { status: 200 }));
+    const hs = await startTestHookshot({ WEBHOOK_RETRY_SCHEDULE: '1h' });
+    try {
+      await hs.api('/webhooks', { method: 'POST', key: hs.keys.live, json: { name: 'patient', url: receiver.url } });
+      const id = (await hs.api(`/scrape?url=${encodeURIComponent(site.url)}&webhook_name=patient`, { key: hs.keys.live })).body.job_uuid;
+      await until(async () => ((await hs.api(`/jobs/${id}`, { key: hs.keys.live })).body.status === 'retrying' ? true : undefined));
+      const r = await hs.api(`/jobs/${id}/replay`, { method: 'POST', key: hs.keys.live });
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      const job = await until(async () => {
+        const j = await hs.api(`/jobs/${id}`, { key: hs.keys.live });
+        return j.body.status === 'delivered' ? j.body : undefined;
+      });
+      assert.deepEqual(job.attempts.map((a: { series: number; status_code: number }) => `${a.series}:${a.status_code}`), ['0:500', '1:200']);
+    } finally {
+      await hs.close();
+      await receiver.close();
+    }
+  });
+
+  it('starts a missing entity with the outcome (signal-with-start) when a job reports to it', async () => {
+    const receiver = await startReceiver(() => ({ status: 500 }));
+    const hs = await startTestHookshot({ WEBHOOK_RETRY_SCHEDULE: '10ms' });
+    const client = await createTemporalClient(hs.temporalAddress, 'default');
+    try {
+      const w = await hs.api('/webhooks', { method: 'POST', key: hs.keys.live, json: { name: 'orphan', url: receiver.url } });
+      const handle = client.workflow.getHandle(webhookWorkflowId(w.body.uuid));
+      await handle.terminate('test: the entity is gone');
+      const id = (await hs.api(`/scrape?url=${encodeURIComponent(site.url)}&webhook_name=orphan`, { key: hs.keys.live })).body.job_uuid;
+      await until(async () => ((await hs.api(`/jobs/${id}`, { key: hs.keys.live })).body.status === 'failed' ? true : undefined));
+      const state = await until(async () => {
+        const s = await client.workflow.getHandle(webhookWorkflowId(w.body.uuid)).query(webhookStateQuery).catch(() => undefined);
+        return s && s.consecutiveFailedCount === 2 ? s : undefined;
+      });
+      assert.equal(state.outcomesApplied, 2);
+      assert.equal((await client.workflow.getHandle(webhookWorkflowId(w.body.uuid)).describe()).status.name, 'RUNNING');
     } finally {
       await client.connection.close();
       await hs.close();

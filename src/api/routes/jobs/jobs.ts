@@ -66,8 +66,10 @@ export function jobRoutes({ db, config, temporal }: ApiDeps): Router<AppState> {
     if (!job.webhook_id) {
       throw new AppError('ERR::JOB::NOT_REPLAYABLE', 'only webhook jobs can be replayed; this job had no webhook', 409);
     }
-    if (job.delivery_status === 'pending') {
-      throw new ConflictError('ERR::JOB::DELIVERY_PENDING', 'this job is still being delivered; replay it once it has failed');
+    // A job waiting on its retry ladder may be replayed (the wait is cut short);
+    // one whose capture has not finished has nothing to deliver yet.
+    if (job.status === 'queued' || job.status === 'running') {
+      throw new ConflictError('ERR::JOB::NOT_READY', 'this job has not finished its capture yet; nothing to deliver');
     }
     const webhook = await getWebhookById(db, job.webhook_id);
     if (!webhook) throw WebhookErrors.notFound(job.webhook_name ?? '');
