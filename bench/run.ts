@@ -1,0 +1,236 @@
+// npm run bench: throughput and latency measured in one run on loopback, so
+// the figures compare as ratios. Writes bench/results/<time>.json.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import pg from 'pg';
+import { Pool } from 'undici';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { loadConfig } from '../src/config';
+import { createLogger } from '../src/logger';
+import { startHookshot } from '../src/runtime';
+import { resolveTemporalCli, startDevServer } from '../src/temporal/devServer';
+import { repoRoot } from '../src/shared/repoRoot';
+import { migrate } from '../src/db/migrate';
+import { createPool } from '../src/db/pool';
+import { bootstrapDefaultProject } from '../src/db/repositories/projects';
+
+const N = Number(process.env.BENCH_JOBS ?? 300);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 20);
+const ADMIN_DB = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+const pct = (xs: number[], p: number) => {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! * 10) / 10;
+};
+const summary = (lat: number[]) => ({ p50: pct(lat, 50), p95: pct(lat, 95), p99: pct(lat, 99), n: lat.length });
+
+/** Runs fn(i) for i < n with at most `limit` in flight. */
+async function pool(n: number, limit: number, fn: (i: number) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, n) }, async () => {
+      for (let i = next++; i < n; i = next++) await fn(i);
+    }),
+  );
+}
+
+/** Open loop: starts fn at `rate` per second for `seconds`, whatever the backlog. */
+async function openLoop(rate: number, seconds: number, fn: () => Promise<void>) {
+  const total = Math.max(1, Math.round(rate * seconds));
+  const started: Promise<void>[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    started.push(fn());
+  }
+  await Promise.all(started);
+}
+
+async function main() {
+  const cliPath = await resolveTemporalCli(process.env.TEMPORAL_CLI);
+  const net = await import('node:net');
+  const freePort = () =>
+    new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+  const tport = await freePort();
+  const dev = await startDevServer({ cliPath, port: tport, uiPort: tport + 1, namespace: 'default', headless: true });
+  const dbName = `hookshot_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN_DB });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${dbName}"`);
+  const dbUrl = Object.assign(new URL(ADMIN_DB), { pathname: `/${dbName}` }).toString();
+
+  // The receiver: every bench posts here; receipt times are keyed by job id.
+  const receipts = new Map<string, number>();
+  let posts = 0;
+  const receiver = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      posts++;
+      const id = req.headers['x-scrapfly-webhook-job-id'];
+      if (typeof id === 'string') receipts.set(id, performance.now());
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+  const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  const site = http.createServer((_q, s) => s.end('<html><body>tiny</body></html>'));
+  await new Promise<void>((r) => site.listen(0, '127.0.0.1', () => r()));
+  const siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
+
+  const results: Record<string, unknown> = {
+    at: new Date().toISOString(),
+    machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+    params: { jobs: N, concurrency: CONCURRENCY, steady_seconds: STEADY_SECONDS },
+  };
+
+  try {
+    // (a) raw HTTP POST loop: the physical limit of the receiver on loopback.
+    {
+      const http1 = new Pool(receiverUrl, { connections: CONCURRENCY });
+      const body = Buffer.alloc(1024, 'a');
+      const n = N * 10;
+      const t0 = performance.now();
+      await pool(n, CONCURRENCY, async () => {
+        const r = await http1.request({ path: '/', method: 'POST', body });
+        await r.body.dump();
+      });
+      const s = (performance.now() - t0) / 1000;
+      results.a_raw_http = { requests: n, per_second: Math.round(n / s) };
+      await http1.close();
+      console.log('(a) raw HTTP', results.a_raw_http);
+    }
+
+    // (b) the same Temporal server: an empty workflow with one no-op activity.
+    {
+      const { code } = await bundleWorkflowCode({ workflowsPath: path.join(repoRoot(), 'dist', 'bench', 'workflows.js') });
+      const conn = await NativeConnection.connect({ address: dev.address });
+      const taskQueue = `bench-empty-${randomBytes(3).toString('hex')}`;
+      const worker = await Worker.create({
+        connection: conn,
+        taskQueue,
+        workflowBundle: { code },
+        activities: { noop: async () => undefined },
+      });
+      const client = new Client({ connection: await Connection.connect({ address: dev.address }) });
+      const lat: number[] = [];
+      let perSecond = 0;
+      await worker.runUntil(async () => {
+        const t0 = performance.now();
+        await pool(N, CONCURRENCY, async (i) => {
+          const s = performance.now();
+          await client.workflow.execute('emptyWorkflow', { taskQueue, workflowId: `bench-${taskQueue}-${i}` });
+          lat.push(performance.now() - s);
+        });
+        perSecond = N / ((performance.now() - t0) / 1000);
+      });
+      results.b_temporal_empty = { workflows: N, per_second: Math.round(perSecond * 10) / 10, latency_ms: summary(lat) };
+      await client.connection.close();
+      await conn.close();
+      console.log('(b) empty workflow', results.b_temporal_empty);
+    }
+
+    // (c) Hookshot jobs through the API, scrape of a tiny page, delivered to the receiver.
+    {
+      const setup = createPool(dbUrl, 2);
+      await migrate(setup);
+      const keys = (await bootstrapDefaultProject(setup))!;
+      await setup.end();
+      const config = loadConfig({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATABASE_URL: dbUrl,
+        TEMPORAL_ADDRESS: dev.address,
+        TEMPORAL_TASK_QUEUE: `bench-jobs-${randomBytes(3).toString('hex')}`,
+        WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
+        SCRAPE_ALLOWED_CIDRS: '127.0.0.1/32',
+        LOG_LEVEL: 'warn',
+      });
+      const hs = await startHookshot(config, createLogger('warn'));
+      let peakRss = process.memoryUsage().rss;
+      const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+      const api = new Pool(hs.apiUrl!, { connections: CONCURRENCY });
+      await (
+        await api.request({
+          path: `/webhooks?key=${keys.live}`,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'bench', url: `${receiverUrl}/hook` }),
+        })
+      ).body.dump();
+      const submitted = new Map<string, number>();
+      const submit = async () => {
+        const s = performance.now();
+        const r = await api.request({
+          path: `/scrape?key=${keys.live}&webhook_name=bench&url=${encodeURIComponent(siteUrl)}`,
+          method: 'GET',
+        });
+        const b = (await r.body.json()) as { job_uuid?: string };
+        if (!b.job_uuid) throw new Error(`submission failed: ${JSON.stringify(b)}`);
+        submitted.set(b.job_uuid, s);
+      };
+      const waitAll = async () => {
+        for (let i = 0; i < 1200 && [...submitted.keys()].some((id) => !receipts.has(id)); i++) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      };
+      const latencies = () => [...submitted].filter(([id]) => receipts.has(id)).map(([id, s]) => receipts.get(id)! - s);
+
+      const t0 = performance.now();
+      await pool(N, CONCURRENCY, submit);
+      await waitAll();
+      const elapsed = (performance.now() - t0) / 1000;
+      const delivered = latencies().length;
+      const peak = delivered / elapsed;
+      results.c_hookshot_peak = { jobs: N, delivered, per_second: Math.round(peak * 10) / 10, latency_ms: summary(latencies()) };
+      console.log('(c) hookshot, closed loop', results.c_hookshot_peak);
+
+      submitted.clear();
+      const rate = Math.max(1, peak / 2);
+      await openLoop(rate, STEADY_SECONDS, submit);
+      await waitAll();
+      results.c_hookshot_half_rate = { rate_per_second: Math.round(rate * 10) / 10, delivered: latencies().length, latency_ms: summary(latencies()) };
+      console.log('(c) hookshot at half the peak rate', results.c_hookshot_half_rate);
+
+      clearInterval(sampler);
+      results.process_peak_rss_mb = Math.round(peakRss / 1024 / 1024);
+      await api.close();
+      await hs.stop();
+    }
+
+    const b = results.b_temporal_empty as { per_second: number };
+    const c = results.c_hookshot_peak as { per_second: number };
+    results.ratio_c_to_b = Math.round((c.per_second / b.per_second) * 100) / 100;
+    console.log('ratio (c)/(b):', results.ratio_c_to_b, ' process peak RSS MB:', results.process_peak_rss_mb);
+    const dir = path.join(repoRoot(), 'bench', 'results');
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify(results, null, 2));
+    console.log(`written ${file}`);
+  } finally {
+    receiver.closeAllConnections();
+    receiver.close();
+    site.closeAllConnections();
+    site.close();
+    await dev.stop();
+    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
