@@ -39,6 +39,24 @@ const REPLAY_CONCURRENCY = 10;
 export function createActivities(deps: ActivityDeps) {
   const { db, config, logger } = deps;
 
+  const signalWithStartEntity = (webhookId: string, disableAfter: number, outcome: AttemptOutcome) =>
+    deps.temporal.workflow.signalWithStart('webhookWorkflow', {
+      workflowId: webhookWorkflowId(webhookId),
+      taskQueue: config.temporal.taskQueue,
+      args: [{ webhookId, disableAfter }],
+      signal: attemptOutcomeSignal,
+      signalArgs: [outcome],
+    });
+
+  // A plain signal when the entity runs (the common case), signal-with-start when it does not.
+  const reportOutcome = async (webhookId: string, disableAfter: number, outcome: AttemptOutcome) => {
+    try {
+      await deps.temporal.workflow.getHandle(webhookWorkflowId(webhookId)).signal(attemptOutcomeSignal, outcome);
+    } catch {
+      await signalWithStartEntity(webhookId, disableAfter, outcome);
+    }
+  };
+
   // Best effort: an unreachable alert URL must not hold up the webhook's state.
   const postAlert = async (url: string, body: unknown) => {
     try {
@@ -119,6 +137,14 @@ export function createActivities(deps: ActivityDeps) {
         requireHttps: config.webhook.requireHttps,
       }).finally(() => clearInterval(beat));
       await recordAttempt(db, { ...attempt.record, series: input.series, attempt: input.attempt });
+      if (input.report) {
+        await reportOutcome(input.report.webhookId, input.report.disableAfter, {
+          jobId: job.id,
+          series: input.series,
+          attempt: input.attempt,
+          success: attempt.outcome.success,
+        });
+      }
       if (!attempt.outcome.success && input.willRetry) await setJobStatus(db, job.id, 'retrying');
       logger.info(
         { jobId: job.id, webhook: webhook.name, attempt: input.attempt, ...attempt.outcome },
@@ -129,13 +155,7 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Fallback when the entity is not running: start it with this outcome. */
     async signalWebhookEntity(input: { webhookId: string; disableAfter: number; outcome: AttemptOutcome }): Promise<void> {
-      await deps.temporal.workflow.signalWithStart('webhookWorkflow', {
-        workflowId: webhookWorkflowId(input.webhookId),
-        taskQueue: config.temporal.taskQueue,
-        args: [{ webhookId: input.webhookId, disableAfter: input.disableAfter }],
-        signal: attemptOutcomeSignal,
-        signalArgs: [input.outcome],
-      });
+      await signalWithStartEntity(input.webhookId, input.disableAfter, input.outcome);
     },
 
     async loadWebhookState({ webhookId }: { webhookId: string }): Promise<StoredWebhookState | null> {

@@ -2,6 +2,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -99,6 +100,7 @@ export async function webhookWorkflow(input: WebhookWorkflowInput): Promise<void
     if (c.recent.length > RECENT_KEYS) c.recent.splice(0, c.recent.length - RECENT_KEYS);
     const s = c.state;
     s.outcomesApplied++;
+    const before = `${s.consecutiveFailedCount}/${s.status}`;
     if (o.success) {
       s.consecutiveFailedCount = 0;
       c.warned50 = false;
@@ -120,7 +122,10 @@ export async function webhookWorkflow(input: WebhookWorkflowInput): Promise<void
         emit('disabled', s.disableAfter, n);
       }
     }
-    changed();
+    // A success on a clean webhook stores nothing new: no write for the common
+    // case. Patched, since entities already running persisted every outcome.
+    const unchanged = `${s.consecutiveFailedCount}/${s.status}` === before && events.length === 0;
+    if (!(unchanged && patched('skip-unchanged-persist'))) changed();
   };
 
   setHandler(attemptOutcomeSignal, applyOutcome);

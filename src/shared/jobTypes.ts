@@ -11,6 +11,8 @@ export interface JobWorkflowInput {
   mode?: 'new' | 'replay';
   /** Consecutive failures that disable a webhook (entity workflow input). */
   disableAfter?: number;
+  /** A short capture (plain scrape): run it as a local activity, sparing a server round trip. */
+  captureLocal?: boolean;
   /** false for synchronous jobs: nothing to deliver. */
   deliver: boolean;
   /** Waits between failed attempts; attempts = waits + 1. */
@@ -33,6 +35,8 @@ export interface DeliveryAttemptInput {
   attempt: number;
   /** Whether a failure will be followed by another attempt (sets job status). */
   willRetry: boolean;
+  /** When set, the activity itself reports the outcome to the webhook's entity. */
+  report?: { webhookId: string; disableAfter: number };
 }
 
 export interface DeliveryAttemptOutcome {

@@ -24,7 +24,9 @@ describe('workflow replay', () => {
     assert.ok(files.length > 0, 'at least one recorded history is committed');
     for (const f of files) {
       const history = historyFromJSON(JSON.parse(readFileSync(path.join(FIXTURES, f), 'utf8')));
-      await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE } }, history, f);
+      await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE } }, history, f).catch((err) => {
+        throw new Error(`${f} no longer replays: ${(err as Error).message}`);
+      });
     }
   });
 
@@ -75,10 +77,13 @@ describe('workflow replay', () => {
           assert.ok(entity.events!.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'attemptOutcome'));
           await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE } }, replayed);
           await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE } }, entity);
-          if (process.env.RECORD_HISTORIES === '1') {
-            writeFileSync(path.join(FIXTURES, 'job-reports-to-entity.json'), historyToJSON(history));
-            writeFileSync(path.join(FIXTURES, 'job-replayed-after-close.json'), historyToJSON(replayed));
-            writeFileSync(path.join(FIXTURES, 'webhook-entity.json'), historyToJSON(entity));
+          // RECORD_HISTORIES=<tag> adds fixtures of the current shape; older ones stay,
+          // so every shape a running workflow may have keeps replaying.
+          const tag = process.env.RECORD_HISTORIES;
+          if (tag) {
+            writeFileSync(path.join(FIXTURES, `job-reports-to-entity-${tag}.json`), historyToJSON(history));
+            writeFileSync(path.join(FIXTURES, `job-replayed-after-close-${tag}.json`), historyToJSON(replayed));
+            writeFileSync(path.join(FIXTURES, `webhook-entity-${tag}.json`), historyToJSON(entity));
           }
         } finally {
           await client.connection.close();

@@ -118,6 +118,8 @@ async function runWorkflow(
       deliver: opts.deliver,
       webhookId: opts.webhookId,
       mode: 'new',
+      // Plain HTTP scrapes are short; browser work (later) runs as regular activities.
+      captureLocal: true,
       disableAfter: config.webhook.disableAfter,
       retryScheduleMs: config.webhook.retryScheduleMs,
       deliveryTimeoutMs: config.webhook.timeoutMs,
