@@ -4,7 +4,7 @@ import type { Dispatcher } from 'undici';
 import type { Config } from '../src/config';
 import type { Db } from '../src/db/pool';
 import type { Logger } from '../src/logger';
-import { getJob, getResult, recordAttempt, saveResult, setJobStatus } from '../src/db/repositories/jobs';
+import { getAttempt, getJob, getResult, recordAttempt, saveResult, setJobStatus } from '../src/db/repositories/jobs';
 import { getWebhookById } from '../src/db/repositories/webhooks';
 import type {
   DeliveryAttemptInput,
@@ -99,6 +99,17 @@ export function createActivities(deps: ActivityDeps) {
     async deliverWebhook(input: DeliveryAttemptInput): Promise<DeliveryAttemptOutcome> {
       const job = await getJob(db, input.jobId);
       if (!job) throw new Error(`job ${input.jobId} not found`);
+      // A retry of an attempt that was sent and recorded (only the report
+      // failed) must not send again: reuse the recorded outcome.
+      const prior = await getAttempt(db, input.jobId, input.series, input.attempt);
+      if (prior && prior.error_code !== 'ERR::WEBHOOK::DISABLED' && prior.error_code !== 'ERR::WEBHOOK::NOT_FOUND') {
+        if (input.report) {
+          await reportOutcome(input.report.webhookId, input.report.disableAfter, {
+            jobId: job.id, series: input.series, attempt: input.attempt, success: prior.success,
+          });
+        }
+        return { success: prior.success, statusCode: prior.status_code, errorCode: prior.error_code, retryAfterMs: null };
+      }
       const webhook = job.webhook_id ? await getWebhookById(db, job.webhook_id) : null;
       const result = await getResult(db, job.id);
       const startedAt = new Date();

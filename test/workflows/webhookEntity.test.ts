@@ -208,6 +208,46 @@ describe('webhook entity workflow', () => {
     }
   });
 
+  it('manual disable stops new jobs and is recorded; bulk replay honours since', async () => {
+    let healthy = false;
+    const receiver = await startReceiver(() => (healthy ? { status: 200 } : { status: 500 }));
+    const hs = await startTestHookshot({ WEBHOOK_RETRY_SCHEDULE: '10ms' });
+    try {
+      await hs.api('/webhooks', { method: 'POST', key: hs.keys.live, json: { name: 'ops', url: receiver.url } });
+      const old = (await hs.api(`/scrape?url=${encodeURIComponent(site.url)}&webhook_name=ops`, { key: hs.keys.live })).body.job_uuid;
+      await until(async () => ((await hs.api(`/jobs/${old}`, { key: hs.keys.live })).body.status === 'failed' ? true : undefined));
+      await new Promise((r) => setTimeout(r, 50));
+      const since = new Date().toISOString();
+      const recent = (await hs.api(`/scrape?url=${encodeURIComponent(site.url)}&webhook_name=ops`, { key: hs.keys.live })).body.job_uuid;
+      await until(async () => ((await hs.api(`/jobs/${recent}`, { key: hs.keys.live })).body.status === 'failed' ? true : undefined));
+
+      const off = await hs.api('/webhooks/ops/disable', { method: 'POST', key: hs.keys.live });
+      assert.equal(off.status, 200);
+      assert.equal(off.body.status, 'disabled');
+      assert.equal(off.body.disabled_reason, 'manual');
+      const refused = await hs.api(`/scrape?url=${encodeURIComponent(site.url)}&webhook_name=ops`, { key: hs.keys.live });
+      assert.equal(refused.body.code, 'ERR::WEBHOOK::DISABLED');
+      assert.equal((await hs.api('/webhooks/ops/replay', { method: 'POST', key: hs.keys.live, json: {} })).body.code, 'ERR::WEBHOOK::DISABLED');
+      assert.equal((await hs.api(`/jobs/${old}/replay`, { method: 'POST', key: hs.keys.live })).body.code, 'ERR::WEBHOOK::DISABLED');
+
+      assert.equal((await hs.api('/webhooks/ops/enable', { method: 'POST', key: hs.keys.live })).body.status, 'enabled');
+      healthy = true;
+      const bulk = await hs.api('/webhooks/ops/replay', { method: 'POST', key: hs.keys.live, json: { since } });
+      assert.equal(bulk.status, 202, JSON.stringify(bulk.body));
+      assert.equal(bulk.body.failed_deliveries, 1);
+      await until(async () => ((await hs.api(`/jobs/${recent}`, { key: hs.keys.live })).body.status === 'delivered' ? true : undefined));
+      assert.equal((await hs.api(`/jobs/${old}`, { key: hs.keys.live })).body.status, 'failed', 'older than since: not replayed');
+      const bad = await hs.api('/webhooks/ops/replay', { method: 'POST', key: hs.keys.live, json: { since: 'yesterday' } });
+      assert.equal(bad.status, 400);
+      assert.match(bad.body.message, /^since: /);
+      const kinds = await hs.db.query(`SELECT kind FROM notifications ORDER BY id`);
+      assert.deepEqual(kinds.rows.map((k) => k.kind), ['webhook.disabled_manually', 'webhook.enabled']);
+    } finally {
+      await hs.close();
+      await receiver.close();
+    }
+  });
+
   it('continues as new when Temporal suggests it, losing no outcome', async () => {
     const hs = await startTestHookshot({ WEBHOOK_DISABLE_AFTER: '1000' });
     const client = await createTemporalClient(hs.temporalAddress, 'default');
