@@ -75,3 +75,75 @@ export async function getWebhookById(db: Q, id: string): Promise<Webhook | null>
   const { rows } = await db.query<Webhook>('SELECT * FROM webhooks WHERE id = $1', [id]);
   return rows[0] ?? null;
 }
+
+export type WebhookPatch = Partial<Pick<Webhook, 'url' | 'secret' | 'content_type' | 'content_encoding' | 'standard_webhooks'>>;
+
+export async function updateWebhook(db: Q, id: string, patch: WebhookPatch): Promise<Webhook | null> {
+  const cols = Object.keys(patch) as Array<keyof WebhookPatch>;
+  if (cols.length === 0) return getWebhookById(db, id);
+  const sets = cols.map((c, i) => `${c} = $${i + 2}`).join(', ');
+  const { rows } = await db.query<Webhook>(
+    `UPDATE webhooks SET ${sets}, updated_at = now() WHERE id = $1 RETURNING *`,
+    [id, ...cols.map((c) => patch[c])],
+  );
+  return rows[0] ?? null;
+}
+
+/** The old secret stops signing at once: every attempt reads the current one. */
+export async function rotateSigningSecret(db: Q, id: string): Promise<Webhook | null> {
+  const { rows } = await db.query<Webhook>(
+    'UPDATE webhooks SET signing_secret = $2, updated_at = now() WHERE id = $1 RETURNING *',
+    [id, newSigningSecret()],
+  );
+  return rows[0] ?? null;
+}
+
+/**
+ * Deletes a webhook unless deliveries are pending. The project row lock is
+ * the one job submission takes, so no job can slip in between check and delete.
+ */
+export async function deleteWebhookIfIdle(client: DbClient, w: Pick<Webhook, 'id' | 'project_id'>): Promise<{ deleted: boolean; pending: number }> {
+  await client.query('SELECT 1 FROM projects WHERE id = $1 FOR UPDATE', [w.project_id]);
+  const { rows } = await client.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM jobs WHERE webhook_id = $1 AND delivery_status = 'pending'`,
+    [w.id],
+  );
+  if (rows[0]!.n > 0) return { deleted: false, pending: rows[0]!.n };
+  await client.query('DELETE FROM webhooks WHERE id = $1', [w.id]);
+  return { deleted: true, pending: 0 };
+}
+
+export interface DeliveryRow {
+  id: number;
+  job_id: string;
+  series: number;
+  attempt: number;
+  started_at: Date;
+  duration_ms: number;
+  url: string;
+  final_url: string | null;
+  success: boolean;
+  status_code: number | null;
+  error_code: string | null;
+  error_message: string | null;
+  response_snippet: string | null;
+}
+
+/** Newest first; `before` is the last id of the previous page. */
+export async function listDeliveries(
+  db: Q,
+  webhookId: string,
+  opts: { status?: 'success' | 'failed'; before?: number; limit: number },
+): Promise<DeliveryRow[]> {
+  const { rows } = await db.query<DeliveryRow>(
+    `SELECT id, job_id, series, attempt, started_at, duration_ms, url, final_url, success, status_code,
+            error_code, error_message, response_snippet
+       FROM delivery_attempts
+      WHERE webhook_id = $1
+        AND ($2::text IS NULL OR success = ($2 = 'success'))
+        AND ($3::bigint IS NULL OR id < $3)
+      ORDER BY id DESC LIMIT $4`,
+    [webhookId, opts.status ?? null, opts.before ?? null, opts.limit],
+  );
+  return rows;
+}

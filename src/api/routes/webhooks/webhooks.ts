@@ -1,12 +1,24 @@
 import Router from '@koa/router';
 import type { z } from 'zod';
 import { WebhookErrors } from '../../../errors';
-import { createWebhook, getWebhookByName, listWebhooks, type Webhook } from '../../../db/repositories/webhooks';
+import {
+  createWebhook,
+  deleteWebhookIfIdle,
+  getWebhookByName,
+  listDeliveries,
+  listWebhooks,
+  rotateSigningSecret,
+  updateWebhook,
+  type Webhook,
+} from '../../../db/repositories/webhooks';
+import { withTransaction } from '../../../db/pool';
+import { ConflictError } from '../../../errors';
+import { webhookWorkflowId } from '../../../shared/names';
 import type { ApiDeps, AppState } from '../../context';
 import { requireKey } from '../../middleware/auth';
 import { input, validate } from '../../middleware/validate';
 import { randomUUID } from 'node:crypto';
-import { createWebhookSchema, ReplayWebhook, WebhookByName } from './schema';
+import { createWebhookSchema, ListDeliveries, ReplayWebhook, updateWebhookSchema, WebhookByName } from './schema';
 import { ensureWebhookEntity, setWebhookStatus } from '../../../temporal/webhookEntity';
 import { replayFailedSignal } from '../../../shared/workflowApi';
 
@@ -57,6 +69,59 @@ export function webhookRoutes({ db, config, temporal, logger }: ApiDeps): Router
   };
   const tq = config.temporal.taskQueue;
   const threshold = config.webhook.disableAfter;
+
+  const UpdateWebhook = updateWebhookSchema(config.webhook.requireHttps);
+  r.patch('/:name', validate(UpdateWebhook), async (ctx) => {
+    const w = await load(ctx);
+    const { name: _n, ...patch } = input<Record<string, unknown>>(ctx);
+    ctx.body = presentWebhook((await updateWebhook(db, w.id, patch))!);
+  });
+
+  r.post('/:name/rotate-secret', validate(WebhookByName), async (ctx) => {
+    const w = await load(ctx);
+    ctx.body = presentWebhook((await rotateSigningSecret(db, w.id))!);
+  });
+
+  r.delete('/:name', validate(WebhookByName), async (ctx) => {
+    const w = await load(ctx);
+    const { deleted, pending } = await withTransaction(db, (c) => deleteWebhookIfIdle(c, w));
+    if (!deleted) {
+      throw new ConflictError(
+        'ERR::WEBHOOK::DELIVERIES_PENDING',
+        `webhook "${w.name}" still has ${pending} pending deliveries; disable it and wait for them to finish, or retry later`,
+      );
+    }
+    // Its entity has nothing left to serialize.
+    await temporal.workflow
+      .getHandle(webhookWorkflowId(w.id))
+      .terminate('webhook deleted')
+      .catch(() => undefined);
+    ctx.status = 204;
+  });
+
+  r.get('/:name/deliveries', validate(ListDeliveries), async (ctx) => {
+    const w = await load(ctx);
+    const q = input<{ status?: 'success' | 'failed'; limit: number; cursor?: number }>(ctx);
+    const rows = await listDeliveries(db, w.id, { status: q.status, before: q.cursor, limit: q.limit + 1 });
+    const page = rows.slice(0, q.limit);
+    ctx.body = {
+      data: page.map((a) => ({
+        id: a.id,
+        job_uuid: a.job_id,
+        series: a.series,
+        attempt: a.attempt,
+        at: a.started_at,
+        url: a.url,
+        final_url: a.final_url,
+        success: a.success,
+        status_code: a.status_code,
+        duration_ms: a.duration_ms,
+        error: a.error_code ? { code: a.error_code, message: a.error_message } : null,
+        response_snippet: a.response_snippet,
+      })),
+      next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null,
+    };
+  });
 
   // Status changes go through the webhook's entity workflow, its one writer.
   for (const status of ['enabled', 'disabled'] as const) {
