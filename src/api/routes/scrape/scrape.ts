@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import { WorkflowIdReusePolicy } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
-import { AppError, WebhookErrors } from '../../../errors';
-import { withTransaction } from '../../../db/pool';
+import { createHash } from 'node:crypto';
+import { AppError, ConflictError, ValidationError, WebhookErrors } from '../../../errors';
+import { withTransaction, type DbClient } from '../../../db/pool';
+import { claimIdempotencyKey, saveIdempotentResponse, type IdempotencyHit } from '../../../db/repositories/idempotency';
 import { QUEUE_LIMITS } from '../../../db/repositories/projects';
 import { deleteJob, getJob, getResult, insertJob, insertJobWithinQueueLimit, QueueFullError } from '../../../db/repositories/jobs';
 import { getWebhookByName } from '../../../db/repositories/webhooks';
@@ -34,6 +36,18 @@ function liftBracketHeaders(ctx: Ctx, next: () => Promise<unknown>) {
   return next();
 }
 
+/** Idempotency-Key: 1-255 visible ASCII characters, or absent. */
+function idempotencyKey(ctx: Ctx): string | null {
+  const v = ctx.get('idempotency-key');
+  if (v === '') return null;
+  if (!/^[\x21-\x7e]{1,255}$/.test(v)) {
+    throw new ValidationError('Idempotency-Key header: must be 1-255 visible ASCII characters');
+  }
+  return v;
+}
+
+const requestHash = (kind: string, params: unknown) => createHash('sha256').update(JSON.stringify([kind, params])).digest('hex');
+
 export function scrapeRoutes({ db, config, temporal }: ApiDeps): Router<AppState> {
   const r = new Router<AppState>();
   const schema = ScrapeParams(config.scrape.timeoutMs);
@@ -43,10 +57,37 @@ export function scrapeRoutes({ db, config, temporal }: ApiDeps): Router<AppState
     const jobId = randomUUID();
     const url = logUrl(config.publicUrl, jobId);
     const { webhook_name, ...jobParams } = params;
+    const idem = idempotencyKey(ctx);
+    const claim = (c: DbClient) =>
+      idem
+        ? claimIdempotencyKey(c, { projectId: project.id, env, key: idem, requestHash: requestHash('scrape', params), jobId })
+        : Promise.resolve(null);
+    const answerRepeat = async (hit: IdempotencyHit) => {
+      if (hit.request_hash !== requestHash('scrape', params)) {
+        throw new ConflictError('ERR::IDEMPOTENCY::KEY_REUSED', 'this Idempotency-Key was used for a different request in the last 24 hours');
+      }
+      ctx.set('Idempotent-Replayed', 'true');
+      ctx.set('X-Scrapfly-Log-Uuid', hit.job_id);
+      ctx.set('X-Scrapfly-Log-Url', logUrl(config.publicUrl, hit.job_id));
+      if (hit.response) {
+        ctx.body = hit.response;
+        return;
+      }
+      const job = await getJob(db, hit.job_id);
+      if (!job || job.webhook_id || (job.status !== 'done' && job.status !== 'failed')) {
+        throw new AppError('ERR::IDEMPOTENCY::IN_PROGRESS', 'the first request with this Idempotency-Key is still being processed; retry shortly', 409, true);
+      }
+      ctx.body = buildScrapeResponse(job, await getResult(db, job.id), { publicUrl: config.publicUrl, projectName: project.name });
+    };
 
     if (!webhook_name) {
       // Synchronous: the same workflow, awaited, minus the delivery.
-      await insertJob(db, { id: jobId, project_id: project.id, env, kind: 'scrape', webhook_id: null, webhook_name: null, params: jobParams }, null);
+      const hit = await withTransaction(db, async (c) => {
+        const h = await claim(c);
+        if (!h) await insertJob(c, { id: jobId, project_id: project.id, env, kind: 'scrape', webhook_id: null, webhook_name: null, params: jobParams }, null);
+        return h;
+      });
+      if (hit) return answerRepeat(hit);
       await runWorkflow(temporal, config, jobId, { deliver: false, webhookId: null }, { project: project.name, webhook: null }, 'execute').catch(
         async (err) => {
           await deleteJob(db, jobId);
@@ -66,13 +107,18 @@ export function scrapeRoutes({ db, config, temporal }: ApiDeps): Router<AppState
     const limit = QUEUE_LIMITS[project.plan];
     let queued: number;
     try {
-      queued = await withTransaction(db, (c) =>
-        insertJobWithinQueueLimit(
+      const out = await withTransaction(db, async (c) => {
+        const h = await claim(c);
+        if (h) return { hit: h, queued: 0 };
+        const n = await insertJobWithinQueueLimit(
           c,
           { id: jobId, project_id: project.id, env, kind: 'scrape', webhook_id: webhook.id, webhook_name, params: jobParams },
           limit,
-        ),
-      );
+        );
+        return { hit: null, queued: n };
+      });
+      if (out.hit) return answerRepeat(out.hit);
+      queued = out.queued;
     } catch (err) {
       if (err instanceof QueueFullError) throw WebhookErrors.queueFull(err.limit);
       throw err;
@@ -80,13 +126,11 @@ export function scrapeRoutes({ db, config, temporal }: ApiDeps): Router<AppState
     try {
       await runWorkflow(temporal, config, jobId, { deliver: true, webhookId: webhook.id }, { project: project.name, webhook: webhook_name }, 'start');
     } catch (err) {
-      // Nothing half-made: a job Temporal never accepted is not kept or counted.
+      // Nothing half-made: a job Temporal never accepted is not kept or counted (its key goes with it).
       await deleteJob(db, jobId);
       throw err;
     }
-    ctx.set('X-Scrapfly-Log-Uuid', jobId);
-    ctx.set('X-Scrapfly-Log-Url', url);
-    ctx.body = {
+    const body = {
       job_uuid: jobId,
       log_uuid: jobId,
       log_url: url,
@@ -97,6 +141,10 @@ export function scrapeRoutes({ db, config, temporal }: ApiDeps): Router<AppState
       webhook_queued_element: queued,
       webhook_uuid: webhook.id,
     };
+    if (idem) await withTransaction(db, (c) => saveIdempotentResponse(c, jobId, body));
+    ctx.set('X-Scrapfly-Log-Uuid', jobId);
+    ctx.set('X-Scrapfly-Log-Url', url);
+    ctx.body = body;
   };
   r.get('/scrape', requireKey(db), liftBracketHeaders, validate(schema), handler);
   r.post('/scrape', requireKey(db), liftBracketHeaders, validate(schema), handler);
