@@ -7,6 +7,7 @@ import { adminRoutes } from './routes/admin/admin';
 import { webhookRoutes } from './routes/webhooks/webhooks';
 import { scrapeRoutes } from './routes/scrape/scrape';
 import { jobRoutes } from './routes/jobs/jobs';
+import { buildOpenApi, renderDocsPage } from './openapi';
 
 export function createApp(deps: ApiDeps): Koa<AppState> {
   const app = new Koa<AppState>();
@@ -15,15 +16,27 @@ export function createApp(deps: ApiDeps): Koa<AppState> {
   app.use(errorMiddleware(deps.logger));
   app.use(jsonBody(deps.config.apiBodyLimitBytes));
 
-  const health = new Router<AppState>();
-  health.get('/healthz', async (ctx) => {
-    await deps.db.query('SELECT 1');
-    ctx.body = { status: 'ok' };
-  });
-
-  for (const router of [health, adminRoutes(deps), webhookRoutes(deps), scrapeRoutes(deps), jobRoutes(deps)]) {
+  for (const router of buildRouters(deps)) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }
   return app;
+}
+
+export function buildRouters(deps: ApiDeps): Router<AppState>[] {
+  const ops = new Router<AppState>();
+  ops.get('/healthz', async (ctx) => {
+    await deps.db.query('SELECT 1');
+    ctx.body = { status: 'ok' };
+  });
+  const doc = buildOpenApi(deps.config);
+  const page = renderDocsPage(doc);
+  ops.get('/openapi.json', (ctx) => {
+    ctx.body = doc;
+  });
+  ops.get('/docs', (ctx) => {
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = page;
+  });
+  return [ops, adminRoutes(deps), webhookRoutes(deps), scrapeRoutes(deps), jobRoutes(deps)];
 }

@@ -1,0 +1,190 @@
+import { z } from 'zod';
+import type { Config } from '../config';
+import { CreateKey, CreateProject, RevokeKey, UpdateProject } from './routes/admin/schema';
+import { JobByUuid } from './routes/jobs/schema';
+import { ScrapeParams } from './routes/scrape/schema';
+import { createWebhookSchema, ListDeliveries, ReplayWebhook, updateWebhookSchema, WebhookByName } from './routes/webhooks/schema';
+
+type Auth = 'key' | 'admin' | 'none';
+interface Op {
+  method: 'get' | 'post' | 'patch' | 'delete';
+  path: string; // Koa style, /webhooks/:name
+  summary: string;
+  tag: string;
+  auth: Auth;
+  input?: z.ZodType;
+  /** Input fields sent as a JSON body (the rest: path and query). */
+  body?: boolean;
+  ok: { status: number; description: string };
+  errors?: number[];
+}
+
+/**
+ * Every operation, described from the same zod schemas the routes validate
+ * with, so the document cannot drift from what the API accepts. A test
+ * checks that each registered route appears here.
+ */
+export function operations(config: Pick<Config, 'scrape' | 'webhook'>): Op[] {
+  const scrape = ScrapeParams(config.scrape.timeoutMs);
+  const create = createWebhookSchema(config.webhook.requireHttps);
+  const update = updateWebhookSchema(config.webhook.requireHttps);
+  const scrapeOk = {
+    status: 200,
+    description:
+      'With webhook_name: the promise {job_uuid, log_uuid, log_url, success, webhook_enqueued, webhook_name, webhook_queue_limit, webhook_queued_element, webhook_uuid}. Without: the scrape response {config, context, result, uuid}.',
+  };
+  return [
+    { method: 'get', path: '/healthz', summary: 'Liveness: 200 when the database answers', tag: 'operations', auth: 'none', ok: { status: 200, description: '{status: "ok"}' } },
+    { method: 'get', path: '/openapi.json', summary: 'This document', tag: 'operations', auth: 'none', ok: { status: 200, description: 'OpenAPI 3.1' } },
+    { method: 'get', path: '/docs', summary: 'Readable API reference (HTML)', tag: 'operations', auth: 'none', ok: { status: 200, description: 'HTML' } },
+    { method: 'get', path: '/scrape', summary: 'Scrape a URL; with webhook_name, enqueue and deliver to the webhook', tag: 'jobs', auth: 'key', input: scrape, ok: scrapeOk, errors: [400, 401, 404, 409, 429, 503] },
+    { method: 'post', path: '/scrape', summary: 'Same as GET /scrape; parameters may also come as a JSON body', tag: 'jobs', auth: 'key', input: scrape, body: true, ok: scrapeOk, errors: [400, 401, 404, 409, 413, 415, 429, 503] },
+    { method: 'get', path: '/jobs/:uuid', summary: 'Job status, result metadata and every delivery attempt (the log_url)', tag: 'jobs', auth: 'key', input: JobByUuid, ok: { status: 200, description: 'The job' }, errors: [400, 401, 404] },
+    { method: 'post', path: '/jobs/:uuid/replay', summary: 'Deliver again as a new attempt series, same Job-Id (a signal to the job workflow)', tag: 'jobs', auth: 'key', input: JobByUuid, ok: { status: 202, description: '{job_uuid, replay_id, status}' }, errors: [400, 401, 404, 409] },
+    { method: 'post', path: '/webhooks', summary: 'Create a webhook; the answer shows its signing_secret', tag: 'webhooks', auth: 'key', input: create, body: true, ok: { status: 201, description: 'The webhook' }, errors: [400, 401, 409, 413, 415] },
+    { method: 'get', path: '/webhooks', summary: "List the key's webhooks", tag: 'webhooks', auth: 'key', ok: { status: 200, description: '{data: [webhook]}' }, errors: [401] },
+    { method: 'get', path: '/webhooks/:name', summary: 'Read a webhook', tag: 'webhooks', auth: 'key', input: WebhookByName, ok: { status: 200, description: 'The webhook' }, errors: [400, 401, 404] },
+    { method: 'patch', path: '/webhooks/:name', summary: 'Change url, secret (null clears it), content_type, content_encoding, standard_webhooks', tag: 'webhooks', auth: 'key', input: update, body: true, ok: { status: 200, description: 'The webhook' }, errors: [400, 401, 404] },
+    { method: 'delete', path: '/webhooks/:name', summary: 'Delete a webhook; refused (409) while deliveries are pending', tag: 'webhooks', auth: 'key', input: WebhookByName, ok: { status: 204, description: 'Deleted' }, errors: [400, 401, 404, 409] },
+    { method: 'post', path: '/webhooks/:name/enable', summary: 'Enable (resets the failure count), through the entity workflow', tag: 'webhooks', auth: 'key', input: WebhookByName, ok: { status: 200, description: 'The webhook' }, errors: [400, 401, 404] },
+    { method: 'post', path: '/webhooks/:name/disable', summary: 'Disable, through the entity workflow', tag: 'webhooks', auth: 'key', input: WebhookByName, ok: { status: 200, description: 'The webhook' }, errors: [400, 401, 404] },
+    { method: 'post', path: '/webhooks/:name/rotate-secret', summary: 'New signing secret; the old one stops signing at once', tag: 'webhooks', auth: 'key', input: WebhookByName, ok: { status: 200, description: 'The webhook with its new signing_secret' }, errors: [400, 401, 404] },
+    { method: 'get', path: '/webhooks/:name/deliveries', summary: 'Delivery attempts, newest first, cursor-paged, filter by status', tag: 'webhooks', auth: 'key', input: ListDeliveries, ok: { status: 200, description: '{data: [attempt], next_cursor}' }, errors: [400, 401, 404] },
+    { method: 'post', path: '/webhooks/:name/replay', summary: 'Replay every failed delivery (optionally created since a time)', tag: 'webhooks', auth: 'key', input: ReplayWebhook, body: true, ok: { status: 202, description: '{replay_id, webhook_name, failed_deliveries}' }, errors: [400, 401, 404] },
+    { method: 'post', path: '/admin/projects', summary: 'Create a project', tag: 'operator', auth: 'admin', input: CreateProject, body: true, ok: { status: 201, description: 'The project' }, errors: [400, 401, 404, 409] },
+    { method: 'patch', path: '/admin/projects/:name', summary: "Change a project's plan or alert URL (applies at once)", tag: 'operator', auth: 'admin', input: UpdateProject, body: true, ok: { status: 200, description: 'The project' }, errors: [400, 401, 404] },
+    { method: 'post', path: '/admin/projects/:name/keys', summary: 'New API key for an environment, shown once', tag: 'operator', auth: 'admin', input: CreateKey, body: true, ok: { status: 201, description: '{key, prefix, project, env}' }, errors: [400, 401, 404] },
+    { method: 'delete', path: '/admin/keys/:prefix', summary: 'Revoke a key', tag: 'operator', auth: 'admin', input: RevokeKey, ok: { status: 204, description: 'Revoked' }, errors: [401, 404] },
+  ];
+}
+
+const ErrorSchema = {
+  type: 'object',
+  required: ['code', 'message', 'http_code', 'retryable'],
+  properties: {
+    code: { type: 'string', example: 'ERR::VALIDATION::INVALID_PARAMETER' },
+    message: { type: 'string' },
+    http_code: { type: 'integer' },
+    retryable: { type: 'boolean' },
+  },
+  additionalProperties: false,
+};
+
+const pathParams = (path: string) => [...path.matchAll(/:([A-Za-z_]+)/g)].map((m) => m[1]!);
+export const openApiPath = (path: string) => path.replace(/:([A-Za-z_]+)/g, '{$1}');
+
+function inputSchema(schema: z.ZodType) {
+  const js = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, Record<string, unknown>>;
+    required?: string[];
+  };
+  return { properties: js.properties ?? {}, required: new Set(js.required ?? []) };
+}
+
+export function buildOpenApi(config: Config) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of operations(config)) {
+    const inPath = pathParams(op.path);
+    const parameters: unknown[] = [];
+    let requestBody: unknown;
+    if (op.input) {
+      const { properties, required } = inputSchema(op.input);
+      const bodyProps: Record<string, unknown> = {};
+      for (const [name, schema] of Object.entries(properties)) {
+        if (inPath.includes(name)) {
+          parameters.push({ name, in: 'path', required: true, schema });
+        } else if (op.body) {
+          bodyProps[name] = schema;
+        } else {
+          parameters.push({ name, in: 'query', required: required.has(name), schema, ...(schema.description ? { description: schema.description } : {}) });
+        }
+      }
+      if (op.body && Object.keys(bodyProps).length > 0) {
+        requestBody = {
+          required: false,
+          content: {
+            'application/json': {
+              schema: { type: 'object', properties: bodyProps, required: [...required].filter((r) => !inPath.includes(r)), additionalProperties: false },
+            },
+          },
+        };
+      }
+    }
+    if (op.path.startsWith('/scrape')) {
+      parameters.push({ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 }, description: 'A repeat within 24 h returns the first answer and starts nothing' });
+    }
+    const responses: Record<string, unknown> = { [op.ok.status]: { description: op.ok.description } };
+    for (const e of op.errors ?? []) {
+      responses[e] = { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+    }
+    paths[openApiPath(op.path)] ??= {};
+    paths[openApiPath(op.path)]![op.method] = {
+      summary: op.summary,
+      tags: [op.tag],
+      operationId: `${op.method}${op.path.replace(/[/:-]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+      ...(op.auth === 'key' ? { security: [{ apiKeyQuery: [] }, { bearer: [] }] } : op.auth === 'admin' ? { security: [{ adminBearer: [] }] } : { security: [] }),
+      ...(parameters.length ? { parameters } : {}),
+      ...(requestBody ? { requestBody } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Hookshot API',
+      version: '0.1.0',
+      description:
+        'Scrape jobs delivered to your webhooks, durably, on Temporal. Deliveries are Scrapfly-compatible (headers, HMAC, body). Every error is {code, message, http_code, retryable}.',
+    },
+    servers: [{ url: config.publicUrl }],
+    components: {
+      schemas: { Error: ErrorSchema },
+      securitySchemes: {
+        apiKeyQuery: { type: 'apiKey', in: 'query', name: 'key' },
+        bearer: { type: 'http', scheme: 'bearer', description: 'An API key' },
+        adminBearer: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN (operator endpoints; off when unset)' },
+      },
+    },
+    paths,
+  };
+}
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** A plain HTML reference rendered from the document: no scripts, no CDN. */
+export function renderDocsPage(doc: ReturnType<typeof buildOpenApi>): string {
+  const rows: string[] = [];
+  for (const [path, methods] of Object.entries(doc.paths)) {
+    for (const [method, raw] of Object.entries(methods)) {
+      const op = raw as { summary: string; parameters?: Array<{ name: string; in: string; required: boolean; schema: Record<string, unknown> }>; requestBody?: { content: { 'application/json': { schema: { properties: Record<string, Record<string, unknown>> } } } }; responses: Record<string, { description: string }> };
+      const params = [
+        ...(op.parameters ?? []).map((p) => ({ name: p.name, where: p.in, required: p.required, schema: p.schema })),
+        ...Object.entries(op.requestBody?.content['application/json'].schema.properties ?? {}).map(([name, schema]) => ({ name, where: 'body', required: false, schema })),
+      ];
+      const describe = (s: Record<string, unknown>) =>
+        esc(
+          [
+            s.enum ? `one of ${(s.enum as unknown[]).join(', ')}` : String(s.type ?? (s.anyOf ? 'any of several' : '')),
+            s.pattern ? `pattern ${s.pattern}` : '',
+            s.format ? `format ${s.format}` : '',
+            s.default !== undefined ? `default ${JSON.stringify(s.default)}` : '',
+          ]
+            .filter(Boolean)
+            .join('; '),
+        );
+      rows.push(`<section><h3><code>${method.toUpperCase()} ${esc(path)}</code></h3><p>${esc(op.summary)}</p>${
+        params.length
+          ? `<table><tr><th>name</th><th>in</th><th>required</th><th>schema</th></tr>${params
+              .map((p) => `<tr><td><code>${esc(p.name)}</code></td><td>${p.where}</td><td>${p.required ? 'yes' : ''}</td><td>${describe(p.schema)}</td></tr>`)
+              .join('')}</table>`
+          : ''
+      }<p>Responses: ${Object.entries(op.responses).map(([c, r]) => `<b>${c}</b> ${esc(r.description)}`).join(' · ')}</p></section>`);
+    }
+  }
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(doc.info.title)}</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}code{background:#f3f3f3;padding:0 .25em}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.2em .5em;text-align:left;vertical-align:top}section{border-top:1px solid #eee;padding:.5em 0}</style>
+</head><body><h1>${esc(doc.info.title)} ${esc(doc.info.version)}</h1><p>${esc(doc.info.description)}</p>
+<p>Authenticate with <code>?key=</code> or <code>Authorization: Bearer</code>. Machine-readable: <a href="/openapi.json">/openapi.json</a>.</p>
+${rows.join('\n')}</body></html>`;
+}
