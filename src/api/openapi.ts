@@ -164,10 +164,11 @@ export function renderDocsPage(doc: ReturnType<typeof buildOpenApi>): string {
       const describe = (s: Record<string, unknown>) =>
         esc(
           [
-            s.enum ? `one of ${(s.enum as unknown[]).join(', ')}` : String(s.type ?? (s.anyOf ? 'any of several' : '')),
+            s.enum ? `one of ${(s.enum as unknown[]).join(', ')}` : String(s.type ?? (s.anyOf ? (s.anyOf as Array<{ type?: string }>).map((a) => a.type).join(' or ') : '')),
             s.pattern ? `pattern ${s.pattern}` : '',
             s.format ? `format ${s.format}` : '',
             s.default !== undefined ? `default ${JSON.stringify(s.default)}` : '',
+            typeof s.description === 'string' ? s.description : '',
           ]
             .filter(Boolean)
             .join('; '),

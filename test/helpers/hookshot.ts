@@ -19,11 +19,16 @@ export interface TestHookshot extends Hookshot {
   close(): Promise<void>;
 }
 
+export interface TestHookshotOptions {
+  /** Where the service's logs go (level debug unless env sets LOG_LEVEL). */
+  logStream?: NodeJS.WritableStream;
+}
+
 /**
  * The whole service in this process (role all) on the shared test Temporal
  * server, a fresh database and a unique task queue, as `npm start` wires it.
  */
-export async function startTestHookshot(env: Record<string, string> = {}): Promise<TestHookshot> {
+export async function startTestHookshot(env: Record<string, string> = {}, opts: TestHookshotOptions = {}): Promise<TestHookshot> {
   const { temporalAddress } = testEnv();
   const database = await freshDatabase();
   const taskQueue = `test-${randomBytes(6).toString('hex')}`;
@@ -37,10 +42,10 @@ export async function startTestHookshot(env: Record<string, string> = {}): Promi
     WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
     SCRAPE_ALLOWED_CIDRS: '127.0.0.1/32',
     SHUTDOWN_GRACE_MS: '2000',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    LOG_LEVEL: opts.logStream ? 'debug' : (process.env.TEST_LOG_LEVEL ?? 'silent'),
     ...env,
   });
-  const logger = createLogger(config.logLevel);
+  const logger = opts.logStream ? createLogger(config.logLevel, opts.logStream) : createLogger(config.logLevel);
   const keys = await captureDefaultKeys(database);
   const hs = await startHookshot(config, logger);
   const apiUrl = hs.apiUrl!;

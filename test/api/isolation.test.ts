@@ -1,0 +1,79 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadConfig } from '../../src/config';
+import { operations } from '../../src/api/openapi';
+import { ADMIN_TOKEN, startTestHookshot, type TestHookshot } from '../helpers/hookshot';
+import { startReceiver } from '../helpers/receiver';
+import { until } from '../helpers/wait';
+
+describe('isolation between projects and environments', () => {
+  let hs: TestHookshot;
+  let site: http.Server;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let otherProjectKey: string;
+  let jobId: string;
+  let webhookBefore: unknown;
+
+  before(async () => {
+    site = http.createServer((_q, s) => s.end('page'));
+    await new Promise<void>((r) => site.listen(0, '127.0.0.1', () => r()));
+    receiver = await startReceiver(() => ({ status: 500 }));
+    hs = await startTestHookshot({ WEBHOOK_RETRY_SCHEDULE: '10ms' });
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    await hs.api('/admin/projects', { method: 'POST', headers: admin, json: { name: 'other', plan: 'PRO' } });
+    otherProjectKey = (await hs.api('/admin/projects/other/keys', { method: 'POST', headers: admin, json: { env: 'live' } })).body.key;
+    // The owner: webhook "shared-name" in default/live, with one failed job.
+    await hs.api('/webhooks', { method: 'POST', key: hs.keys.live, json: { name: 'shared-name', url: receiver.url, secret: 'owner' } });
+    const page = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
+    jobId = (await hs.api(`/scrape?url=${encodeURIComponent(page)}&webhook_name=shared-name`, { key: hs.keys.live })).body.job_uuid;
+    await until(async () => ((await hs.api(`/jobs/${jobId}`, { key: hs.keys.live })).body.status === 'failed' ? true : undefined));
+    webhookBefore = (await hs.api('/webhooks/shared-name', { key: hs.keys.live })).body;
+  });
+  after(async () => {
+    await hs?.close();
+    await receiver?.close();
+    site?.closeAllConnections();
+    await new Promise((r) => site?.close(r));
+  });
+
+  it('every key-authenticated endpoint hides the other tenant’s webhooks and jobs', async () => {
+    const outsiders = { 'same project, test env': hs.keys.test, 'other project': otherProjectKey };
+    const ops = operations(loadConfig({})).filter((o) => o.auth === 'key');
+    let checked = 0;
+    for (const [who, key] of Object.entries(outsiders)) {
+      for (const op of ops) {
+        const path = op.path.replace(':name', 'shared-name').replace(':uuid', jobId);
+        const method = op.method.toUpperCase();
+        const label = `${who}: ${method} ${op.path}`;
+        if (op.path === '/scrape') {
+          const r = await hs.api(`/scrape?url=${encodeURIComponent('http://127.0.0.1:9/')}&webhook_name=shared-name`, { method, key });
+          assert.equal(r.status, 404, label);
+          assert.equal(r.body.code, 'ERR::WEBHOOK::NOT_FOUND', label);
+        } else if (op.path === '/webhooks' && method === 'GET') {
+          const r = await hs.api('/webhooks', { key });
+          assert.equal(r.status, 200, label);
+          assert.ok(!r.body.data.some((w: { name: string }) => w.name === 'shared-name'), label);
+        } else if (op.path === '/webhooks' && method === 'POST') {
+          // The same name is free in another tenant: creating it there touches nothing of the owner's.
+          const r = await hs.api('/webhooks', { method, key, json: { name: 'shared-name', url: 'https://example.invalid/x' } });
+          assert.equal(r.status, 201, label);
+          assert.equal((await hs.api('/webhooks/shared-name', { method: 'DELETE', key })).status, 204, label);
+        } else {
+          const json = method === 'PATCH' ? { secret: 'stolen' } : method === 'POST' ? {} : undefined;
+          const r = await hs.api(path, { method, key, ...(json !== undefined ? { json } : {}) });
+          assert.equal(r.status, 404, `${label} → ${r.status} ${JSON.stringify(r.body)}`);
+          assert.match(r.body.code, op.path.startsWith('/jobs') ? /^ERR::JOB::NOT_FOUND$/ : /^ERR::WEBHOOK::NOT_FOUND$/, label);
+        }
+        checked++;
+      }
+    }
+    assert.equal(checked, ops.length * 2);
+    // Nothing of the owner's changed.
+    assert.deepEqual((await hs.api('/webhooks/shared-name', { key: hs.keys.live })).body, webhookBefore);
+    const job = (await hs.api(`/jobs/${jobId}`, { key: hs.keys.live })).body;
+    assert.equal(job.status, 'failed');
+    assert.ok(job.attempts.every((a: { series: number }) => a.series === 0), 'no replay happened');
+  });
+});
