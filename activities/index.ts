@@ -1,4 +1,4 @@
-import { heartbeat, activityInfo } from '@temporalio/activity';
+import { heartbeat, activityInfo, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../src/config';
@@ -19,7 +19,8 @@ import { attemptOutcomeSignal, type AttemptOutcome, type WebhookEntityState } fr
 import { replayJob } from '../src/temporal/replay';
 import { request } from '../src/delivery/httpClient';
 import { deliverOnce } from '../src/delivery/deliver';
-import { runScrape } from '../src/scrape/scrape';
+import { runCapture } from '../src/capture/run';
+import type { BrowserPool } from '../src/capture/browser';
 
 export interface ActivityDeps {
   db: Db;
@@ -30,6 +31,8 @@ export interface ActivityDeps {
   scrapeHttp: Dispatcher;
   /** For signal-with-start (entity fallback, replays). */
   temporal: Client;
+  /** Chromium for screenshots and render_js. */
+  browser: BrowserPool;
 }
 
 const REPLAY_PAGE = 100;
@@ -80,7 +83,17 @@ export function createActivities(deps: ActivityDeps) {
       const job = await getJob(db, jobId);
       if (!job) throw new Error(`job ${jobId} not found`);
       await setJobStatus(db, jobId, 'running');
-      const outcome = await runScrape(job, { http: deps.scrapeHttp, timeoutMs: config.scrape.timeoutMs, maxBytes: config.scrape.maxBytes });
+      // Browser captures run as regular activities: heartbeats tell Temporal
+      // the worker lives, and a cancellation closes the page.
+      const ctx = Context.current();
+      const beat = ctx.info.isLocal ? null : setInterval(() => heartbeat(), 1000);
+      const outcome = await runCapture(job, {
+        http: deps.scrapeHttp,
+        browser: deps.browser,
+        timeoutMs: config.scrape.timeoutMs,
+        maxBytes: config.scrape.maxBytes,
+        signal: ctx.cancellationSignal,
+      }).finally(() => beat && clearInterval(beat));
       if (outcome.result) await saveResult(db, outcome.result);
       await setJobStatus(db, jobId, job.webhook_id ? 'delivering' : 'running', {
         error_code: outcome.errorCode,

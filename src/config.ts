@@ -75,6 +75,7 @@ const EnvSchema = z.object({
   SCRAPE_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(30_000),
   SCRAPE_MAX_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
   CHROMIUM_PATH: z.string().min(1).default('/usr/bin/chromium'),
+  BROWSER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
@@ -112,6 +113,7 @@ export interface Config {
     maxBytes: number;
   };
   chromiumPath: string;
+  browserConcurrency: number;
   logLevel: string;
   apiBodyLimitBytes: number;
   shutdownGraceMs: number;
@@ -168,6 +170,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBytes: e.SCRAPE_MAX_BYTES,
     },
     chromiumPath: e.CHROMIUM_PATH,
+    browserConcurrency: e.BROWSER_CONCURRENCY,
     logLevel: e.LOG_LEVEL,
     apiBodyLimitBytes: e.API_BODY_LIMIT_BYTES,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

@@ -70,3 +70,8 @@ export const WebhookErrors = {
 };
 
 export class UpstreamError extends AppError {}
+
+/** Whether trying the same capture again may succeed: transient faults only. */
+export function isRetryableCode(code: string): boolean {
+  return /::(TIMEOUT|NETWORK|UNAVAILABLE|INTERNAL|BROWSER)$/.test(code);
+}

@@ -16,6 +16,7 @@ import { installSdkLogger } from './temporal/sdkLogger';
 import { createApp } from './api/app';
 import { AddressGuard, parseCidrList } from './delivery/addressGuard';
 import { createGuardedAgent } from './delivery/httpClient';
+import { BrowserPool } from './capture/browser';
 
 export interface Hookshot {
   /** Base URL the API listens on (role api/all), else null. */
@@ -91,6 +92,16 @@ export async function startHookshot(config: Config, logger: Logger): Promise<Hoo
       installSdkLogger(logger);
       const connection = await NativeConnection.connect({ address: temporalAddress });
       stack.push(() => connection.close());
+      const scrapeHttp = createGuardedAgent({ guard: new AddressGuard(parseCidrList(config.scrape.allowedCidrs.join(','))) });
+      // Launched on first use, so workers that never capture never start Chromium.
+      const browser = new BrowserPool({
+        chromiumPath: config.chromiumPath,
+        concurrency: config.browserConcurrency,
+        http: scrapeHttp,
+        maxBytes: config.scrape.maxBytes,
+        logger,
+      });
+      stack.push(() => browser.close());
       const worker: Worker = await createJobWorker({
         connection,
         namespace: config.temporal.namespace,
@@ -101,8 +112,9 @@ export async function startHookshot(config: Config, logger: Logger): Promise<Hoo
           config,
           logger,
           webhookHttp: createGuardedAgent({ guard: new AddressGuard(parseCidrList(config.webhook.allowedCidrs.join(','))) }),
-          scrapeHttp: createGuardedAgent({ guard: new AddressGuard(parseCidrList(config.scrape.allowedCidrs.join(','))) }),
+          scrapeHttp,
           temporal,
+          browser,
         },
       });
       const running = worker.run();

@@ -92,7 +92,12 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<{ status: Jo
           startToCloseTimeout: '5 minutes',
           retry: { initialInterval: '1s', maximumInterval: '1 minute', backoffCoefficient: 2 },
         })
-      : work;
+      : proxyActivities<Activities>({
+          // Browser work heartbeats: a dead worker is noticed in seconds.
+          startToCloseTimeout: '5 minutes',
+          heartbeatTimeout: '30s',
+          retry: { initialInterval: '1s', maximumInterval: '1 minute', backoffCoefficient: 2, maximumAttempts: 5 },
+        });
     const run = await capture.runJob({ jobId: input.jobId });
     if (!input.deliver) {
       const status: JobStatus = run.ok ? 'done' : 'failed';

@@ -57,7 +57,8 @@ export function buildScrapeResponse(
       url: result?.final_url ?? p.url,
       format: result?.format ?? p.format ?? 'raw',
       content_type: result?.content_type ?? null,
-      content: result?.content ?? null,
+      // format=json: the parsed document, as the target sent it.
+      content: result?.format === 'json' && result.content !== null && success ? parseOrText(result.content) : (result?.content ?? null),
       response_headers: result?.headers ?? {},
       size: result?.size_bytes ?? 0,
       duration: result ? result.duration_ms / 1000 : null,
@@ -86,5 +87,13 @@ export function compress(body: Buffer, encoding: ContentEncoding): Buffer {
       return brotliCompressSync(body);
     case 'identity':
       return body;
+  }
+}
+
+function parseOrText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
   }
 }

@@ -49,7 +49,7 @@ describe('OpenAPI document', () => {
     const url = scrape.parameters.find((p: { name: string }) => p.name === 'url');
     assert.equal(url.required, true);
     const format = scrape.parameters.find((p: { name: string }) => p.name === 'format');
-    assert.deepEqual(format.schema.enum, ['raw']);
+    assert.deepEqual(format.schema.enum, ['raw', 'text', 'markdown', 'json']);
     assert.ok(scrape.parameters.some((p: { name: string; in: string }) => p.name === 'Idempotency-Key' && p.in === 'header'));
     const create = doc.paths['/webhooks'].post.requestBody.content['application/json'].schema;
     assert.deepEqual(create.required.sort(), ['name', 'url']);

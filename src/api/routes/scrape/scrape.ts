@@ -3,11 +3,11 @@ import Router from '@koa/router';
 import { WorkflowIdReusePolicy } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
 import { createHash } from 'node:crypto';
-import { AppError, ConflictError, ValidationError, WebhookErrors } from '../../../errors';
+import { AppError, ConflictError, isRetryableCode, ValidationError, WebhookErrors } from '../../../errors';
 import { withTransaction, type DbClient } from '../../../db/pool';
 import { claimIdempotencyKey, saveIdempotentResponse, type IdempotencyHit } from '../../../db/repositories/idempotency';
 import { QUEUE_LIMITS } from '../../../db/repositories/projects';
-import { deleteJob, getJob, getResult, insertJob, insertJobWithinQueueLimit, QueueFullError } from '../../../db/repositories/jobs';
+import { deleteJob, getJob, getResult, insertJob, insertJobWithinQueueLimit, QueueFullError, type Job } from '../../../db/repositories/jobs';
 import { getWebhookByName } from '../../../db/repositories/webhooks';
 import { buildScrapeResponse, logUrl } from '../../../delivery/payload';
 import { jobWorkflowId } from '../../../shared/names';
@@ -16,7 +16,9 @@ import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME, SA_WEBHOOK_NAME } from '..
 import type { ApiDeps, AppState, Ctx } from '../../context';
 import { requireKey } from '../../middleware/auth';
 import { input, validate } from '../../middleware/validate';
-import { ScrapeParams, type ScrapeInput } from './schema';
+import { ScrapeParams, ScreenshotParams } from './schema';
+import type { JobKind } from '../../../shared/names';
+import type { JobResult } from '../../../db/repositories/jobs';
 
 /** Scrapfly passes headers as headers[name]=value in the query string. */
 function liftBracketHeaders(ctx: Ctx, next: () => Promise<unknown>) {
@@ -50,20 +52,22 @@ const requestHash = (kind: string, params: unknown) => createHash('sha256').upda
 
 export function scrapeRoutes({ db, config, temporal }: ApiDeps): Router<AppState> {
   const r = new Router<AppState>();
-  const schema = ScrapeParams(config.scrape.timeoutMs);
-  const handler = async (ctx: Ctx) => {
-    const params = input<ScrapeInput>(ctx);
+  const handler = (kind: JobKind) => async (ctx: Ctx) => {
+    const params = input<{ webhook_name?: string; render_js?: boolean } & Record<string, unknown>>(ctx);
     const { project, env } = ctx.state.scope!;
     const jobId = randomUUID();
     const url = logUrl(config.publicUrl, jobId);
     const { webhook_name, ...jobParams } = params;
     const idem = idempotencyKey(ctx);
+    // Plain HTTP scrapes are short: a local activity. Browser work is a regular
+    // activity with heartbeats and cancellation.
+    const captureLocal = kind === 'scrape' && !params.render_js;
     const claim = (c: DbClient) =>
       idem
-        ? claimIdempotencyKey(c, { projectId: project.id, env, key: idem, requestHash: requestHash('scrape', params), jobId })
+        ? claimIdempotencyKey(c, { projectId: project.id, env, key: idem, requestHash: requestHash(kind, params), jobId })
         : Promise.resolve(null);
     const answerRepeat = async (hit: IdempotencyHit) => {
-      if (hit.request_hash !== requestHash('scrape', params)) {
+      if (hit.request_hash !== requestHash(kind, params)) {
         throw new ConflictError('ERR::IDEMPOTENCY::KEY_REUSED', 'this Idempotency-Key was used for a different request in the last 24 hours');
       }
       ctx.set('Idempotent-Replayed', 'true');
@@ -77,18 +81,18 @@ export function scrapeRoutes({ db, config, temporal }: ApiDeps): Router<AppState
       if (!job || job.webhook_id || (job.status !== 'done' && job.status !== 'failed')) {
         throw new AppError('ERR::IDEMPOTENCY::IN_PROGRESS', 'the first request with this Idempotency-Key is still being processed; retry shortly', 409, true);
       }
-      ctx.body = buildScrapeResponse(job, await getResult(db, job.id), { publicUrl: config.publicUrl, projectName: project.name });
+      answerSync(ctx, job, await getResult(db, job.id), project.name);
     };
 
     if (!webhook_name) {
       // Synchronous: the same workflow, awaited, minus the delivery.
       const hit = await withTransaction(db, async (c) => {
         const h = await claim(c);
-        if (!h) await insertJob(c, { id: jobId, project_id: project.id, env, kind: 'scrape', webhook_id: null, webhook_name: null, params: jobParams }, null);
+        if (!h) await insertJob(c, { id: jobId, project_id: project.id, env, kind, webhook_id: null, webhook_name: null, params: jobParams }, null);
         return h;
       });
       if (hit) return answerRepeat(hit);
-      await runWorkflow(temporal, config, jobId, { deliver: false, webhookId: null }, { project: project.name, webhook: null }, 'execute').catch(
+      await runWorkflow(temporal, config, jobId, kind, { deliver: false, webhookId: null, captureLocal }, { project: project.name, webhook: null }, 'execute').catch(
         async (err) => {
           await deleteJob(db, jobId);
           throw err;
@@ -97,7 +101,7 @@ export function scrapeRoutes({ db, config, temporal }: ApiDeps): Router<AppState
       const job = (await getJob(db, jobId))!;
       ctx.set('X-Scrapfly-Log-Uuid', jobId);
       ctx.set('X-Scrapfly-Log-Url', url);
-      ctx.body = buildScrapeResponse(job, await getResult(db, jobId), { publicUrl: config.publicUrl, projectName: project.name });
+      answerSync(ctx, job, await getResult(db, jobId), project.name);
       return;
     }
 
@@ -112,7 +116,7 @@ export function scrapeRoutes({ db, config, temporal }: ApiDeps): Router<AppState
         if (h) return { hit: h, queued: 0 };
         const n = await insertJobWithinQueueLimit(
           c,
-          { id: jobId, project_id: project.id, env, kind: 'scrape', webhook_id: webhook.id, webhook_name, params: jobParams },
+          { id: jobId, project_id: project.id, env, kind, webhook_id: webhook.id, webhook_name, params: jobParams },
           limit,
         );
         return { hit: null, queued: n };
@@ -124,7 +128,7 @@ export function scrapeRoutes({ db, config, temporal }: ApiDeps): Router<AppState
       throw err;
     }
     try {
-      await runWorkflow(temporal, config, jobId, { deliver: true, webhookId: webhook.id }, { project: project.name, webhook: webhook_name }, 'start');
+      await runWorkflow(temporal, config, jobId, kind, { deliver: true, webhookId: webhook.id, captureLocal }, { project: project.name, webhook: webhook_name }, 'start');
     } catch (err) {
       // Nothing half-made: a job Temporal never accepted is not kept or counted (its key goes with it).
       await deleteJob(db, jobId);
@@ -146,8 +150,27 @@ export function scrapeRoutes({ db, config, temporal }: ApiDeps): Router<AppState
     ctx.set('X-Scrapfly-Log-Url', url);
     ctx.body = body;
   };
-  r.get('/scrape', requireKey(db), liftBracketHeaders, validate(schema), handler);
-  r.post('/scrape', requireKey(db), liftBracketHeaders, validate(schema), handler);
+  /** The synchronous answer: the scrape document, or the image bytes. */
+  const answerSync = (ctx: Ctx, job: Job, result: JobResult | null, projectName: string) => {
+    if (job.kind === 'screenshot') {
+      if (!result?.body || job.error_code) {
+        const code = job.error_code ?? 'ERR::SCREENSHOT::FAILED';
+        const status = /::TIMEOUT$/.test(code) ? 504 : /::NETWORK$/.test(code) ? 502 : 422;
+        throw new AppError(code, job.error_message ?? 'the screenshot could not be taken', status, isRetryableCode(code));
+      }
+      ctx.type = result.content_type ?? 'application/octet-stream';
+      ctx.body = result.body;
+      return;
+    }
+    ctx.body = buildScrapeResponse(job, result, { publicUrl: config.publicUrl, projectName });
+  };
+
+  const scrapeSchema = ScrapeParams(config.scrape.timeoutMs);
+  const screenshotSchema = ScreenshotParams(config.scrape.timeoutMs);
+  r.get('/scrape', requireKey(db), liftBracketHeaders, validate(scrapeSchema), handler('scrape'));
+  r.post('/scrape', requireKey(db), liftBracketHeaders, validate(scrapeSchema), handler('scrape'));
+  r.get('/screenshot', requireKey(db), validate(screenshotSchema), handler('screenshot'));
+  r.post('/screenshot', requireKey(db), validate(screenshotSchema), handler('screenshot'));
   return r;
 }
 
@@ -155,19 +178,19 @@ async function runWorkflow(
   temporal: Client,
   config: ApiDeps['config'],
   jobId: string,
-  opts: { deliver: boolean; webhookId: string | null },
+  kind: JobKind,
+  opts: { deliver: boolean; webhookId: string | null; captureLocal: boolean },
   sa: { project: string; webhook: string | null },
   mode: 'start' | 'execute',
 ): Promise<void> {
   const args: [JobWorkflowInput] = [
     {
       jobId,
-      kind: 'scrape',
+      kind,
       deliver: opts.deliver,
       webhookId: opts.webhookId,
       mode: 'new',
-      // Plain HTTP scrapes are short; browser work (later) runs as regular activities.
-      captureLocal: true,
+      captureLocal: opts.captureLocal,
       disableAfter: config.webhook.disableAfter,
       retryScheduleMs: config.webhook.retryScheduleMs,
       deliveryTimeoutMs: config.webhook.timeoutMs,
@@ -181,7 +204,7 @@ async function runWorkflow(
     typedSearchAttributes: [
       { key: SA_PROJECT_NAME, value: sa.project },
       { key: SA_JOB_STATUS, value: 'queued' },
-      { key: SA_JOB_KIND, value: 'scrape' },
+      { key: SA_JOB_KIND, value: kind },
       ...(sa.webhook ? [{ key: SA_WEBHOOK_NAME, value: sa.webhook }] : []),
     ],
   };

@@ -1,0 +1,88 @@
+import type { Page } from 'playwright-core';
+
+export type ImageFormat = 'png' | 'jpg' | 'webp';
+export const IMAGE_CONTENT_TYPES: Record<ImageFormat, string> = { png: 'image/png', jpg: 'image/jpeg', webp: 'image/webp' };
+
+export interface ScreenshotParams {
+  url: string;
+  format: ImageFormat;
+  /** 'viewport', 'fullpage', or a CSS selector. */
+  capture: string;
+  resolution: { width: number; height: number };
+  rendering_wait: number;
+  wait_for_selector?: string;
+}
+
+export class CaptureError extends Error {
+  constructor(public readonly code: string, message: string, public readonly retryable: boolean) {
+    super(message);
+  }
+}
+
+/** Loads the page and waits as asked; returns the main response's status. */
+export async function loadPage(page: Page, url: string, waitForSelector: string | undefined, renderingWait: number) {
+  let status: number | null = null;
+  try {
+    const res = await page.goto(url, { waitUntil: 'load' });
+    status = res?.status() ?? null;
+  } catch (err) {
+    const m = (err as Error).message;
+    if (/has been closed|Target closed/i.test(m)) throw err;
+    if (/Timeout/i.test(m)) throw new CaptureError('TIMEOUT', `page did not load in time: ${firstLine(m)}`, true);
+    if (/ERR_BLOCKED_BY_CLIENT/.test(m)) throw new CaptureError('ADDRESS_REFUSED', `the address guard refused ${url}`, false);
+    throw new CaptureError('NETWORK', `page could not be loaded: ${firstLine(m)}`, true);
+  }
+  if (waitForSelector) {
+    try {
+      await page.waitForSelector(waitForSelector, { state: 'visible' });
+    } catch (err) {
+      throw new CaptureError('SELECTOR_TIMEOUT', `wait_for_selector "${waitForSelector}" did not appear: ${firstLine((err as Error).message)}`, false);
+    }
+  }
+  if (renderingWait > 0) await page.waitForTimeout(renderingWait);
+  return { status, finalUrl: page.url() };
+}
+
+/**
+ * Screenshot through the DevTools protocol: it speaks png, jpeg and webp
+ * alike, and clips to the full page or an element beyond the viewport.
+ */
+export async function takeScreenshot(page: Page, p: ScreenshotParams): Promise<Buffer> {
+  const cdp = await page.context().newCDPSession(page);
+  const format = p.format === 'jpg' ? 'jpeg' : p.format;
+  let clip: { x: number; y: number; width: number; height: number; scale: number } | undefined;
+  if (p.capture === 'fullpage') {
+    const m = (await cdp.send('Page.getLayoutMetrics')) as { cssContentSize: { width: number; height: number } };
+    clip = { x: 0, y: 0, width: Math.ceil(m.cssContentSize.width), height: Math.ceil(m.cssContentSize.height), scale: 1 };
+  } else if (p.capture !== 'viewport') {
+    const box = await page
+      .evaluate((sel) => {
+        // Runs in the page; the project compiles without DOM typings.
+        const w = globalThis as unknown as {
+          document: { querySelector(s: string): { getBoundingClientRect(): { left: number; top: number; width: number; height: number } } | null };
+          scrollX: number;
+          scrollY: number;
+        };
+        const el = w.document.querySelector(sel);
+        if (!el) return null;
+        const r = el.getBoundingClientRect();
+        return { x: r.left + w.scrollX, y: r.top + w.scrollY, width: r.width, height: r.height };
+      }, p.capture)
+      .catch((err: Error) => {
+        throw new CaptureError('INVALID_SELECTOR', `capture "${p.capture}" is not a valid CSS selector: ${firstLine(err.message)}`, false);
+      });
+    if (!box || box.width === 0 || box.height === 0) {
+      throw new CaptureError('SELECTOR_NOT_FOUND', `capture selector "${p.capture}" matches no visible element`, false);
+    }
+    clip = { x: box.x, y: box.y, width: Math.ceil(box.width), height: Math.ceil(box.height), scale: 1 };
+  }
+  const shot = (await cdp.send('Page.captureScreenshot', {
+    format,
+    ...(format !== 'png' ? { quality: 85 } : {}),
+    ...(clip ? { clip, captureBeyondViewport: true } : {}),
+  })) as { data: string };
+  await cdp.detach().catch(() => undefined);
+  return Buffer.from(shot.data, 'base64');
+}
+
+const firstLine = (m: string) => m.split('\n')[0]!.slice(0, 300);

@@ -1,0 +1,771 @@
+// Property-based robustness of the HTTP API: whatever arrives (malformed JSON,
+// wrong types, prototype-pollution keys, odd query strings, odd paths, bad
+// credentials) the answer is never a 5xx, every failure has the one error
+// shape, and a failed request leaves no record behind.
+//
+// Network safety: the service fetches scrape targets, delivers to webhook URLs
+// and posts to alert URLs. Every generated URL that could pass validation
+// points at 127.0.0.1:9 (discard port, connection refused), and `send()`
+// refuses (fc.pre) any request carrying an http(s) URL to anything else, so no
+// run can make the service dial a non-loopback address or look up a name.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import querystring from 'node:querystring';
+import fc from 'fast-check';
+import { ADMIN_TOKEN, startTestHookshot, type TestHookshot } from '../helpers/hookshot';
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
+const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
+const BODY_LIMIT = 65_536;
+
+// ---------------------------------------------------------------------------
+// Requests
+
+interface Req {
+  method: string;
+  path: string; // sent as-is (request-target), may hold a query string
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+}
+
+interface Res {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+  body: any;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+let apiPort = 0;
+
+/** Only 127.0.0.1:9 may appear as an http(s) URL anywhere in a request. */
+function isSafeString(s: string): boolean {
+  for (const candidate of new Set([s, s.trim()])) {
+    let u: URL;
+    try {
+      u = new URL(candidate);
+    } catch {
+      continue;
+    }
+    if ((u.protocol === 'http:' || u.protocol === 'https:') && !(u.hostname === '127.0.0.1' && u.port === '9')) return false;
+  }
+  return true;
+}
+
+function collectStrings(v: unknown, out: string[]): void {
+  if (typeof v === 'string') out.push(v);
+  else if (Array.isArray(v)) for (const x of v) collectStrings(x, out);
+  else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) (out.push(k), collectStrings(x, out));
+}
+
+function requestStrings(req: Req): string[] {
+  const out: string[] = [];
+  const q = req.path.indexOf('?');
+  const pathPart = q >= 0 ? req.path.slice(0, q) : req.path;
+  for (const seg of pathPart.split('/')) out.push(seg, querystring.unescape(seg));
+  if (q >= 0) collectStrings(querystring.parse(req.path.slice(q + 1)), out);
+  if (req.body !== undefined) {
+    const text = typeof req.body === 'string' ? req.body : Buffer.from(req.body).toString('utf8');
+    out.push(text);
+    try {
+      collectStrings(JSON.parse(text), out);
+    } catch {
+      /* not JSON */
+    }
+  }
+  return out;
+}
+
+/** Status/code counts per property, reported as test diagnostics (coverage at a glance). */
+let tally = new Map<string, number>();
+function report(t: { diagnostic(m: string): void }) {
+  const lines = [...tally.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n}× ${k}`);
+  t.diagnostic(lines.join(', '));
+  tally = new Map();
+}
+
+/** Raw HTTP to the API (no URL normalisation of the path), behind the loopback-only guard. */
+function send(req: Req, count = true): Promise<Res> {
+  fc.pre(requestStrings(req).every(isSafeString));
+  return new Promise<Res>((resolve, reject) => {
+    const headers: Record<string, string | number> = { ...(req.headers ?? {}) };
+    if (req.body !== undefined) headers['content-length'] = Buffer.byteLength(req.body);
+    const r = http.request({ host: '127.0.0.1', port: apiPort, method: req.method, path: req.path, headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: unknown;
+        try {
+          body = text ? JSON.parse(text) : undefined;
+        } catch {
+          body = undefined;
+        }
+        resolve({ status: res.statusCode!, headers: res.headers, text, body });
+      });
+    });
+    r.on('error', reject);
+    r.end(req.body);
+  }).then((res) => {
+    const key = `${res.status}${res.status >= 400 && res.body?.code ? ` ${res.body.code}` : ''}`;
+    if (count) tally.set(key, (tally.get(key) ?? 0) + 1);
+    return res;
+  });
+}
+
+const clip = (s: string, n = 400) => (s.length > n ? `${s.slice(0, n)}…(${s.length} chars)` : s);
+
+function describeExchange(req: Req, res: Res): string {
+  const body = req.body === undefined ? '' : typeof req.body === 'string' ? req.body : `<${req.body.length} bytes>`;
+  return `${req.method} ${clip(req.path)} ${JSON.stringify(req.headers ?? {})} ${clip(body)}\n→ ${res.status} ${clip(res.text)}`;
+}
+
+/** < 500; failures in the one error shape; successes are JSON (or an empty 204). */
+function assertWellFormed(req: Req, res: Res, opts: { allowHtml?: boolean } = {}): void {
+  const what = describeExchange(req, res);
+  assert.ok(res.status < 500, `5xx: ${what}`);
+  assert.ok(res.status >= 200 && !(res.status >= 300 && res.status < 400), `unexpected status: ${what}`);
+  if (res.status >= 400) {
+    assert.match(String(res.headers['content-type']), /application\/json/, what);
+    assert.ok(res.body && typeof res.body === 'object' && !Array.isArray(res.body), `error body is not a JSON object: ${what}`);
+    assert.deepEqual(Object.keys(res.body).sort(), ['code', 'http_code', 'message', 'retryable'], what);
+    assert.equal(res.body.http_code, res.status, what);
+    assert.match(res.body.code, /^ERR::[A-Z_]+::[A-Z_]+$/, what);
+    assert.equal(typeof res.body.message, 'string', what);
+    assert.equal(typeof res.body.retryable, 'boolean', what);
+    return;
+  }
+  if (res.status === 204) {
+    assert.equal(res.text, '', what);
+    return;
+  }
+  if (opts.allowHtml && /text\/html/.test(String(res.headers['content-type']))) return;
+  assert.match(String(res.headers['content-type']), /application\/json/, what);
+  assert.ok(res.body !== undefined && typeof res.body === 'object', `2xx body is not JSON: ${what}`);
+}
+
+// ---------------------------------------------------------------------------
+// Stored state: counts plus a digest of the user-controlled columns, so a
+// failed request that half-wrote (or half-updated) something shows up.
+
+interface Snapshot {
+  webhooks: number;
+  jobs: number;
+  projects: number;
+  api_keys: number;
+  revoked: number;
+  idempotency_keys: number;
+  webhooks_digest: string;
+  projects_digest: string;
+}
+
+let hs: TestHookshot;
+
+async function snapshot(): Promise<Snapshot> {
+  const { rows } = await hs.db.query<Snapshot>(`SELECT
+    (SELECT count(*)::int FROM webhooks) AS webhooks,
+    (SELECT count(*)::int FROM jobs) AS jobs,
+    (SELECT count(*)::int FROM projects) AS projects,
+    (SELECT count(*)::int FROM api_keys) AS api_keys,
+    (SELECT count(*)::int FROM api_keys WHERE revoked_at IS NOT NULL) AS revoked,
+    (SELECT count(*)::int FROM idempotency_keys) AS idempotency_keys,
+    (SELECT coalesce(md5(string_agg(concat_ws('|', id, env, name, url, secret, signing_secret, content_type, content_encoding, standard_webhooks::text), ',' ORDER BY id)), '') FROM webhooks) AS webhooks_digest,
+    (SELECT coalesce(md5(string_agg(concat_ws('|', id, name, plan, alert_url), ',' ORDER BY id)), '') FROM projects) AS projects_digest`);
+  return rows[0]!;
+}
+
+const protoKeys = () => Object.getOwnPropertyNames(Object.prototype).sort().join(',');
+const PROTO_KEYS = protoKeys();
+
+/** After any request: nothing stored on failure, and Object.prototype untouched. */
+async function assertNoPartialRecord(req: Req, res: Res, before: Snapshot): Promise<Snapshot> {
+  const now = await snapshot();
+  if (res.status >= 400) assert.deepEqual(now, before, `a failed request changed stored state: ${describeExchange(req, res)}`);
+  assert.equal(protoKeys(), PROTO_KEYS, `Object.prototype was polluted: ${describeExchange(req, res)}`);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined, `Object.prototype was polluted: ${describeExchange(req, res)}`);
+  return now;
+}
+
+// ---------------------------------------------------------------------------
+// Generators
+
+const LOOPBACK_URLS = [
+  'http://127.0.0.1:9/',
+  'http://127.0.0.1:9/hook',
+  'https://127.0.0.1:9/x?y=1#z',
+  'HTTP://127.0.0.1:9/UPPER',
+  'http://127.0.0.1:9/%00',
+  'http://user:pass@127.0.0.1:9/',
+  'http://127.0.0.1:9/ünïcödé/😀',
+  ' http://127.0.0.1:9/padded ',
+  'http://127.1:9/short-form',
+  'http://0x7f.0.0.1:9/hex-form',
+  `http://127.0.0.1:9/${'a'.repeat(3000)}`,
+];
+const INVALID_URLS = [
+  '',
+  ' ',
+  'not a url',
+  '/relative/path',
+  '//127.0.0.1:9/',
+  '127.0.0.1:9',
+  'ftp://127.0.0.1:9/',
+  'ws://127.0.0.1:9/',
+  'file:///etc/passwd',
+  'javascript:alert(1)',
+  'data:text/plain,hi',
+  'mailto:a@b.invalid',
+  'http://',
+  'http:///x',
+  'http://[::1',
+  'http://exa mple.invalid/',
+  'http://%zz/',
+  'http://127.0.0.1:99999/',
+  'http://127.0.0.1:9 /',
+  '\u0000',
+  'http://\u0000/',
+];
+
+const asciiString = (maxLength = 40) => fc.string({ maxLength });
+const unicodeString = (maxLength = 40) => fc.string({ unit: 'grapheme', maxLength });
+const hugeString = fc
+  .tuple(fc.constantFrom('x', 'é', '😀', '\u0000', '\u202e', '"', '\\', '%'), fc.integer({ min: 257, max: 20_000 }))
+  .map(([c, n]) => c.repeat(n));
+const validName = fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/);
+const namePool = fc.constantFrom('hook-a', 'hook-b', 'hook_c', 'DUP', 'x');
+const webhookName = fc.oneof({ arbitrary: namePool, weight: 3 }, { arbitrary: validName, weight: 3 }, unicodeString(), fc.constant('a'.repeat(65)));
+
+const urlArb: fc.Arbitrary<string> = fc.oneof(
+  { arbitrary: fc.constantFrom(...LOOPBACK_URLS), weight: 4 },
+  { arbitrary: fc.constantFrom(...INVALID_URLS), weight: 3 },
+  { arbitrary: unicodeString().map((s) => `http://127.0.0.1:9/${s}`), weight: 2 },
+  { arbitrary: asciiString().map((s) => `http://127.0.0.1:9/${encodeURIComponent(s)}?q=${encodeURIComponent(s)}`), weight: 1 },
+  { arbitrary: asciiString(), weight: 1 },
+);
+
+const wrongType: fc.Arbitrary<unknown> = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constant({}),
+  fc.constant([]),
+  fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 }),
+  fc.dictionary(asciiString(10), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }),
+  fc.jsonValue({ maxDepth: 3 }),
+);
+
+/** A field that is usually well typed, sometimes anything at all. */
+const field = <T>(good: fc.Arbitrary<T>): fc.Arbitrary<unknown> =>
+  fc.oneof(
+    { arbitrary: good, weight: 6 },
+    { arbitrary: wrongType, weight: 2 },
+    { arbitrary: unicodeString(), weight: 1 },
+    { arbitrary: hugeString, weight: 1 },
+  );
+
+const EVIL_KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  '__defineGetter__',
+  'then',
+  '',
+  ' ',
+  'NAME',
+  'name ',
+  'name\u0000',
+  'url.host',
+  '$where',
+  'key',
+  'name',
+  'url',
+  'secret',
+];
+const extraKey = fc.oneof(fc.constantFrom(...EVIL_KEYS), asciiString(20), unicodeString(10));
+const extraValue: fc.Arbitrary<unknown> = fc.oneof(
+  wrongType,
+  asciiString(),
+  fc.constant({ polluted: true }),
+  fc.constant({ prototype: { polluted: true } }),
+);
+
+type Entry = [string, unknown];
+
+/** JSON object text from entries: keeps `__proto__` as a plain key and allows duplicate keys. */
+const objectText = (entries: Entry[]) =>
+  `{${entries.filter(([, v]) => v !== undefined).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`;
+
+const withExtras = (main: fc.Arbitrary<Record<string, unknown>>) =>
+  fc
+    .tuple(main, fc.array(fc.tuple(extraKey, extraValue), { maxLength: 3 }), fc.boolean())
+    .map(([m, extras, extrasFirst]) => {
+      const entries = Object.entries(m) as Entry[];
+      return extrasFirst ? [...(extras as Entry[]), ...entries] : [...entries, ...(extras as Entry[])];
+    });
+
+const webhookFields = {
+  name: field(webhookName),
+  url: field(urlArb),
+  secret: field(fc.oneof(asciiString(300), unicodeString(), fc.constant(''))),
+  content_type: field(fc.oneof(fc.constantFrom('application/json', 'application/msgpack', 'text/xml', 'APPLICATION/JSON', ''), asciiString())),
+  content_encoding: field(fc.oneof(fc.constantFrom('identity', 'gzip', 'deflate', 'br', 'zstd', 'GZIP', ''), asciiString())),
+  standard_webhooks: field(fc.oneof(fc.boolean(), fc.constantFrom('true', 'false', 0, 1))),
+};
+
+const ODD_BODIES = [
+  '{"__proto__": {"polluted": true}, "name": "proto", "url": "http://127.0.0.1:9/"}',
+  '{"constructor": {"prototype": {"polluted": true}}, "name": "ctor", "url": "http://127.0.0.1:9/"}',
+  '{"name": "dupkeys", "name": {"x": 1}, "url": "http://127.0.0.1:9/"}',
+  '{"name": "a", "url": "http://127.0.0.1:9/", "secret": null}',
+  '{"name": "\\u0000", "url": "http://127.0.0.1:9/"}',
+  '{"name": "lone\\ud800", "url": "http://127.0.0.1:9/", "secret": "\\udfff"}',
+  '{"name": "big-number", "url": "http://127.0.0.1:9/", "standard_webhooks": 1e400}',
+  `${'['.repeat(20_000)}${']'.repeat(20_000)}`,
+  `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`,
+  'null',
+  'true',
+  '""',
+  '0',
+  '[]',
+  '{}',
+  '\ufeff{"name":"bom","url":"http://127.0.0.1:9/"}',
+];
+
+const webhookBodyText: fc.Arbitrary<string> = fc.oneof(
+  { arbitrary: withExtras(fc.record(webhookFields, { requiredKeys: [] })).map(objectText), weight: 12 },
+  { arbitrary: fc.record(webhookFields, { requiredKeys: [] }).map((r) => JSON.stringify(r)), weight: 4 },
+  { arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)), weight: 2 },
+  { arbitrary: fc.constantFrom(...ODD_BODIES), weight: 2 },
+);
+
+/** A query string from (key, value) pairs; repeated keys allowed. */
+const toQuery = (pairs: Array<[string, string]>) => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+
+const RAW_QUERY_JUNK = ['', '&', '&&', '=', '==', '%', '%zz', '%00', '%E0%A4%A', 'url', 'a[b]=c', 'headers%5B', '+', '%2B'];
+
+const byteLength = (s: string) => Buffer.byteLength(s);
+
+// ---------------------------------------------------------------------------
+
+describe('API fuzzing (fast-check)', () => {
+  before(async () => {
+    hs = await startTestHookshot({ API_BODY_LIMIT_BYTES: String(BODY_LIMIT) });
+    apiPort = Number(new URL(hs.apiUrl).port);
+  });
+  after(async () => {
+    agent.destroy();
+    await hs?.close();
+  });
+
+  const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+  const params = (numRuns = RUNS) => ({ numRuns, seed: SEED });
+
+  it('POST /webhooks with random JSON bodies: never 5xx, one error shape, a row only on 201', async (t) => {
+    await fc.assert(
+      fc.asyncProperty(
+        webhookBodyText,
+        fc.option(fc.array(fc.tuple(fc.constantFrom('name', 'url', 'secret', 'content_type', 'standard_webhooks', '__proto__'), fc.oneof(asciiString(), urlArb)), { maxLength: 2 }), { freq: 5 }),
+        async (body, query) => {
+          const req: Req = {
+            method: 'POST',
+            path: `/webhooks${query && query.length ? `?${toQuery(query)}` : ''}`,
+            headers: { ...bearer(hs.keys.test), 'content-type': 'application/json' },
+            body,
+          };
+          const before = await snapshot();
+          const res = await send(req);
+          assertWellFormed(req, res);
+          const now = await assertNoPartialRecord(req, res, before);
+          if (res.status === 201) {
+            assert.equal(now.webhooks, before.webhooks + 1, describeExchange(req, res));
+            assert.equal(typeof res.body.uuid, 'string');
+            assert.match(res.body.signing_secret, /^whsec_/);
+          } else {
+            assert.equal(now.webhooks, before.webhooks, `webhooks row count changed without a 201: ${describeExchange(req, res)}`);
+          }
+          if (byteLength(body) > BODY_LIMIT) assert.equal(res.status, 413, describeExchange(req, res));
+        },
+      ),
+      params(),
+    );
+    report(t);
+  });
+
+  it('POST /webhooks with raw non-JSON bodies and a JSON content type → 400', async (t) => {
+    const notJson = (t: string) => {
+      try {
+        JSON.parse(t);
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string({ unit: 'binary', minLength: 1, maxLength: 200 }),
+          fc.uint8Array({ minLength: 1, maxLength: 300 }),
+          fc.json().map((j) => j.slice(0, Math.max(1, j.length - 1))),
+        ),
+        fc.constantFrom('application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'application/vnd.api+json'),
+        async (body, contentType) => {
+          const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
+          fc.pre(text.trim() !== '' && notJson(text));
+          const req: Req = { method: 'POST', path: '/webhooks', headers: { ...bearer(hs.keys.test), 'content-type': contentType }, body };
+          const before = await snapshot();
+          const res = await send(req);
+          assertWellFormed(req, res);
+          await assertNoPartialRecord(req, res, before);
+          if (contentType === 'application/vnd.api+json') {
+            assert.ok(res.status === 400 || res.status === 415, describeExchange(req, res));
+          } else {
+            assert.equal(res.status, 400, describeExchange(req, res));
+            assert.equal(res.body.code, 'ERR::VALIDATION::INVALID_PARAMETER', describeExchange(req, res));
+          }
+        },
+      ),
+      params(),
+    );
+    report(t);
+  });
+
+  it('/scrape with random query strings: never 5xx, one error shape, a job only on 200', async (t) => {
+    const HEADER_NAMES = ['X-Test', 'Host', 'Content-Length', 'Transfer-Encoding', 'Connection', 'Upgrade', 'Expect', 'Cookie', '__proto__', 'constructor', 'toString', 'a b', 'é', ''];
+    const longValue = fc.integer({ min: 8_000, max: 9_000 }).map((n) => 'v'.repeat(n));
+    const value = fc.oneof({ arbitrary: asciiString(), weight: 4 }, { arbitrary: unicodeString(), weight: 2 }, { arbitrary: longValue, weight: 1 });
+    const pair: fc.Arbitrary<[string, string]> = fc.oneof(
+      { arbitrary: fc.tuple(fc.constant('url'), urlArb), weight: 3 },
+      // Never an existing webhook: the live environment has none, so no delivery is ever attempted.
+      fc.tuple(fc.constant('webhook_name'), fc.oneof(validName, asciiString())),
+      fc.tuple(fc.constant('method'), fc.oneof(fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'get', 'BREW', 'CONNECT', 'TRACE', ''), asciiString())),
+      fc.tuple(fc.constant('format'), fc.oneof(fc.constantFrom('raw', 'text', 'markdown', 'json', 'RAW', ''), asciiString())),
+      fc.tuple(
+        fc.constant('timeout'),
+        fc.oneof(fc.integer().map(String), fc.constantFrom('1000', '30000', '0', '-1', '1e4', 'NaN', 'Infinity', '1000.5', '0x3e8', ' 1000 ', '', '99999999999999999999'), asciiString()),
+      ),
+      fc.tuple(fc.constant('render_js'), fc.constantFrom('true', 'false', '1', 'yes', '')),
+      fc.tuple(fc.constant('body'), value),
+      { arbitrary: fc.tuple(fc.oneof(fc.constantFrom(...HEADER_NAMES), asciiString(12), unicodeString(6)).map((n) => `headers[${n}]`), value), weight: 2 },
+      fc.tuple(fc.oneof(fc.constantFrom(...EVIL_KEYS, 'headers', 'headers[]', 'headers[a][b]', 'url[]', 'url[a]', 'webhook_name[]'), asciiString(12)), value),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.option(urlArb, { freq: 4 }),
+        fc.array(pair, { maxLength: 6 }),
+        fc.constantFrom(...RAW_QUERY_JUNK),
+        fc.constantFrom('GET', 'POST'),
+        fc.option(fc.constantFrom('fuzz-key-1', 'fuzz-key-2', 'bad key with spaces', 'x'.repeat(300)), { freq: 6 }),
+        async (url, pairs, junk, method, idempotencyKey) => {
+          const all: Array<[string, string]> = url === null ? pairs : [['url', url], ...pairs];
+          const qs = [toQuery(all), junk].filter(Boolean).join('&');
+          const path = `/scrape${qs ? `?${qs}` : ''}`;
+          fc.pre(path.length < 12_000); // Node's own header-size limit (16 KiB) answers 431 before the app sees it
+          const headers: Record<string, string> = bearer(hs.keys.live);
+          if (idempotencyKey !== null) headers['idempotency-key'] = idempotencyKey;
+          const req: Req = { method, path, headers };
+          const before = await snapshot();
+          const res = await send(req);
+          assertWellFormed(req, res);
+          const now = await assertNoPartialRecord(req, res, before);
+          if (res.status === 200) {
+            assert.ok(now.jobs - before.jobs <= 1, describeExchange(req, res));
+            assert.equal(typeof res.body.uuid, 'string', describeExchange(req, res));
+          } else {
+            assert.equal(now.jobs, before.jobs, `jobs row count changed without a 200: ${describeExchange(req, res)}`);
+          }
+        },
+      ),
+      params(),
+    );
+    report(t);
+  });
+
+  it('POST /scrape with random JSON bodies: never 5xx, one error shape, a job only on 200', async (t) => {
+    const scrapeFields = {
+      url: field(urlArb),
+      webhook_name: field(validName),
+      method: field(fc.constantFrom('GET', 'POST', 'HEAD', 'BREW')),
+      format: field(fc.constantFrom('raw', 'text')),
+      timeout: field(fc.oneof(fc.integer({ min: 0, max: 100_000 }), fc.constantFrom('1000', '5000'))),
+      render_js: field(fc.boolean()),
+      headers: field(fc.dictionary(fc.oneof(fc.constantFrom('X-A', 'Host', '__proto__', 'a b'), asciiString(10)), fc.oneof(asciiString(), wrongType), { maxKeys: 3 })),
+      body: field(unicodeString()),
+    };
+    await fc.assert(
+      fc.asyncProperty(withExtras(fc.record(scrapeFields, { requiredKeys: [] })).map(objectText), async (body) => {
+        const req: Req = { method: 'POST', path: '/scrape', headers: { ...bearer(hs.keys.live), 'content-type': 'application/json' }, body };
+        const before = await snapshot();
+        const res = await send(req);
+        assertWellFormed(req, res);
+        const now = await assertNoPartialRecord(req, res, before);
+        if (res.status !== 200) assert.equal(now.jobs, before.jobs, describeExchange(req, res));
+        else assert.ok(now.jobs - before.jobs <= 1, describeExchange(req, res));
+      }),
+      params(100),
+    );
+    report(t);
+  });
+
+  it('random paths and methods: never 5xx, the error shape or a 2xx JSON answer', async (t) => {
+    const SEGMENTS = [
+      'webhooks', 'jobs', 'scrape', 'admin', 'projects', 'keys', 'enable', 'disable', 'replay', 'rotate-secret',
+      'deliveries', 'healthz', 'openapi.json', 'docs', 'default', 'hook-a', '..', '.', '%00', '%2e%2e', '%2F', '%',
+      '%zz', '%E0%A4%A', '%C0%AF', '%ED%A0%80', '', ';', '~', '*', ':name', '(', ')', "'", '"', '<script>', '\\',
+      '..%2F..%2Fetc%2Fpasswd', '%u0000', '?', '??', '#',
+    ];
+    const segment = fc.oneof(
+      { arbitrary: fc.constantFrom(...SEGMENTS), weight: 6 },
+      { arbitrary: unicodeString(12).map(encodeURIComponent), weight: 2 },
+      { arbitrary: fc.uuid().map(String), weight: 1 },
+      { arbitrary: validName, weight: 1 },
+      { arbitrary: fc.integer({ min: 1_000, max: 8_000 }).map((n) => 'a'.repeat(n)), weight: 1 },
+    );
+    const TEMPLATES = [
+      '/webhooks', '/webhooks/{}', '/webhooks/{}/enable', '/webhooks/{}/disable', '/webhooks/{}/replay',
+      '/webhooks/{}/rotate-secret', '/webhooks/{}/deliveries', '/jobs/{}', '/jobs/{}/replay', '/scrape',
+      '/admin/projects', '/admin/projects/{}', '/admin/projects/{}/keys', '/admin/keys/{}', '/healthz', '/openapi.json',
+      '/{}', '/{}/{}', '/webhooks/{}/{}',
+    ];
+    const randomPath = fc.array(segment, { maxLength: 6 }).map((s) => `/${s.join('/')}`);
+    const templatePath = fc.tuple(fc.constantFrom(...TEMPLATES), fc.array(segment, { minLength: 2, maxLength: 2 })).map(([t, [a, b]]) => t.replace('{}', a!).replace('{}', b!));
+    const pathArb = fc.tuple(
+      fc.oneof(randomPath, templatePath),
+      fc.option(fc.array(fc.tuple(fc.oneof(fc.constantFrom('name', 'url', 'status', 'limit', 'cursor', 'since', 'key', 'env', 'plan'), asciiString(8)), asciiString()), { maxLength: 3 }), { freq: 3 }),
+    ).map(([p, q]) => (q && q.length ? `${p}?${toQuery(q)}` : p));
+    const auth = fc.constantFrom('test-bearer', 'test-query', 'none', 'admin');
+    const body = fc.option(fc.oneof(webhookBodyText, fc.constant('{"env":"test"}'), fc.constant('{"plan":"PRO"}')), { freq: 2 });
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE'), pathArb, auth, body, async (method, path0, who, json) => {
+        let path = path0;
+        const headers: Record<string, string> = {};
+        if (who === 'test-bearer') Object.assign(headers, bearer(hs.keys.test));
+        if (who === 'admin') Object.assign(headers, bearer(ADMIN_TOKEN));
+        if (who === 'test-query') path += `${path.includes('?') ? '&' : '?'}key=${encodeURIComponent(hs.keys.test)}`;
+        const req: Req = { method, path, headers };
+        if (json !== null && method !== 'GET') {
+          req.body = json;
+          headers['content-type'] = 'application/json';
+        }
+        fc.pre(path.length < 12_000);
+        // Never revoke the keys this file runs with.
+        if (method === 'DELETE' && path.startsWith('/admin/keys/')) {
+          const prefix = querystring.unescape(path.slice('/admin/keys/'.length).split(/[/?#]/)[0]!);
+          fc.pre(prefix === '' || !(hs.keys.test.startsWith(prefix) || hs.keys.live.startsWith(prefix)));
+        }
+        const before = await snapshot();
+        const res = await send(req);
+        assertWellFormed(req, res, { allowHtml: true });
+        await assertNoPartialRecord(req, res, before);
+      }),
+      params(200),
+    );
+    report(t);
+  });
+
+  it('random credentials → 401 in the error shape, never 5xx', async (t) => {
+    const KEY_ENDPOINTS: Req[] = [
+      { method: 'GET', path: '/webhooks' },
+      { method: 'POST', path: '/webhooks', headers: { 'content-type': 'application/json' }, body: '{"name":"auth-probe","url":"http://127.0.0.1:9/"}' },
+      { method: 'GET', path: '/webhooks/hook-a' },
+      { method: 'PATCH', path: '/webhooks/hook-a', headers: { 'content-type': 'application/json' }, body: '{"secret":"s"}' },
+      { method: 'DELETE', path: '/webhooks/hook-a' },
+      { method: 'POST', path: '/webhooks/hook-a/rotate-secret' },
+      { method: 'GET', path: '/webhooks/hook-a/deliveries' },
+      { method: 'POST', path: '/webhooks/hook-a/disable' },
+      { method: 'POST', path: '/webhooks/hook-a/replay' },
+      { method: 'GET', path: `/scrape?url=${encodeURIComponent('http://127.0.0.1:9/')}` },
+      { method: 'POST', path: `/scrape?url=${encodeURIComponent('http://127.0.0.1:9/')}` },
+      { method: 'GET', path: '/jobs/00000000-0000-4000-8000-000000000000' },
+      { method: 'POST', path: '/jobs/00000000-0000-4000-8000-000000000000/replay' },
+    ];
+    const ADMIN_ENDPOINTS: Req[] = [
+      { method: 'POST', path: '/admin/projects', headers: { 'content-type': 'application/json' }, body: '{"name":"auth-probe","plan":"FREE"}' },
+      { method: 'PATCH', path: '/admin/projects/default', headers: { 'content-type': 'application/json' }, body: '{"plan":"FREE"}' },
+      { method: 'POST', path: '/admin/projects/default/keys', headers: { 'content-type': 'application/json' }, body: '{"env":"test"}' },
+      { method: 'DELETE', path: '/admin/keys/hs_test_' },
+    ];
+    const headerSafe = (s: string) => /^[\t\x20-\x7e\x80-\xff]*$/.test(s);
+    const mutations = () => {
+      const k = hs.keys.test;
+      const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === 'a' ? 'b' : 'a') + s.slice(i + 1);
+      return [
+        `${k}x`,
+        k.slice(0, -1),
+        flip(k, k.length - 1),
+        flip(k, 10),
+        k.toUpperCase(),
+        k.slice(0, 12),
+        hs.keys.live.replace(/^hs_live_/, 'hs_test_'),
+        ADMIN_TOKEN,
+        `${ADMIN_TOKEN}x`,
+        ADMIN_TOKEN.slice(0, -1),
+        'hs_live_0000000000000000000000000000000000000000',
+        '',
+      ].filter((m) => m !== hs.keys.test && m !== hs.keys.live);
+    };
+    const token = fc.oneof(
+      { arbitrary: fc.constantFrom(...mutations()), weight: 3 },
+      { arbitrary: asciiString(60), weight: 3 },
+      { arbitrary: fc.string({ unit: fc.integer({ min: 0x80, max: 0xff }).map((c) => String.fromCharCode(c)), maxLength: 20 }), weight: 1 },
+      { arbitrary: hugeString.map((s) => s.slice(0, 4000)), weight: 1 },
+    );
+    const authHeader = fc.oneof(
+      token.map((t) => `Bearer ${t}`),
+      token.map((t) => `bearer ${t}`),
+      token.map((t) => `Basic ${Buffer.from(`${t}:`).toString('base64')}`),
+      token,
+      fc.constantFrom('Bearer', 'Bearer ', 'Bearer  a b', `Token ${'x'}`, `Bearer ${'x'.repeat(5000)}`),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...KEY_ENDPOINTS, ...ADMIN_ENDPOINTS),
+        fc.option(authHeader, { freq: 4 }),
+        fc.option(fc.oneof(token, fc.array(token, { minLength: 2, maxLength: 2 })), { freq: 3 }),
+        async (endpoint, authorization, key) => {
+          const admin = endpoint.path.startsWith('/admin');
+          const headers: Record<string, string> = { ...(endpoint.headers ?? {}) };
+          if (authorization !== null) {
+            fc.pre(headerSafe(authorization));
+            headers.authorization = authorization;
+          }
+          let path = endpoint.path;
+          if (key !== null) {
+            const keys = Array.isArray(key) ? key : [key];
+            path += keys.map((k, i) => `${path.includes('?') || i > 0 ? '&' : '?'}key=${encodeURIComponent(k)}`).join('');
+          }
+          const req: Req = { ...endpoint, path, headers };
+          fc.pre(path.length + (authorization?.length ?? 0) < 12_000); // Node answers 431 itself past 16 KiB of headers
+          const before = await snapshot();
+          const res = await send(req);
+          assertWellFormed(req, res);
+          await assertNoPartialRecord(req, res, before);
+          assert.equal(res.status, 401, describeExchange(req, res));
+          if (admin) assert.equal(res.body.code, 'ERR::AUTH::INVALID_ADMIN_TOKEN', describeExchange(req, res));
+          else assert.match(res.body.code, /^ERR::AUTH::(MISSING|INVALID)_KEY$/, describeExchange(req, res));
+        },
+      ),
+      params(),
+    );
+    report(t);
+  });
+
+  it('admin: random bodies for POST /admin/projects and PATCH /admin/projects/:name', async (t) => {
+    const projectFields = {
+      name: field(fc.oneof(fc.constantFrom('default', 'proj-a', 'proj-b', 'DEFAULT'), validName)),
+      plan: field(fc.oneof(fc.constantFrom('FREE', 'DISCOVERY', 'PRO', 'STARTUP', 'ENTERPRISE', 'free', 'GOLD', ''), asciiString())),
+      alert_url: field(fc.oneof(urlArb, fc.constant(null))),
+    };
+    const projectName = fc.oneof(
+      { arbitrary: fc.constantFrom('default', 'proj-a', 'proj-b', 'nope'), weight: 4 },
+      { arbitrary: validName, weight: 2 },
+      { arbitrary: unicodeString(12), weight: 2 },
+      { arbitrary: fc.integer({ min: 100, max: 3000 }).map((n) => 'p'.repeat(n)), weight: 1 },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('POST', 'PATCH'),
+        projectName,
+        withExtras(fc.record(projectFields, { requiredKeys: [] })).map(objectText),
+        async (method, name, body) => {
+          const req: Req = {
+            method,
+            path: method === 'POST' ? '/admin/projects' : `/admin/projects/${encodeURIComponent(name)}`,
+            headers: { ...bearer(ADMIN_TOKEN), 'content-type': 'application/json' },
+            body,
+          };
+          const before = await snapshot();
+          const res = await send(req);
+          assertWellFormed(req, res);
+          const now = await assertNoPartialRecord(req, res, before);
+          if (res.status === 201) assert.equal(now.projects, before.projects + 1, describeExchange(req, res));
+          else assert.equal(now.projects, before.projects, `projects row count changed without a 201: ${describeExchange(req, res)}`);
+          if (method === 'PATCH' && res.status === 200) assert.equal(res.body.name, name, describeExchange(req, res));
+        },
+      ),
+      params(),
+    );
+    report(t);
+  });
+
+  it('webhook management (PATCH, DELETE, rotate-secret, deliveries, enable/disable/replay) with random input', async (t) => {
+    const POOL = ['hook-a', 'hook-b', 'hook_c'];
+    const patchFields = {
+      url: field(urlArb),
+      secret: field(fc.oneof(asciiString(300), fc.constant(null), fc.constant(''))),
+      content_type: field(fc.constantFrom('application/json', 'application/msgpack', 'text/xml')),
+      content_encoding: field(fc.constantFrom('identity', 'gzip', 'deflate', 'br', 'zstd')),
+      standard_webhooks: field(fc.boolean()),
+      name: field(webhookName),
+    };
+    const queryPairs = fc.array(
+      fc.tuple(
+        fc.oneof(fc.constantFrom('status', 'limit', 'cursor', 'since', 'name', 'url', '__proto__'), asciiString(8)),
+        fc.oneof(
+          fc.constantFrom('success', 'failed', 'SUCCESS', '0', '1', '200', '201', '-1', '1.5', '1e3', 'NaN', '9007199254740993', '2026-11-23T10:00:00Z', '2026-13-45', ''),
+          asciiString(),
+        ),
+      ),
+      { maxLength: 3 },
+    );
+    const op = fc.constantFrom('PATCH', 'DELETE', 'ROTATE', 'DELIVERIES', 'ENABLE', 'DISABLE', 'REPLAY', 'GET');
+    const nameArb = fc.oneof({ arbitrary: fc.constantFrom(...POOL), weight: 4 }, { arbitrary: webhookName, weight: 1 }, { arbitrary: unicodeString(10), weight: 1 });
+    await fc.assert(
+      fc.asyncProperty(
+        op,
+        nameArb,
+        withExtras(fc.record(patchFields, { requiredKeys: [] })).map(objectText),
+        queryPairs,
+        fc.boolean(),
+        async (kind, name, patchBody, pairs, withBody) => {
+          // Keep the pool populated (DELETE removes them); loopback URLs only.
+          for (const n of POOL) {
+            await send({
+              method: 'POST',
+              path: '/webhooks',
+              headers: { ...bearer(hs.keys.test), 'content-type': 'application/json' },
+              body: JSON.stringify({ name: n, url: 'http://127.0.0.1:9/pool' }),
+            }, false);
+          }
+          const base = `/webhooks/${encodeURIComponent(name)}`;
+          const qs = pairs.length ? `?${toQuery(pairs)}` : '';
+          const jsonOf = (b: string) => (withBody ? b : undefined);
+          const req: Req = (() => {
+            switch (kind) {
+              case 'PATCH':
+                return { method: 'PATCH', path: base, body: patchBody };
+              case 'DELETE':
+                return { method: 'DELETE', path: `${base}${qs}` };
+              case 'ROTATE':
+                return { method: 'POST', path: `${base}/rotate-secret${qs}`, body: jsonOf(patchBody) };
+              case 'DELIVERIES':
+                return { method: 'GET', path: `${base}/deliveries${qs}` };
+              case 'ENABLE':
+                return { method: 'POST', path: `${base}/enable${qs}`, body: jsonOf(patchBody) };
+              case 'DISABLE':
+                return { method: 'POST', path: `${base}/disable${qs}`, body: jsonOf(patchBody) };
+              case 'REPLAY':
+                return { method: 'POST', path: `${base}/replay${qs}`, body: jsonOf(objectText(pairs)) };
+              default:
+                return { method: 'GET', path: `${base}${qs}` };
+            }
+          })();
+          req.headers = { ...bearer(hs.keys.test), ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}) };
+          const before = await snapshot();
+          const res = await send(req);
+          assertWellFormed(req, res);
+          const now = await assertNoPartialRecord(req, res, before);
+          assert.equal(now.jobs, before.jobs, describeExchange(req, res));
+          if (res.status < 400 && kind !== 'DELETE') assert.equal(now.webhooks, before.webhooks, describeExchange(req, res));
+        },
+      ),
+      params(),
+    );
+    report(t);
+  });
+});

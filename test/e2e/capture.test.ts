@@ -1,0 +1,161 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { startTestHookshot, type TestHookshot } from '../helpers/hookshot';
+import { startReceiver } from '../helpers/receiver';
+import { startTestSite } from '../helpers/site';
+import { imageInfo } from '../helpers/images';
+import { verifyWithPython } from '../helpers/verify';
+
+describe('capture: scrape formats, JavaScript rendering, screenshots', () => {
+  let hs: TestHookshot;
+  let site: Awaited<ReturnType<typeof startTestSite>>;
+  before(async () => {
+    site = await startTestSite();
+    hs = await startTestHookshot({ SCRAPE_MAX_BYTES: String(1024 * 1024), SCRAPE_TIMEOUT_MS: '20000', BROWSER_CONCURRENCY: '2' });
+  });
+  after(async () => {
+    await hs?.close();
+    await site?.close();
+  });
+  const scrape = (path: string, qs = '') =>
+    hs.api(`/scrape?url=${encodeURIComponent(site.url + path)}${qs}`, { key: hs.keys.live });
+  const shot = async (path: string, qs = '') => {
+    const res = await fetch(`${hs.apiUrl}/screenshot?key=${hs.keys.live}&url=${encodeURIComponent(site.url + path)}${qs}`);
+    const body = Buffer.from(await res.arrayBuffer());
+    return { status: res.status, type: res.headers.get('content-type'), body };
+  };
+
+  it('markdown keeps headings, links, lists and tables; text has no tags or scripts', async () => {
+    const md = (await scrape('/static', '&format=markdown')).body.result.content as string;
+    assert.match(md, /^# Main Title$/m);
+    assert.match(md, /^## List$/m);
+    assert.match(md, /^-\s+first$/m);
+    assert.match(md, new RegExp(`\\[relative link\\]\\(${site.url.replace(/[.]/g, '\\.')}/about\\)`));
+    assert.match(md, /\|\s*Name\s*\|\s*Qty\s*\|/);
+    assert.ok(!md.includes('script text') && !md.includes('color:red'));
+    const text = (await scrape('/static', '&format=text')).body.result.content as string;
+    assert.ok(text.includes('Main Title') && text.includes('apple'));
+    assert.ok(!/[<>]/.test(text), text);
+    assert.ok(!text.includes('script text') && !text.includes('color:red'));
+  });
+
+  it('json is parsed; raw keeps the page; a Latin-1 page comes back readable', async () => {
+    const json = (await scrape('/json', '&format=json')).body.result;
+    assert.deepEqual(json.content, { items: [1, 2, 3], ok: true });
+    const notJson = (await scrape('/static', '&format=json')).body.result;
+    assert.equal(notJson.error.code, 'ERR::SCRAPE::NOT_JSON');
+    const raw = (await scrape('/static')).body.result.content;
+    assert.ok(raw.includes('<h1>Main Title</h1>'));
+    const latin = (await scrape('/latin1', '&format=text')).body.result.content;
+    assert.match(latin, /café crème/);
+    const redirected = (await scrape('/redirect')).body.result;
+    assert.equal(redirected.url, `${site.url}/static`);
+    const upstream = (await scrape('/status/503')).body.result;
+    assert.equal(upstream.status_code, 503, 'upstream errors are results');
+    assert.equal(upstream.content, 'maintenance');
+  });
+
+  it('JavaScript-made text appears only with render_js; wait_for_selector waits for it', async () => {
+    const plain = (await scrape('/js', '&format=text')).body.result.content as string;
+    assert.ok(!plain.includes('made by javascript'));
+    const rendered = await scrape('/js', '&format=text&render_js=true');
+    assert.equal(rendered.status, 200, JSON.stringify(rendered.body));
+    assert.ok(rendered.body.result.content.includes('made by javascript'), rendered.body.result.content);
+    const waited = (await scrape('/js', '&format=text&render_js=true&wait_for_selector=%23late')).body.result.content as string;
+    assert.ok(waited.includes('late arrival'), waited);
+    const bad = await scrape('/js', '&wait_for_selector=%23late');
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.message, /wait_for_selector: needs render_js=true/);
+  });
+
+  it('screenshots in png, jpg and webp at the asked resolution', async () => {
+    for (const [format, type, magic] of [
+      ['png', 'image/png', 'png'],
+      ['jpg', 'image/jpeg', 'jpeg'],
+      ['webp', 'image/webp', 'webp'],
+    ] as const) {
+      const r = await shot('/static', `&format=${format}&resolution=800x600`);
+      assert.equal(r.status, 200, r.body.toString().slice(0, 300));
+      assert.equal(r.type, type);
+      const info = imageInfo(r.body);
+      assert.equal(info.format, magic);
+      assert.deepEqual([info.width, info.height], [800, 600], format);
+    }
+  });
+
+  it('fullpage is taller than the viewport; a selector capture is sized to its element', async () => {
+    const full = imageInfo((await shot('/tall', '&capture=fullpage&resolution=800x600')).body);
+    assert.equal(full.width, 800);
+    assert.ok(full.height >= 3000, `fullpage height ${full.height}`);
+    const box = imageInfo((await shot('/box', `&capture=${encodeURIComponent('#box')}&resolution=800x600`)).body);
+    assert.deepEqual([box.width, box.height], [300, 200]);
+    const missing = await shot('/box', `&capture=${encodeURIComponent('#nope')}`);
+    assert.equal(missing.status, 422);
+    assert.equal(JSON.parse(missing.body.toString()).code, 'ERR::SCREENSHOT::SELECTOR_NOT_FOUND');
+  });
+
+  it('timeouts and the size cap end with their error codes', async () => {
+    const slow = await scrape('/slow', '&timeout=1000');
+    assert.equal(slow.body.result.error.code, 'ERR::SCRAPE::TIMEOUT');
+    const slowShot = await shot('/slow', '&timeout=1000');
+    assert.equal(slowShot.status, 504);
+    const err = JSON.parse(slowShot.body.toString());
+    assert.equal(err.code, 'ERR::SCREENSHOT::TIMEOUT');
+    assert.equal(err.retryable, true);
+    const huge = await scrape('/huge');
+    assert.equal(huge.body.result.error.code, 'ERR::SCRAPE::TOO_LARGE');
+    const badRes = await shot('/static', '&resolution=10x10');
+    assert.equal(badRes.status, 400);
+    assert.match(JSON.parse(badRes.body.toString()).message, /^resolution: /);
+  });
+
+  it('the browser obeys the address guard for every request of the page', async () => {
+    // 127.0.0.2 is loopback outside the allow-list (127.0.0.1/32).
+    const r = await shot('/static', '');
+    assert.equal(r.status, 200);
+    const refused = await fetch(`${hs.apiUrl}/screenshot?key=${hs.keys.live}&url=${encodeURIComponent('http://127.0.0.2:9/')}`);
+    assert.equal(refused.status, 422);
+    assert.equal(((await refused.json()) as { code: string }).code, 'ERR::SCREENSHOT::ADDRESS_REFUSED');
+  });
+
+  it('delivers a screenshot as signed image bytes to a webhook', async () => {
+    const receiver = await startReceiver();
+    try {
+      const w = await hs.api('/webhooks', { method: 'POST', key: hs.keys.live, json: { name: 'shots', url: receiver.url } });
+      const r = await hs.api(`/screenshot?url=${encodeURIComponent(`${site.url}/box`)}&webhook_name=shots&resolution=640x480`, { key: hs.keys.live });
+      assert.equal(r.status, 200);
+      assert.equal(r.body.webhook_enqueued, true);
+      await receiver.waitFor(1, 60_000);
+      const got = receiver.received[0]!;
+      assert.equal(got.headers['content-type'], 'image/png');
+      assert.equal(got.headers['x-scrapfly-webhook-resource-type'], 'screenshot');
+      assert.deepEqual([imageInfo(got.body).width, imageInfo(got.body).height], [640, 480]);
+      assert.ok((await verifyWithPython(w.body.signing_secret, got.body, String(got.headers['x-scrapfly-webhook-signature']))).ok);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('recovers when the browser process is killed mid-capture', async () => {
+    await shot('/static'); // the browser runs
+    const pending = shot('/slow', '&timeout=15000');
+    await new Promise((r) => setTimeout(r, 800));
+    const browsers = execFileSync('pgrep', ['-P', String(process.pid)]).toString().trim().split('\n')
+      .filter((pid) => {
+        try {
+          return /chrom/i.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+        } catch {
+          return false;
+        }
+      });
+    assert.ok(browsers.length >= 1, 'a Chromium child process runs');
+    for (const pid of browsers) process.kill(Number(pid), 'SIGKILL');
+    const r = await pending;
+    assert.equal(r.status, 200, r.body.toString().slice(0, 300));
+    assert.equal(imageInfo(r.body).format, 'png');
+    const next = await shot('/static');
+    assert.equal(next.status, 200);
+  });
+});
