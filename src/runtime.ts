@@ -92,11 +92,13 @@ export async function startHookshot(config: Config, logger: Logger): Promise<Hoo
       installSdkLogger(logger);
       const connection = await NativeConnection.connect({ address: temporalAddress });
       stack.push(() => connection.close());
-      const scrapeHttp = createGuardedAgent({ guard: new AddressGuard(parseCidrList(config.scrape.allowedCidrs.join(','))) });
+      const scrapeGuard = new AddressGuard(parseCidrList(config.scrape.allowedCidrs.join(',')));
+      const scrapeHttp = createGuardedAgent({ guard: scrapeGuard });
       // Launched on first use, so workers that never capture never start Chromium.
       const browser = new BrowserPool({
         chromiumPath: config.chromiumPath,
         concurrency: config.browserConcurrency,
+        guard: scrapeGuard,
         http: scrapeHttp,
         maxBytes: config.scrape.maxBytes,
         logger,

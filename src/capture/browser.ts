@@ -2,7 +2,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../logger';
-import { AddressRefusedError, request } from '../delivery/httpClient';
+import type { AddressGuard } from '../delivery/addressGuard';
+import { startGuardProxy, type GuardProxy } from './guardProxy';
 
 const LAUNCH_ARGS = [
   '--no-sandbox',
@@ -19,10 +20,16 @@ export interface BrowserPoolOptions {
   chromiumPath: string;
   /** Pages open at once in this process. */
   concurrency: number;
-  /** The scrape-side guarded dispatcher: every request of the page goes through it. */
+  /** The scrape-side guard and dispatcher: every request of a page goes through them. */
+  guard: AddressGuard;
   http: Dispatcher;
   maxBytes: number;
   logger: Logger;
+}
+
+/** What the guard refused while the page loaded. */
+export interface PageGuardLog {
+  refusedSince(): string[];
 }
 
 export interface PageOptions {
@@ -33,12 +40,13 @@ export interface PageOptions {
 /**
  * One Chromium per worker process, a fresh context per job, at most
  * `concurrency` pages at once; a browser that died is launched again on the
- * next use. Chromium never touches the network itself: every request is
- * routed through the address-guarded HTTP client, so the SSRF guard holds
- * for sub-resources and redirects as it does for plain scrapes.
+ * next use. Chromium reaches the network only through the guard proxy, so
+ * the SSRF guard holds for sub-resources, redirects and WebSockets as it
+ * does for plain scrapes.
  */
 export class BrowserPool {
   private browser: Promise<Browser> | null = null;
+  private proxy: Promise<GuardProxy> | null = null;
   private active = 0;
   private waiting: Array<() => void> = [];
   private closed = false;
@@ -50,7 +58,17 @@ export class BrowserPool {
       const b = await this.browser.catch(() => null);
       if (b && b.isConnected()) return b;
     }
-    this.browser = chromium.launch({ executablePath: this.o.chromiumPath, headless: true, args: LAUNCH_ARGS }).then((b) => {
+    this.proxy ??= startGuardProxy({ guard: this.o.guard, http: this.o.http, maxBytes: this.o.maxBytes, timeoutMs: 60_000 });
+    const proxy = await this.proxy;
+    this.browser = chromium
+      .launch({
+        executablePath: this.o.chromiumPath,
+        headless: true,
+        args: LAUNCH_ARGS,
+        // <-loopback>: Chromium would otherwise reach loopback directly, past the guard.
+        proxy: { server: proxy.url, bypass: '<-loopback>' },
+      })
+      .then((b) => {
       b.on('disconnected', () => {
         if (!this.closed) this.o.logger.warn('browser disconnected; the next capture launches a new one');
       });
@@ -80,7 +98,7 @@ export class BrowserPool {
     this.waiting.shift()?.();
   }
 
-  async withPage<T>(opts: PageOptions, fn: (page: Page) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async withPage<T>(opts: PageOptions, fn: (page: Page, seen: PageGuardLog) => Promise<T>, signal?: AbortSignal): Promise<T> {
     await this.acquire();
     let context: BrowserContext | null = null;
     try {
@@ -93,12 +111,14 @@ export class BrowserPool {
       });
       context.setDefaultTimeout(opts.timeoutMs);
       context.setDefaultNavigationTimeout(opts.timeoutMs);
-      await this.guard(context, opts.timeoutMs);
+      const proxy = await this.proxy!;
+      const since = performance.now();
+      const seen: PageGuardLog = { refusedSince: () => proxy.refusedSince(since) };
       const page = await context.newPage();
       const onAbort = () => void context?.close().catch(() => undefined);
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        return await fn(page);
+        return await fn(page, seen);
       } finally {
         signal?.removeEventListener('abort', onAbort);
       }
@@ -108,38 +128,12 @@ export class BrowserPool {
     }
   }
 
-  private async guard(context: BrowserContext, timeoutMs: number): Promise<void> {
-    await context.routeWebSocket(/.*/, (ws) => ws.close());
-    await context.route('**/*', async (route) => {
-      const req = route.request();
-      const url = req.url();
-      if (url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
-      if (!/^https?:/i.test(url)) return route.abort('blockedbyclient');
-      try {
-        const headers = Object.fromEntries(Object.entries(await req.allHeaders()).filter(([k]) => !k.startsWith(':')));
-        // undici hands back the bytes as sent: ask for them uncompressed.
-        headers['accept-encoding'] = 'identity';
-        const res = await request(this.o.http, {
-          url,
-          method: req.method(),
-          headers,
-          body: req.postDataBuffer() ?? undefined,
-          timeoutMs,
-          maxRedirects: 0, // the browser follows redirects itself, each one routed here again
-          maxBodyBytes: this.o.maxBytes,
-        });
-        const { 'content-length': _l, 'content-encoding': _e, 'transfer-encoding': _t, ...keep } = res.headers;
-        await route.fulfill({ status: res.status, headers: keep, body: res.body });
-      } catch (err) {
-        await route.abort(err instanceof AddressRefusedError ? 'blockedbyclient' : 'failed').catch(() => undefined);
-      }
-    });
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     const b = await this.browser?.catch(() => null);
     await b?.close().catch(() => undefined);
     this.browser = null;
+    await (await this.proxy?.catch(() => null))?.close();
+    this.proxy = null;
   }
 }

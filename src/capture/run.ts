@@ -65,8 +65,8 @@ export async function runCapture(job: Job, deps: CaptureDeps): Promise<CaptureOu
       const viewport = parseResolution(p.resolution);
       return await deps.browser.withPage(
         { viewport, timeoutMs },
-        async (page) => {
-          const loaded = await loadPage(page, p.url, p.wait_for_selector, p.rendering_wait ?? 0);
+        async (page, seen) => {
+          const loaded = await loadPage(page, p.url, p.wait_for_selector, p.rendering_wait ?? 0, seen);
           const image = await takeScreenshot(page, {
             url: p.url,
             format,
@@ -108,8 +108,8 @@ export async function runCapture(job: Job, deps: CaptureDeps): Promise<CaptureOu
     if (p.render_js) {
       const rendered = await deps.browser.withPage(
         { viewport: DEFAULT_VIEWPORT, timeoutMs },
-        async (page) => {
-          const loaded = await loadPage(page, p.url, p.wait_for_selector, p.rendering_wait ?? 0);
+        async (page, seen) => {
+          const loaded = await loadPage(page, p.url, p.wait_for_selector, p.rendering_wait ?? 0, seen);
           return { ...loaded, html: await page.content() };
         },
         deps.signal,

@@ -1,4 +1,6 @@
 import type { Page } from 'playwright-core';
+import type { PageGuardLog } from './browser';
+import { REFUSED_HEADER } from './guardProxy';
 
 export type ImageFormat = 'png' | 'jpg' | 'webp';
 export const IMAGE_CONTENT_TYPES: Record<ImageFormat, string> = { png: 'image/png', jpg: 'image/jpeg', webp: 'image/webp' };
@@ -20,14 +22,29 @@ export class CaptureError extends Error {
 }
 
 /** Loads the page and waits as asked; returns the main response's status. */
-export async function loadPage(page: Page, url: string, waitForSelector: string | undefined, renderingWait: number) {
+export async function loadPage(
+  page: Page,
+  url: string,
+  waitForSelector: string | undefined,
+  renderingWait: number,
+  seen: PageGuardLog = { refusedSince: () => [] },
+) {
   let status: number | null = null;
   try {
     const res = await page.goto(url, { waitUntil: 'load' });
     status = res?.status() ?? null;
+    // The guard proxy answers a refused http:// hop itself, marked.
+    const refused = res ? (await res.allHeaders())[REFUSED_HEADER] : undefined;
+    if (refused) throw new CaptureError('ADDRESS_REFUSED', `the address guard refused ${res!.url()}: ${refused}`, false);
   } catch (err) {
+    if (err instanceof CaptureError) throw err;
     const m = (err as Error).message;
     if (/has been closed|Target closed/i.test(m)) throw err;
+    // A refused https:// or redirect target shows only as a failed tunnel.
+    const refusedTunnels = seen.refusedSince();
+    if (/ERR_TUNNEL_CONNECTION_FAILED|ERR_BLOCKED_BY_CLIENT/.test(m) && refusedTunnels.length > 0) {
+      throw new CaptureError('ADDRESS_REFUSED', `the address guard refused ${refusedTunnels[refusedTunnels.length - 1]}`, false);
+    }
     if (/Timeout/i.test(m)) throw new CaptureError('TIMEOUT', `page did not load in time: ${firstLine(m)}`, true);
     if (/ERR_BLOCKED_BY_CLIENT/.test(m)) throw new CaptureError('ADDRESS_REFUSED', `the address guard refused ${url}`, false);
     throw new CaptureError('NETWORK', `page could not be loaded: ${firstLine(m)}`, true);
@@ -49,7 +66,7 @@ export async function loadPage(page: Page, url: string, waitForSelector: string 
  */
 export async function takeScreenshot(page: Page, p: ScreenshotParams): Promise<Buffer> {
   const cdp = await page.context().newCDPSession(page);
-  const format = p.format === 'jpg' ? 'jpeg' : p.format;
+  const format: 'png' | 'jpeg' | 'webp' = p.format === 'jpg' ? 'jpeg' : p.format;
   let clip: { x: number; y: number; width: number; height: number; scale: number } | undefined;
   if (p.capture === 'fullpage') {
     const m = (await cdp.send('Page.getLayoutMetrics')) as { cssContentSize: { width: number; height: number } };
@@ -76,13 +93,23 @@ export async function takeScreenshot(page: Page, p: ScreenshotParams): Promise<B
     }
     clip = { x: box.x, y: box.y, width: Math.ceil(box.width), height: Math.ceil(box.height), scale: 1 };
   }
-  const shot = (await cdp.send('Page.captureScreenshot', {
+  const params = {
     format,
     ...(format !== 'png' ? { quality: 85 } : {}),
     ...(clip ? { clip, captureBeyondViewport: true } : {}),
-  })) as { data: string };
-  await cdp.detach().catch(() => undefined);
-  return Buffer.from(shot.data, 'base64');
+  };
+  // Chromium now and then answers "Unable to capture screenshot" while a
+  // frame is being produced; a short wait and another try gets it.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const shot = (await cdp.send('Page.captureScreenshot', params)) as { data: string };
+      await cdp.detach().catch(() => undefined);
+      return Buffer.from(shot.data, 'base64');
+    } catch (err) {
+      if (attempt >= 4 || !/Unable to capture screenshot/i.test((err as Error).message)) throw err;
+      await page.waitForTimeout(150 * attempt);
+    }
+  }
 }
 
 const firstLine = (m: string) => m.split('\n')[0]!.slice(0, 300);

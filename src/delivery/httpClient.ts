@@ -173,6 +173,8 @@ export interface GuardedRequestOptions {
   /** Whole request: every hop, headers and body. Default 30 s. */
   timeoutMs?: number;
   maxRedirects?: number;
+  /** false: a 3xx comes back as the response (for a proxy whose client follows redirects itself). */
+  followRedirects?: boolean;
   allowHttpsToHttp?: boolean;
   /** Bytes of body kept; the rest is not read. Default 10 MiB. */
   maxBodyBytes?: number;
@@ -287,7 +289,7 @@ export async function request(dispatcher: Dispatcher, opts: GuardedRequestOption
 
       const location = res.headers['location'];
       const loc = Array.isArray(location) ? location[0] : location;
-      if (REDIRECT_STATUSES.has(res.statusCode) && loc !== undefined) {
+      if (REDIRECT_STATUSES.has(res.statusCode) && loc !== undefined && opts.followRedirects !== false) {
         // Drain a little so the connection can be reused; errors here don't matter.
         await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
         if (signal.aborted) throw signal.reason;

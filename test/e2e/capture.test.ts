@@ -2,6 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startTestHookshot, type TestHookshot } from '../helpers/hookshot';
 import { startReceiver } from '../helpers/receiver';
 import { startTestSite } from '../helpers/site';
@@ -112,12 +114,29 @@ describe('capture: scrape formats, JavaScript rendering, screenshots', () => {
   });
 
   it('the browser obeys the address guard for every request of the page', async () => {
-    // 127.0.0.2 is loopback outside the allow-list (127.0.0.1/32).
-    const r = await shot('/static', '');
-    assert.equal(r.status, 200);
-    const refused = await fetch(`${hs.apiUrl}/screenshot?key=${hs.keys.live}&url=${encodeURIComponent('http://127.0.0.2:9/')}`);
-    assert.equal(refused.status, 422);
-    assert.equal(((await refused.json()) as { code: string }).code, 'ERR::SCREENSHOT::ADDRESS_REFUSED');
+    // 127.0.0.2 is loopback outside the allow-list (127.0.0.1/32): it must see nothing.
+    let forbiddenHits = 0;
+    const forbidden = http.createServer((_q, s) => (forbiddenHits++, s.end('x')));
+    await new Promise<void>((r) => forbidden.listen(0, '127.0.0.2', () => r()));
+    const target = `http://127.0.0.2:${(forbidden.address() as AddressInfo).port}`;
+    try {
+      const page = `/embed?target=${encodeURIComponent(target)}`;
+      const embeds = await shot(page, '&rendering_wait=500');
+      assert.equal(embeds.status, 200, 'the page itself renders');
+      const rendered = await scrape(page, '&render_js=true&rendering_wait=500&format=text');
+      assert.equal(rendered.status, 200);
+      assert.match(rendered.body.result.content, /embeds/);
+      const viaRedirect = await shot(`/to-forbidden?target=${encodeURIComponent(target)}`);
+      assert.equal(viaRedirect.status, 422, 'a redirect into a refused range is refused');
+      assert.equal(JSON.parse(viaRedirect.body.toString()).code, 'ERR::SCREENSHOT::ADDRESS_REFUSED');
+      const direct = await fetch(`${hs.apiUrl}/screenshot?key=${hs.keys.live}&url=${encodeURIComponent(`${target}/`)}`);
+      assert.equal(direct.status, 422);
+      assert.equal(((await direct.json()) as { code: string }).code, 'ERR::SCREENSHOT::ADDRESS_REFUSED');
+      assert.equal(forbiddenHits, 0, 'no request of the browser reached the refused address');
+    } finally {
+      forbidden.closeAllConnections();
+      await new Promise((r) => forbidden.close(r));
+    }
   });
 
   it('delivers a screenshot as signed image bytes to a webhook', async () => {

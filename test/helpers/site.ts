@@ -33,6 +33,17 @@ export async function startTestSite() {
         return html(`<html><body style="margin:0"><div style="height:3000px;background:linear-gradient(red,blue)">tall</div></body></html>`);
       case '/box':
         return html(`<html><body style="margin:0"><div style="height:500px">spacer</div><div id="box" style="width:300px;height:200px;background:green"></div></body></html>`);
+      case '/embed': {
+        // Sub-resources and script requests aimed at ?target=: the browser must route them through the guard.
+        const target = new URL(req.url ?? '/', 'http://x').searchParams.get('target') ?? '';
+        return html(`<html><body><h1>embeds</h1><img src="${target}/img.png"><iframe src="${target}/frame"></iframe>
+          <script>fetch('${target}/api').catch(() => {}); new Image().src = '${target}/beacon';</script></body></html>`);
+      }
+      case '/to-forbidden': {
+        const target = new URL(req.url ?? '/', 'http://x').searchParams.get('target') ?? '';
+        res.writeHead(302, { location: `${target}/landing` });
+        return res.end();
+      }
       case '/redirect':
         res.writeHead(302, { location: '/static' });
         return res.end();
