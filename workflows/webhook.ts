@@ -72,15 +72,11 @@ export async function webhookWorkflow(input: WebhookWorkflowInput): Promise<void
     eventSeq: 0,
     pendingReplays: [],
   };
-  // The first run adopts what PostgreSQL holds (a webhook may predate its entity).
-  if (!input.carried) {
-    const stored = await acts.loadWebhookState({ webhookId: input.webhookId });
-    if (!stored) return; // the webhook was deleted: nothing to serialize
-    c.state.status = stored.status;
-    c.state.disabledReason = stored.disabledReason;
-    c.state.consecutiveFailedCount = stored.consecutiveFailedCount;
-  }
   c.state.disableAfter = input.disableAfter;
+  // The first run adopts what PostgreSQL holds (a webhook may predate its
+  // entity); outcomes that arrive before that are applied after it.
+  let loaded = !!input.carried;
+  const early: AttemptOutcome[] = [];
 
   let version = 0;
   let persistedVersion = 0;
@@ -128,11 +124,12 @@ export async function webhookWorkflow(input: WebhookWorkflowInput): Promise<void
     if (!(unchanged && patched('skip-unchanged-persist'))) changed();
   };
 
-  setHandler(attemptOutcomeSignal, applyOutcome);
+  setHandler(attemptOutcomeSignal, (o) => (loaded ? applyOutcome(o) : void early.push(o)));
   setHandler(webhookStateQuery, () => ({ ...c.state }));
   setHandler(
     setWebhookStatusUpdate,
     async ({ status, reason }) => {
+      await condition(() => loaded);
       const s = c.state;
       if (status === 'enabled') {
         s.status = 'enabled';
@@ -162,6 +159,18 @@ export async function webhookWorkflow(input: WebhookWorkflowInput): Promise<void
     c.pendingReplays.push(r);
     c.state.replaysRequested++;
   });
+
+  // Handlers are registered above, before this first await: an update or a
+  // signal that arrives while the entity starts is held, not refused.
+  if (!input.carried) {
+    const stored = await acts.loadWebhookState({ webhookId: input.webhookId });
+    if (!stored) return; // the webhook was deleted: nothing to serialize
+    c.state.status = stored.status;
+    c.state.disabledReason = stored.disabledReason;
+    c.state.consecutiveFailedCount = stored.consecutiveFailedCount;
+  }
+  loaded = true;
+  for (const o of early.splice(0)) applyOutcome(o);
 
   for (;;) {
     await condition(

@@ -24,7 +24,7 @@ export function createApp(deps: ApiDeps): Koa<AppState> {
 }
 
 export function buildRouters(deps: ApiDeps): Router<AppState>[] {
-  const ops = new Router<AppState>();
+  const ops = new Router<AppState>({ sensitive: true });
   ops.get('/healthz', async (ctx) => {
     await deps.db.query('SELECT 1');
     ctx.body = { status: 'ok' };

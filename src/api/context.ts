@@ -16,6 +16,8 @@ export interface AppState {
   requestId: string;
   scope?: KeyScope;
   input?: unknown;
+  /** The query string after a route reshaped it (see liftBracketHeaders). */
+  query?: Record<string, unknown>;
 }
 
 export type Ctx = Koa.ParameterizedContext<AppState>;

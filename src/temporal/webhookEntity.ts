@@ -21,6 +21,8 @@ export async function setWebhookStatus(
   disableAfter: number,
   change: SetWebhookStatus,
 ): Promise<WebhookEntityState> {
-  const handle = await ensureWebhookEntity(client, taskQueue, webhookId, disableAfter);
-  return handle.executeUpdate(setWebhookStatusUpdate, { args: [change] });
+  await ensureWebhookEntity(client, taskQueue, webhookId, disableAfter);
+  // A handle by workflow id alone: the start handle is bound to one run, and
+  // the entity may have continued as new since.
+  return client.workflow.getHandle(webhookWorkflowId(webhookId)).executeUpdate(setWebhookStatusUpdate, { args: [change] });
 }

@@ -26,6 +26,15 @@ describe('the one error shape', () => {
     assertErrorShape(await hs.api('/nope'), 404, 'ERR::API::NOT_FOUND', /GET \/nope/);
   });
 
+  it('routes are case-sensitive: a differently cased path is not a way around authentication', async () => {
+    assertErrorShape(await hs.api('/Webhooks', { key: hs.keys.test }), 404, 'ERR::API::NOT_FOUND');
+    assertErrorShape(await hs.api('/WEBHOOKS/x'), 404, 'ERR::API::NOT_FOUND');
+    assertErrorShape(await hs.api('/Admin/projects', { method: 'POST', json: { name: 'x', plan: 'PRO' } }), 404, 'ERR::API::NOT_FOUND');
+    assertErrorShape(await hs.api('/Jobs/6f1c2b8e-9a57-4c1e-8f0d-2d6b3c1a9e10'), 404, 'ERR::API::NOT_FOUND');
+    const { rows } = await hs.db.query(`SELECT count(*)::int AS n FROM projects WHERE name = 'x'`);
+    assert.equal(rows[0].n, 0);
+  });
+
   it('wrong method → 405 with Allow', async () => {
     const r = await hs.api('/webhooks', { method: 'PUT', key: hs.keys.test });
     assertErrorShape(r, 405, 'ERR::API::METHOD_NOT_ALLOWED');
@@ -98,7 +107,7 @@ describe('the one error shape', () => {
   it('webhook of another environment is invisible', async () => {
     await hs.api('/webhooks', { method: 'POST', key: hs.keys.live, json: { name: 'live-only', url: 'https://example.com/h' } });
     assertErrorShape(await hs.api('/webhooks/live-only', { key: hs.keys.test }), 404, 'ERR::WEBHOOK::NOT_FOUND');
-    const r = await hs.api(`/scrape?url=${encodeURIComponent('https://example.com/')}&webhook_name=live-only`, { key: hs.keys.test });
+    const r = await hs.api(`/scrape?url=${encodeURIComponent('http://127.0.0.1:9/')}&webhook_name=live-only`, { key: hs.keys.test });
     assertErrorShape(r, 404, 'ERR::WEBHOOK::NOT_FOUND', /live-only/);
   });
 
@@ -106,11 +115,11 @@ describe('the one error shape', () => {
     ['missing url', 'webhook_name=dup', /^url: /],
     ['relative url', 'url=/x&webhook_name=dup', /^url: /],
     ['javascript url', `url=${encodeURIComponent('javascript:alert(1)')}&webhook_name=dup`, /^url: /],
-    ['unknown format', `url=${encodeURIComponent('https://example.com')}&format=pdf`, /^format: /],
-    ['bad method', `url=${encodeURIComponent('https://example.com')}&method=BREW`, /^method: /],
-    ['bad timeout', `url=${encodeURIComponent('https://example.com')}&timeout=soon`, /^timeout: /],
-    ['bad webhook name', `url=${encodeURIComponent('https://example.com')}&webhook_name=${encodeURIComponent('a b')}`, /^webhook_name: /],
-    ['unknown parameter', `url=${encodeURIComponent('https://example.com')}&colour=red`, /unknown parameter "colour"/],
+    ['unknown format', `url=${encodeURIComponent('http://127.0.0.1:9/')}&format=pdf`, /^format: /],
+    ['bad method', `url=${encodeURIComponent('http://127.0.0.1:9/')}&method=BREW`, /^method: /],
+    ['bad timeout', `url=${encodeURIComponent('http://127.0.0.1:9/')}&timeout=soon`, /^timeout: /],
+    ['bad webhook name', `url=${encodeURIComponent('http://127.0.0.1:9/')}&webhook_name=${encodeURIComponent('a b')}`, /^webhook_name: /],
+    ['unknown parameter', `url=${encodeURIComponent('http://127.0.0.1:9/')}&colour=red`, /unknown parameter "colour"/],
   ];
   for (const [what, qs, message] of badScrapes) {
     it(`scrape with ${what} → 400 naming the field, no job`, async () => {
@@ -158,7 +167,7 @@ describe('queue limit over HTTP', () => {
       await hs.api('/admin/projects', { method: 'POST', headers: admin, json: { name: 'freebie', plan: 'FREE' } });
       const key = (await hs.api('/admin/projects/freebie/keys', { method: 'POST', headers: admin, json: { env: 'live' } })).body.key;
       await hs.api('/webhooks', { method: 'POST', key, json: { name: 'w', url: 'https://example.com/h' } });
-      const r = await hs.api(`/scrape?url=${encodeURIComponent('https://example.com/')}&webhook_name=w`, { key });
+      const r = await hs.api(`/scrape?url=${encodeURIComponent('http://127.0.0.1:9/')}&webhook_name=w`, { key });
       assertErrorShape(r, 429, 'ERR::WEBHOOK::QUEUE_FULL', /limit 0/);
       assert.equal(r.body.retryable, true);
       const { rows } = await hs.db.query('SELECT count(*)::int AS n FROM jobs');

@@ -47,8 +47,8 @@ describe('isolation between projects and environments', () => {
         const path = op.path.replace(':name', 'shared-name').replace(':uuid', jobId);
         const method = op.method.toUpperCase();
         const label = `${who}: ${method} ${op.path}`;
-        if (op.path === '/scrape') {
-          const r = await hs.api(`/scrape?url=${encodeURIComponent('http://127.0.0.1:9/')}&webhook_name=shared-name`, { method, key });
+        if (op.path === '/scrape' || op.path === '/screenshot') {
+          const r = await hs.api(`${op.path}?url=${encodeURIComponent('http://127.0.0.1:9/')}&webhook_name=shared-name`, { method, key });
           assert.equal(r.status, 404, label);
           assert.equal(r.body.code, 'ERR::WEBHOOK::NOT_FOUND', label);
         } else if (op.path === '/webhooks' && method === 'GET') {

@@ -77,7 +77,10 @@ describe('job submission', () => {
     const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
     await hs.api('/admin/projects', { method: 'POST', headers: admin, json: { name: 'small', plan: 'DISCOVERY' } });
     const key = (await hs.api('/admin/projects/small/keys', { method: 'POST', headers: admin, json: { env: 'live' } })).body.key;
-    const w = await hs.api('/webhooks', { method: 'POST', key, json: { name: 'q', url: receiver.url } });
+    // A receiver that fails keeps the accepted job pending (on its ladder), so the count cannot drop mid-test.
+    const failing = await startReceiver(() => ({ status: 500 }));
+    after(() => failing.close());
+    const w = await hs.api('/webhooks', { method: 'POST', key, json: { name: 'q', url: failing.url } });
     const project = (await hs.db.query(`SELECT id FROM projects WHERE name = 'small'`)).rows[0].id;
     // 499 deliveries already owed (rows only: no workflows behind them).
     await hs.db.query(

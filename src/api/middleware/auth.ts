@@ -24,6 +24,15 @@ export function requireKey(db: Db): Koa.Middleware<AppState> {
   };
 }
 
+/**
+ * The caller's (project, environment). Throws rather than trusting that the
+ * auth middleware ran: a route mounted without it must fail closed.
+ */
+export function scopeOf(ctx: { state: AppState }) {
+  if (!ctx.state.scope) throw AuthError.missing();
+  return ctx.state.scope;
+}
+
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /** Operator endpoints: off (404) without ADMIN_TOKEN, else constant-time bearer check. */

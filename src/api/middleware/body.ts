@@ -30,14 +30,32 @@ export function jsonBody(limit: number): Koa.Middleware<AppState> {
     }
     const text = Buffer.concat(chunks).toString('utf8');
     if (text.trim() !== '') {
+      let parsed: unknown;
       try {
-        ctx.request.body = JSON.parse(text);
+        parsed = JSON.parse(text);
       } catch (err) {
         throw new ValidationError(`request body is not valid JSON: ${(err as Error).message}`);
       }
+      // No request of ours nests deeply; refusing here keeps every later walk bounded.
+      if (depthExceeds(parsed, MAX_DEPTH)) throw new ValidationError(`request body is nested deeper than ${MAX_DEPTH} levels`);
+      ctx.request.body = parsed;
     }
     return next();
   };
+}
+
+const MAX_DEPTH = 32;
+
+/** Iterative, so the check itself cannot overflow the stack. */
+function depthExceeds(root: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[root, 1]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d > max) return true;
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return false;
 }
 
 const tooLarge = (limit: number) =>

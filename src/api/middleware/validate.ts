@@ -14,8 +14,12 @@ export function validate(schema: z.ZodType): Koa.Middleware<AppState> {
     if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
       throw new ValidationError('request body must be a JSON object');
     }
-    const { key: _key, ...query } = ctx.query as Record<string, unknown>;
+    // A route may have reshaped the query (headers[Name]=value) into ctx.state.query.
+    const { key: _key, ...query } = (ctx.state.query ?? ctx.query) as Record<string, unknown>;
     const raw = { ...query, ...(body as object | undefined), ...((ctx as { params?: object }).params ?? {}) };
+    // PostgreSQL text cannot hold NUL: refuse it here, by field, not with a 500 later.
+    const nul = findNul(raw, '');
+    if (nul !== null) throw new ValidationError(`${nul || 'input'}: must not contain NUL characters`);
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {
       const issues = parsed.error.issues;
@@ -32,6 +36,19 @@ export function validate(schema: z.ZodType): Koa.Middleware<AppState> {
     ctx.state.input = parsed.data;
     return next();
   };
+}
+
+function findNul(v: unknown, path: string): string | null {
+  if (typeof v === 'string') return v.includes('\u0000') ? path : null;
+  if (v && typeof v === 'object') {
+    for (const [k, child] of Object.entries(v)) {
+      const at = path ? `${path}.${k}` : k;
+      if (k.includes('\u0000')) return at;
+      const found = findNul(child, at);
+      if (found !== null) return found;
+    }
+  }
+  return null;
 }
 
 export const input = <T>(ctx: { state: AppState }): T => ctx.state.input as T;

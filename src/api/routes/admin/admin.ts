@@ -16,7 +16,7 @@ import { CreateKey, CreateProject, RevokeKey, UpdateProject } from './schema';
 const projectNotFound = (name: string) => new NotFoundError('ERR::PROJECT::NOT_FOUND', `project "${name}" does not exist`);
 
 export function adminRoutes({ db, config }: ApiDeps): Router<AppState> {
-  const r = new Router<AppState>({ prefix: '/admin' });
+  const r = new Router<AppState>({ prefix: '/admin', sensitive: true });
   r.use(requireAdmin(config.adminToken));
 
   r.post('/projects', validate(CreateProject), async (ctx) => {

@@ -6,17 +6,17 @@ import { replayJob } from '../../../temporal/replay';
 import { getJobInScope, getResult, listAttempts } from '../../../db/repositories/jobs';
 import { logUrl } from '../../../delivery/payload';
 import type { ApiDeps, AppState } from '../../context';
-import { requireKey } from '../../middleware/auth';
+import { requireKey, scopeOf } from '../../middleware/auth';
 import { input, validate } from '../../middleware/validate';
 import { JobByUuid } from './schema';
 
 export function jobRoutes({ db, config, temporal }: ApiDeps): Router<AppState> {
-  const r = new Router<AppState>({ prefix: '/jobs' });
+  const r = new Router<AppState>({ prefix: '/jobs', sensitive: true });
   r.use(requireKey(db));
 
   r.get('/:uuid', validate(JobByUuid), async (ctx) => {
     const { uuid } = input<z.infer<typeof JobByUuid>>(ctx);
-    const { project, env } = ctx.state.scope!;
+    const { project, env } = scopeOf(ctx);
     const job = await getJobInScope(db, uuid, project.id, env);
     if (!job) throw new NotFoundError('ERR::JOB::NOT_FOUND', `job ${uuid} does not exist in this project and environment`);
     const result = await getResult(db, job.id);
@@ -60,7 +60,7 @@ export function jobRoutes({ db, config, temporal }: ApiDeps): Router<AppState> {
 
   r.post('/:uuid/replay', validate(JobByUuid), async (ctx) => {
     const { uuid } = input<z.infer<typeof JobByUuid>>(ctx);
-    const { project, env } = ctx.state.scope!;
+    const { project, env } = scopeOf(ctx);
     const job = await getJobInScope(db, uuid, project.id, env);
     if (!job) throw new NotFoundError('ERR::JOB::NOT_FOUND', `job ${uuid} does not exist in this project and environment`);
     if (!job.webhook_id) {

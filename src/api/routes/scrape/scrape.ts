@@ -14,7 +14,7 @@ import { jobWorkflowId } from '../../../shared/names';
 import type { JobWorkflowInput } from '../../../shared/jobTypes';
 import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME, SA_WEBHOOK_NAME } from '../../../shared/searchAttributes';
 import type { ApiDeps, AppState, Ctx } from '../../context';
-import { requireKey } from '../../middleware/auth';
+import { requireKey, scopeOf } from '../../middleware/auth';
 import { input, validate } from '../../middleware/validate';
 import { ScrapeParams, ScreenshotParams } from './schema';
 import type { JobKind } from '../../../shared/names';
@@ -33,7 +33,8 @@ function liftBracketHeaders(ctx: Ctx, next: () => Promise<unknown>) {
   }
   if (Object.keys(headers).length > 0) {
     q.headers = headers;
-    ctx.query = q as typeof ctx.query;
+    // Not ctx.query: Koa would re-stringify the nested object and lose it.
+    ctx.state.query = q;
   }
   return next();
 }
@@ -51,10 +52,10 @@ function idempotencyKey(ctx: Ctx): string | null {
 const requestHash = (kind: string, params: unknown) => createHash('sha256').update(JSON.stringify([kind, params])).digest('hex');
 
 export function scrapeRoutes({ db, config, temporal }: ApiDeps): Router<AppState> {
-  const r = new Router<AppState>();
+  const r = new Router<AppState>({ sensitive: true });
   const handler = (kind: JobKind) => async (ctx: Ctx) => {
     const params = input<{ webhook_name?: string; render_js?: boolean } & Record<string, unknown>>(ctx);
-    const { project, env } = ctx.state.scope!;
+    const { project, env } = scopeOf(ctx);
     const jobId = randomUUID();
     const url = logUrl(config.publicUrl, jobId);
     const { webhook_name, ...jobParams } = params;

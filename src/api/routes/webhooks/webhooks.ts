@@ -15,7 +15,7 @@ import { withTransaction } from '../../../db/pool';
 import { ConflictError } from '../../../errors';
 import { webhookWorkflowId } from '../../../shared/names';
 import type { ApiDeps, AppState } from '../../context';
-import { requireKey } from '../../middleware/auth';
+import { requireKey, scopeOf } from '../../middleware/auth';
 import { input, validate } from '../../middleware/validate';
 import { randomUUID } from 'node:crypto';
 import { createWebhookSchema, ListDeliveries, ReplayWebhook, updateWebhookSchema, WebhookByName } from './schema';
@@ -29,13 +29,13 @@ export function presentWebhook(w: Webhook) {
 }
 
 export function webhookRoutes({ db, config, temporal, logger }: ApiDeps): Router<AppState> {
-  const r = new Router<AppState>({ prefix: '/webhooks' });
+  const r = new Router<AppState>({ prefix: '/webhooks', sensitive: true });
   r.use(requireKey(db));
   const CreateWebhook = createWebhookSchema(config.webhook.requireHttps);
 
   r.post('/', validate(CreateWebhook), async (ctx) => {
     const body = input<z.infer<typeof CreateWebhook>>(ctx);
-    const { project, env } = ctx.state.scope!;
+    const { project, env } = scopeOf(ctx);
     const created = await createWebhook(db, { ...body, project_id: project.id, env });
     if (!created) throw WebhookErrors.duplicate(body.name);
     // Visible in the Web UI from the start; if Temporal is briefly away, the
@@ -48,13 +48,13 @@ export function webhookRoutes({ db, config, temporal, logger }: ApiDeps): Router
   });
 
   r.get('/', async (ctx) => {
-    const { project, env } = ctx.state.scope!;
+    const { project, env } = scopeOf(ctx);
     ctx.body = { data: (await listWebhooks(db, project.id, env)).map(presentWebhook) };
   });
 
   r.get('/:name', validate(WebhookByName), async (ctx) => {
     const { name } = input<z.infer<typeof WebhookByName>>(ctx);
-    const { project, env } = ctx.state.scope!;
+    const { project, env } = scopeOf(ctx);
     const w = await getWebhookByName(db, project.id, env, name);
     if (!w) throw WebhookErrors.notFound(name);
     ctx.body = presentWebhook(w);
@@ -62,7 +62,7 @@ export function webhookRoutes({ db, config, temporal, logger }: ApiDeps): Router
 
   const load = async (ctx: { state: AppState }) => {
     const { name } = input<{ name: string }>(ctx);
-    const { project, env } = ctx.state.scope!;
+    const { project, env } = scopeOf(ctx);
     const w = await getWebhookByName(db, project.id, env, name);
     if (!w) throw WebhookErrors.notFound(name);
     return w;
@@ -137,8 +137,8 @@ export function webhookRoutes({ db, config, temporal, logger }: ApiDeps): Router
     if (w.status === 'disabled') throw WebhookErrors.disabled(w.name);
     const { since } = input<{ since?: string }>(ctx);
     const replayId = randomUUID();
-    const handle = await ensureWebhookEntity(temporal, tq, w.id, threshold);
-    await handle.signal(replayFailedSignal, { replayId, since: since ?? null });
+    await ensureWebhookEntity(temporal, tq, w.id, threshold);
+    await temporal.workflow.getHandle(webhookWorkflowId(w.id)).signal(replayFailedSignal, { replayId, since: since ?? null });
     const { rows } = await db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM jobs WHERE webhook_id = $1 AND delivery_status = 'failed' AND ($2::timestamptz IS NULL OR created_at >= $2)`,
       [w.id, since ?? null],
