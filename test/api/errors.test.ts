@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { ADMIN_TOKEN, startTestHookshot, type TestHookshot } from '../helpers/hookshot';
 
 function assertErrorShape(res: { status: number; body: any }, status: number, code: string | RegExp, message?: RegExp) {
@@ -185,6 +186,35 @@ describe('operator endpoints without ADMIN_TOKEN', () => {
       const r = await hs.api('/admin/projects', { method: 'POST', headers: { authorization: 'Bearer anything-at-all-here' }, json: { name: 'x', plan: 'PRO' } });
       assertErrorShape(r, 404, 'ERR::API::NOT_FOUND');
     } finally {
+      await hs.close();
+    }
+  });
+});
+
+describe('an unexpected failure', () => {
+  it('answers 500 with a generic message and a request id; the log has the detail, the client no stack', async () => {
+    const lines: string[] = [];
+    const logStream = new Writable({
+      write(chunk, _e, cb) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        cb();
+      },
+    });
+    const hs = await startTestHookshot({}, { logStream });
+    try {
+      // A real fault, not a stub: the table the route reads is gone.
+      await hs.db.query('ALTER TABLE webhooks RENAME TO webhooks_gone');
+      const r = await hs.api('/webhooks', { key: hs.keys.test });
+      assertErrorShape(r, 500, 'ERR::API::INTERNAL');
+      assert.equal(r.body.retryable, true);
+      const requestId = r.headers.get('x-request-id')!;
+      assert.ok(r.body.message.includes(requestId), 'the message quotes the request id');
+      assert.ok(!/webhooks_gone|relation|at \//.test(JSON.stringify(r.body)), 'no internals reach the client');
+      const logged = lines.map((l) => JSON.parse(l)).find((l) => l.requestId === requestId);
+      assert.ok(logged, 'the error is logged with its request id');
+      assert.match(JSON.stringify(logged.err), /webhooks/);
+    } finally {
+      await hs.db.query('ALTER TABLE webhooks_gone RENAME TO webhooks').catch(() => undefined);
       await hs.close();
     }
   });
