@@ -23,6 +23,33 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 20);
 const ADMIN_DB = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
+/** Resident memory of this process's descendants whose command line matches. */
+function childRss(match: string): number {
+  const { readdirSync, readFileSync } = require('node:fs') as typeof import('node:fs');
+  const parents = new Map<number, number>();
+  const rss = new Map<number, number>();
+  const cmd = new Map<number, string>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parents.set(Number(d), Number(fields[1]));
+      rss.set(Number(d), Number(fields[21]) * 4096);
+      cmd.set(Number(d), readFileSync(`/proc/${d}/cmdline`, 'utf8'));
+    } catch {
+      /* gone */
+    }
+  }
+  const isDescendant = (pid: number): boolean => {
+    for (let p = parents.get(pid), n = 0; p !== undefined && n < 64; p = parents.get(p), n++) if (p === process.pid) return true;
+    return false;
+  };
+  let sum = 0;
+  for (const [pid, bytes] of rss) if (cmd.get(pid)?.includes(match) && isDescendant(pid)) sum += bytes;
+  return sum;
+}
+
 const pct = (xs: number[], p: number) => {
   if (xs.length === 0) return null;
   const s = [...xs].sort((a, b) => a - b);
@@ -157,6 +184,7 @@ async function main() {
         WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
         SCRAPE_ALLOWED_CIDRS: '127.0.0.1/32',
         LOG_LEVEL: 'warn',
+        BROWSER_CONCURRENCY: process.env.BROWSER_CONCURRENCY ?? '2',
       });
       const hs = await startHookshot(config, createLogger('warn'));
       let peakRss = process.memoryUsage().rss;
@@ -203,6 +231,50 @@ async function main() {
       await waitAll();
       results.c_hookshot_half_rate = { rate_per_second: Math.round(rate * 10) / 10, delivered: latencies().length, latency_ms: summary(latencies()) };
       console.log('(c) hookshot at half the peak rate', results.c_hookshot_half_rate);
+
+      // Capture: synchronous scrapes of a small page, then screenshots at the
+      // configured browser concurrency; Chromium's processes count in the memory.
+      {
+        const scrapeN = Math.max(50, Math.round(N / 2));
+        const lat: number[] = [];
+        const t1 = performance.now();
+        await pool(scrapeN, CONCURRENCY, async () => {
+          const s = performance.now();
+          const r = await api.request({ path: `/scrape?key=${keys.live}&url=${encodeURIComponent(siteUrl)}&format=text`, method: 'GET' });
+          await r.body.dump();
+          if (r.statusCode !== 200) throw new Error(`sync scrape answered ${r.statusCode}`);
+          lat.push(performance.now() - s);
+        });
+        results.capture_scrape_sync = {
+          scrapes: scrapeN,
+          per_second: Math.round((scrapeN / ((performance.now() - t1) / 1000)) * 10) / 10,
+          latency_ms: summary(lat),
+        };
+        console.log('capture: synchronous scrapes', results.capture_scrape_sync);
+
+        const shots = Number(process.env.BENCH_SCREENSHOTS ?? 30);
+        const shotLat: number[] = [];
+        let chromiumPeak = 0;
+        const chromeSampler = setInterval(() => (chromiumPeak = Math.max(chromiumPeak, childRss('chrom'))), 250);
+        await api.request({ path: `/screenshot?key=${keys.live}&url=${encodeURIComponent(siteUrl)}&resolution=1280x720`, method: 'GET' }).then((r) => r.body.dump()); // browser launch, not timed
+        const t2 = performance.now();
+        await pool(shots, config.browserConcurrency, async () => {
+          const s = performance.now();
+          const r = await api.request({ path: `/screenshot?key=${keys.live}&url=${encodeURIComponent(siteUrl)}&resolution=1280x720`, method: 'GET' });
+          await r.body.dump();
+          if (r.statusCode !== 200) throw new Error(`screenshot answered ${r.statusCode}`);
+          shotLat.push(performance.now() - s);
+        });
+        clearInterval(chromeSampler);
+        results.capture_screenshots = {
+          screenshots: shots,
+          browser_concurrency: config.browserConcurrency,
+          per_minute: Math.round((shots / ((performance.now() - t2) / 60_000)) * 10) / 10,
+          latency_ms: summary(shotLat),
+          chromium_peak_rss_mb: Math.round(chromiumPeak / 1024 / 1024),
+        };
+        console.log('capture: screenshots', results.capture_screenshots);
+      }
 
       clearInterval(sampler);
       results.process_peak_rss_mb = Math.round(peakRss / 1024 / 1024);
