@@ -94,6 +94,8 @@ export function createActivities(deps: ActivityDeps) {
         maxBytes: config.scrape.maxBytes,
         signal: ctx.cancellationSignal,
       }).finally(() => beat && clearInterval(beat));
+      // A cancelled activity ends as cancelled, not as a failed capture.
+      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
       if (outcome.result) await saveResult(db, outcome.result);
       await setJobStatus(db, jobId, job.webhook_id ? 'delivering' : 'running', {
         error_code: outcome.errorCode,
