@@ -22,9 +22,11 @@ async function main() {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing in-flight work');
+    const t0 = Date.now();
     await hookshot.stop();
-    logger.info('stopped');
-    process.exit(0);
+    logger.info({ ms: Date.now() - t0 }, 'stopped');
+    // pino writes asynchronously: flush before exiting or the last lines are lost.
+    logger.flush(() => process.exit(0));
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));

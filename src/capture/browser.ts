@@ -67,6 +67,10 @@ export class BrowserPool {
         args: LAUNCH_ARGS,
         // <-loopback>: Chromium would otherwise reach loopback directly, past the guard.
         proxy: { server: proxy.url, bypass: '<-loopback>' },
+        // Hookshot owns shutdown: the browser closes after in-flight captures finish.
+        handleSIGINT: false,
+        handleSIGTERM: false,
+        handleSIGHUP: false,
       })
       .then((b) => {
       b.on('disconnected', () => {

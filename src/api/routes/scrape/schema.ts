@@ -68,11 +68,10 @@ export const ScreenshotParams = (maxTimeoutMs: number) =>
       .describe('viewport, fullpage, or a CSS selector of the element to capture'),
     resolution: z
       .string()
-      .regex(/^\d{2,5}x\d{2,5}$/, 'must be WIDTHxHEIGHT, e.g. 1920x1080')
       .refine((r) => {
-        const [w, h] = r.split('x').map(Number) as [number, number];
-        return w >= 100 && w <= 7680 && h >= 100 && h <= 4320;
-      }, 'width must be 100-7680 and height 100-4320')
+        const m = /^(\d{1,5})x(\d{1,5})$/.exec(r);
+        return !!m && +m[1]! >= 100 && +m[1]! <= 7680 && +m[2]! >= 100 && +m[2]! <= 4320;
+      }, 'must be WIDTHxHEIGHT with width 100-7680 and height 100-4320, e.g. 1920x1080')
       .default('1920x1080'),
     rendering_wait: renderingWait.default(0),
     wait_for_selector: waitForSelector.optional(),
