@@ -94,6 +94,10 @@ export async function startHookshot(config: Config, logger: Logger): Promise<Hoo
       stack.push(() => connection.close());
       const scrapeGuard = new AddressGuard(parseCidrList(config.scrape.allowedCidrs.join(',')));
       const scrapeHttp = createGuardedAgent({ guard: scrapeGuard });
+      const webhookHttp = createGuardedAgent({ guard: new AddressGuard(parseCidrList(config.webhook.allowedCidrs.join(','))) });
+      stack.push(async () => {
+        await Promise.all([scrapeHttp.close(), webhookHttp.close()]);
+      });
       // Launched on first use, so workers that never capture never start Chromium.
       const browser = new BrowserPool({
         chromiumPath: config.chromiumPath,
@@ -113,7 +117,7 @@ export async function startHookshot(config: Config, logger: Logger): Promise<Hoo
           db,
           config,
           logger,
-          webhookHttp: createGuardedAgent({ guard: new AddressGuard(parseCidrList(config.webhook.allowedCidrs.join(','))) }),
+          webhookHttp,
           scrapeHttp,
           temporal,
           browser,

@@ -53,39 +53,40 @@ export class BrowserPool {
 
   constructor(private readonly o: BrowserPoolOptions) {}
 
+  /**
+   * The one browser. Concurrent callers share a single launch; a browser that
+   * died is replaced once, by whichever caller notices first.
+   */
   private async getBrowser(): Promise<Browser> {
-    if (this.browser) {
-      const b = await this.browser.catch(() => null);
-      if (b && b.isConnected()) return b;
-    }
-    this.proxy ??= startGuardProxy({ guard: this.o.guard, http: this.o.http, maxBytes: this.o.maxBytes, timeoutMs: 60_000 });
-    const proxy = await this.proxy;
-    this.browser = chromium
-      .launch({
-        executablePath: this.o.chromiumPath,
-        headless: true,
-        args: LAUNCH_ARGS,
-        // <-loopback>: Chromium would otherwise reach loopback directly, past the guard.
-        proxy: { server: proxy.url, bypass: '<-loopback>' },
-        // Hookshot owns shutdown: the browser closes after in-flight captures finish.
-        handleSIGINT: false,
-        handleSIGTERM: false,
-        handleSIGHUP: false,
-      })
-      .then((b) => {
-      b.on('disconnected', () => {
-        if (!this.closed) this.o.logger.warn('browser disconnected; the next capture launches a new one');
+    for (;;) {
+      const pending = (this.browser ??= this.launch());
+      const b = await pending.catch((err) => {
+        if (this.browser === pending) this.browser = null;
+        throw err;
       });
-      return b;
-    });
-    return this.browser;
+      if (b.isConnected()) return b;
+      if (this.browser === pending) this.browser = null;
+    }
   }
 
-  /** PID of the running browser (tests kill it to prove recovery). */
-  async browserPid(): Promise<number | null> {
-    const b = await this.getBrowser();
-    const proc = (b as unknown as { _connection?: unknown; process?: () => { pid?: number } }).process?.();
-    return proc?.pid ?? null;
+  private async launch(): Promise<Browser> {
+    this.proxy ??= startGuardProxy({ guard: this.o.guard, http: this.o.http, maxBytes: this.o.maxBytes, timeoutMs: 60_000 });
+    const proxy = await this.proxy;
+    const b = await chromium.launch({
+      executablePath: this.o.chromiumPath,
+      headless: true,
+      args: LAUNCH_ARGS,
+      // <-loopback>: Chromium would otherwise reach loopback directly, past the guard.
+      proxy: { server: proxy.url, bypass: '<-loopback>' },
+      // Hookshot owns shutdown: the browser closes after in-flight captures finish.
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
+    });
+    b.on('disconnected', () => {
+      if (!this.closed) this.o.logger.warn('browser disconnected; the next capture launches a new one');
+    });
+    return b;
   }
 
   private async acquire(): Promise<void> {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { startDevServer } from '../../src/temporal/devServer';
 import { startTestHookshot, type TestHookshot } from '../helpers/hookshot';
 import { startReceiver } from '../helpers/receiver';
+import { startPageServer } from '../helpers/site';
 import { freePort } from '../helpers/net';
 import { testEnv } from '../helpers/env';
 import { until } from '../helpers/wait';
@@ -33,18 +34,10 @@ function spawnWorker(hs: TestHookshot, env: Record<string, string> = {}): ChildP
   });
 }
 
-async function startSite() {
-  const server = http.createServer((_q, s) => s.end('page'));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
-  };
-}
 
 describe('resilience', () => {
   it('a worker killed mid-attempt loses nothing: another worker makes the attempt again', async () => {
-    const site = await startSite();
+    const site = await startPageServer();
     const held: http.ServerResponse[] = [];
     const jobIds: string[] = [];
     let firstArrived!: () => void;
@@ -93,7 +86,7 @@ describe('resilience', () => {
   });
 
   it('the ladder resumes after the Temporal server stops and restarts on the same SQLite file', async () => {
-    const site = await startSite();
+    const site = await startPageServer();
     const receiver = await startReceiver((_r, i) => (i === 0 ? { status: 500 } : { status: 200 }));
     const dir = mkdtempSync(path.join(os.tmpdir(), 'hookshot-temporal-'));
     const port = await freePort();

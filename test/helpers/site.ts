@@ -74,3 +74,13 @@ export async function startTestSite() {
     close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
   };
 }
+
+/** A one-page site on loopback: every path answers `body`. */
+export async function startPageServer(body = 'page') {
+  const server = http.createServer((_q, s) => s.end(body));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+  };
+}

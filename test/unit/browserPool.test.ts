@@ -9,20 +9,23 @@ import { startTestSite } from '../helpers/site';
 describe('browser pool (real Chromium)', () => {
   let site: Awaited<ReturnType<typeof startTestSite>>;
   let pool: BrowserPool;
+  let agent: ReturnType<typeof createGuardedAgent>;
   before(async () => {
     site = await startTestSite();
     const guard = new AddressGuard(parseCidrList('127.0.0.1/32'));
+    agent = createGuardedAgent({ guard });
     pool = new BrowserPool({
       chromiumPath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
       concurrency: 2,
       guard,
-      http: createGuardedAgent({ guard }),
+      http: agent,
       maxBytes: 1024 * 1024,
       logger: createLogger('silent'),
     });
   });
   after(async () => {
     await pool?.close();
+    await agent?.close();
     await site?.close();
   });
 

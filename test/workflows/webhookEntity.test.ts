@@ -1,27 +1,18 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createTemporalClient } from '../../src/temporal/client';
 import { webhookWorkflowId } from '../../src/shared/names';
 import { attemptOutcomeSignal, webhookStateQuery } from '../../src/shared/workflowApi';
 import { ADMIN_TOKEN, startTestHookshot } from '../helpers/hookshot';
 import { startReceiver } from '../helpers/receiver';
+import { startPageServer } from '../helpers/site';
 import { until } from '../helpers/wait';
 
-async function startSite() {
-  const server = http.createServer((_q, s) => s.end('page'));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
-  };
-}
 
 describe('webhook entity workflow', () => {
-  let site: Awaited<ReturnType<typeof startSite>>;
+  let site: Awaited<ReturnType<typeof startPageServer>>;
   before(async () => {
-    site = await startSite();
+    site = await startPageServer();
   });
   after(async () => {
     await site?.close();

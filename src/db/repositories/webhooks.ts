@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Db, DbClient } from '../pool';
 import type { Env } from './projects';
+import type { Attempt } from './jobs';
 
 export const CONTENT_TYPES = ['application/json', 'application/msgpack'] as const;
 export const CONTENT_ENCODINGS = ['identity', 'gzip', 'deflate', 'br'] as const;
@@ -113,21 +114,10 @@ export async function deleteWebhookIfIdle(client: DbClient, w: Pick<Webhook, 'id
   return { deleted: true, pending: 0 };
 }
 
-export interface DeliveryRow {
-  id: number;
-  job_id: string;
-  series: number;
-  attempt: number;
-  started_at: Date;
-  duration_ms: number;
-  url: string;
-  final_url: string | null;
-  success: boolean;
-  status_code: number | null;
-  error_code: string | null;
-  error_message: string | null;
-  response_snippet: string | null;
-}
+export type DeliveryRow = Pick<
+  Attempt,
+  'id' | 'job_id' | 'series' | 'attempt' | 'started_at' | 'duration_ms' | 'url' | 'final_url' | 'success' | 'status_code' | 'error_code' | 'error_message' | 'response_snippet'
+>;
 
 /** Newest first; `before` is the last id of the previous page. */
 export async function listDeliveries(

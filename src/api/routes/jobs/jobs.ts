@@ -9,6 +9,7 @@ import type { ApiDeps, AppState } from '../../context';
 import { requireKey, scopeOf } from '../../middleware/auth';
 import { input, validate } from '../../middleware/validate';
 import { JobByUuid } from './schema';
+import { presentAttempt } from '../../present';
 
 export function jobRoutes({ db, config, temporal }: ApiDeps): Router<AppState> {
   const r = new Router<AppState>({ prefix: '/jobs', sensitive: true });
@@ -43,18 +44,7 @@ export function jobRoutes({ db, config, temporal }: ApiDeps): Router<AppState> {
         size: result.size_bytes,
         duration_ms: result.duration_ms,
       },
-      attempts: attempts.map((a) => ({
-        series: a.series,
-        attempt: a.attempt,
-        at: a.started_at,
-        url: a.url,
-        final_url: a.final_url,
-        success: a.success,
-        status_code: a.status_code,
-        duration_ms: a.duration_ms,
-        error: a.error_code ? { code: a.error_code, message: a.error_message } : null,
-        response_snippet: a.response_snippet,
-      })),
+      attempts: attempts.map(presentAttempt),
     };
   });
 

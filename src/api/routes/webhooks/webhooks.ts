@@ -14,6 +14,7 @@ import {
 import { withTransaction } from '../../../db/pool';
 import { ConflictError } from '../../../errors';
 import { webhookWorkflowId } from '../../../shared/names';
+import { presentAttempt } from '../../present';
 import type { ApiDeps, AppState } from '../../context';
 import { requireKey, scopeOf } from '../../middleware/auth';
 import { input, validate } from '../../middleware/validate';
@@ -105,20 +106,7 @@ export function webhookRoutes({ db, config, temporal, logger }: ApiDeps): Router
     const rows = await listDeliveries(db, w.id, { status: q.status, before: q.cursor, limit: q.limit + 1 });
     const page = rows.slice(0, q.limit);
     ctx.body = {
-      data: page.map((a) => ({
-        id: a.id,
-        job_uuid: a.job_id,
-        series: a.series,
-        attempt: a.attempt,
-        at: a.started_at,
-        url: a.url,
-        final_url: a.final_url,
-        success: a.success,
-        status_code: a.status_code,
-        duration_ms: a.duration_ms,
-        error: a.error_code ? { code: a.error_code, message: a.error_message } : null,
-        response_snippet: a.response_snippet,
-      })),
+      data: page.map(presentAttempt),
       next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null,
     };
   });
