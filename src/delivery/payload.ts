@@ -1,6 +1,7 @@
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { encode as msgpackEncode } from '@msgpack/msgpack';
 import type { Job, JobResult } from '../db/repositories/jobs';
+import { isRetryableCode } from '../errors';
 import type { Webhook } from '../db/repositories/webhooks';
 
 export interface ScrapeResponseContext {
@@ -62,7 +63,7 @@ export function buildScrapeResponse(
       response_headers: result?.headers ?? {},
       size: result?.size_bytes ?? 0,
       duration: result ? result.duration_ms / 1000 : null,
-      error: success ? null : { code: job.error_code, message: job.error_message },
+      error: success ? null : { code: job.error_code, message: job.error_message, retryable: job.error_code ? isRetryableCode(job.error_code) : false },
       log_url: logUrl(ctx.publicUrl, job.id),
     },
     uuid: job.id,

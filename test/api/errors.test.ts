@@ -179,6 +179,22 @@ describe('queue limit over HTTP', () => {
   });
 });
 
+describe('WEBHOOK_REQUIRE_HTTPS=true', () => {
+  it('refuses http:// webhook URLs on create and update, accepts https://', async () => {
+    const hs = await startTestHookshot({ WEBHOOK_REQUIRE_HTTPS: 'true' });
+    try {
+      const bad = await hs.api('/webhooks', { method: 'POST', key: hs.keys.test, json: { name: 'plain', url: 'http://receiver.example/h' } });
+      assertErrorShape(bad, 400, 'ERR::VALIDATION::INVALID_PARAMETER', /^url: .*https/);
+      const ok = await hs.api('/webhooks', { method: 'POST', key: hs.keys.test, json: { name: 'tls', url: 'https://receiver.example/h' } });
+      assert.equal(ok.status, 201);
+      const patch = await hs.api('/webhooks/tls', { method: 'PATCH', key: hs.keys.test, json: { url: 'http://receiver.example/h' } });
+      assertErrorShape(patch, 400, 'ERR::VALIDATION::INVALID_PARAMETER', /^url: .*https/);
+    } finally {
+      await hs.close();
+    }
+  });
+});
+
 describe('operator endpoints without ADMIN_TOKEN', () => {
   it('are off (404)', async () => {
     const hs = await startTestHookshot({ ADMIN_TOKEN: '' });

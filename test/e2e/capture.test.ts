@@ -101,6 +101,7 @@ describe('capture: scrape formats, JavaScript rendering, screenshots', () => {
   it('timeouts and the size cap end with their error codes', async () => {
     const slow = await scrape('/slow', '&timeout=1000');
     assert.equal(slow.body.result.error.code, 'ERR::SCRAPE::TIMEOUT');
+    assert.equal(slow.body.result.error.retryable, true);
     const slowShot = await shot('/slow', '&timeout=1000');
     assert.equal(slowShot.status, 504);
     const err = JSON.parse(slowShot.body.toString());
@@ -108,6 +109,7 @@ describe('capture: scrape formats, JavaScript rendering, screenshots', () => {
     assert.equal(err.retryable, true);
     const huge = await scrape('/huge');
     assert.equal(huge.body.result.error.code, 'ERR::SCRAPE::TOO_LARGE');
+    assert.equal(huge.body.result.error.retryable, false);
     const badRes = await shot('/static', '&resolution=10x10');
     assert.equal(badRes.status, 400);
     assert.match(JSON.parse(badRes.body.toString()).message, /^resolution: /);
