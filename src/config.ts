@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from './shared/duration';
+import { DEFAULT_TASK_QUEUE } from './shared/names';
 
 // Every setting the process reads from the environment, parsed once at boot.
 // A bad value stops the process with the variable's name and the reason.
@@ -64,7 +65,7 @@ const EnvSchema = z.object({
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_CLI: z.string().min(1).optional(),
-  TEMPORAL_TASK_QUEUE: z.string().min(1).default('hookshot-jobs'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   WEBHOOK_RETRY_SCHEDULE: durationList.prefault('30s,1m,5m,30m,1h,1d'),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(30_000),

@@ -69,7 +69,6 @@ export const WebhookErrors = {
     new AppError('ERR::WEBHOOK::QUEUE_FULL', `the project's webhook queue is full (limit ${limit} pending deliveries)`, 429, true),
 };
 
-export class UpstreamError extends AppError {}
 
 /** Whether trying the same capture again may succeed: transient faults only. */
 export function isRetryableCode(code: string): boolean {

@@ -130,14 +130,6 @@ export async function setJobStatus(
   );
 }
 
-export async function countPending(db: Q, projectId: string): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM jobs WHERE project_id = $1 AND delivery_status = 'pending'`,
-    [projectId],
-  );
-  return rows[0]!.n;
-}
-
 export async function saveResult(db: Q, r: Omit<JobResult, 'created_at'>): Promise<void> {
   // Upsert: a retried scrape activity overwrites its own earlier result.
   await db.query(
