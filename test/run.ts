@@ -1,13 +1,14 @@
 // The test entry (npm test): one Temporal dev server and one workflow bundle
 // (built by `npm run build`) for the whole run, real PostgreSQL with a fresh
 // database per test file, every resource torn down at the end.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { resolveTemporalCli, startDevServer } from '../src/temporal/devServer';
 import { freePort } from './helpers/net';
+import { repoRoot } from '../src/shared/repoRoot';
 
 const ADMIN_DB_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -45,6 +46,11 @@ async function main() {
     throw new Error(`PostgreSQL is not reachable at ${ADMIN_DB_URL} (${err.message}); set TEST_DATABASE_ADMIN_URL`);
   });
   await probe.end();
+
+  // Capture tests drive a real Chromium: install Debian's when it is missing.
+  const chromium = spawnSync('bash', [path.join(repoRoot(), 'scripts', 'ensure-chromium.sh')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  if (chromium.status !== 0) throw new Error('Chromium is needed for the capture tests (see the message above)');
+  process.env.CHROMIUM_PATH = chromium.stdout.toString().trim().split('\n').pop();
 
   const cliPath = await resolveTemporalCli(process.env.TEMPORAL_CLI);
   const port = await freePort();
