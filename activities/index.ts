@@ -265,6 +265,17 @@ export function createActivities(deps: ActivityDeps) {
       return replayed;
     },
 
+    /** Stores why the capture could not be made; delivery (if any) follows. */
+    async recordCaptureFailure(input: { jobId: string; errorCode: string; errorMessage: string }): Promise<void> {
+      const job = await getJob(db, input.jobId);
+      if (!job) return;
+      await setJobStatus(db, job.id, job.webhook_id ? 'delivering' : 'running', {
+        error_code: input.errorCode,
+        error_message: input.errorMessage,
+      });
+      logger.warn({ jobId: job.id, errorCode: input.errorCode }, input.errorMessage);
+    },
+
     async finishJob(input: FinishJobInput): Promise<void> {
       const job = await getJob(db, input.jobId);
       if (!job) return;

@@ -72,5 +72,5 @@ export const WebhookErrors = {
 
 /** Whether trying the same capture again may succeed: transient faults only. */
 export function isRetryableCode(code: string): boolean {
-  return /::(TIMEOUT|NETWORK|UNAVAILABLE|INTERNAL|BROWSER)$/.test(code);
+  return /::(TIMEOUT|NETWORK|UNAVAILABLE|INTERNAL|FAILED)$/.test(code);
 }

@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   condition,
   getExternalWorkflowHandle,
   patched,
@@ -8,7 +9,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { DeliveryAttemptOutcome, JobWorkflowInput } from '../src/shared/jobTypes';
+import type { DeliveryAttemptOutcome, JobWorkflowInput, RunJobOutcome } from '../src/shared/jobTypes';
 import type { JobStatus } from '../src/shared/names';
 import { webhookWorkflowId } from '../src/shared/names';
 import { SA_JOB_STATUS } from '../src/shared/searchAttributes';
@@ -98,7 +99,19 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<{ status: Jo
           heartbeatTimeout: '30s',
           retry: { initialInterval: '1s', maximumInterval: '1 minute', backoffCoefficient: 2, maximumAttempts: 5 },
         });
-    const run = await capture.runJob({ jobId: input.jobId });
+    let run: RunJobOutcome;
+    try {
+      run = await capture.runJob({ jobId: input.jobId });
+    } catch (err) {
+      // The capture kept failing on the worker side (say, no browser). Before
+      // this patch the workflow failed and left the job pending; now the job
+      // records the failure and a webhook still hears about it.
+      if (!patched('capture-failure-ends-job')) throw err;
+      const errorCode = `ERR::${input.kind === 'screenshot' ? 'SCREENSHOT' : 'SCRAPE'}::FAILED`;
+      const cause = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+      await finisher.recordCaptureFailure({ jobId: input.jobId, errorCode, errorMessage: `the capture failed after retries: ${cause}` });
+      run = { ok: false, errorCode, statusCode: null, sizeBytes: 0 };
+    }
     if (!input.deliver) {
       const status: JobStatus = run.ok ? 'done' : 'failed';
       // runJob already stored the scrape's own error code and message.

@@ -72,7 +72,8 @@ export class BrowserPool {
   private async launch(): Promise<Browser> {
     this.proxy ??= startGuardProxy({ guard: this.o.guard, http: this.o.http, maxBytes: this.o.maxBytes, timeoutMs: 60_000 });
     const proxy = await this.proxy;
-    const b = await chromium.launch({
+    const b = await chromium
+      .launch({
       executablePath: this.o.chromiumPath,
       headless: true,
       args: LAUNCH_ARGS,
@@ -82,7 +83,10 @@ export class BrowserPool {
       handleSIGINT: false,
       handleSIGTERM: false,
       handleSIGHUP: false,
-    });
+      })
+      .catch((err: Error) => {
+        throw new BrowserUnavailableError(`the browser could not be launched (${this.o.chromiumPath}): ${err.message.split('\n')[0]}`);
+      });
     b.on('disconnected', () => {
       if (!this.closed) this.o.logger.warn('browser disconnected; the next capture launches a new one');
     });
@@ -142,3 +146,6 @@ export class BrowserPool {
     this.proxy = null;
   }
 }
+
+/** The worker cannot run a browser: a worker-side fault, retried by Temporal, never the page's. */
+export class BrowserUnavailableError extends Error {}

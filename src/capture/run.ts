@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { Job, JobResult } from '../db/repositories/jobs';
 import { AddressRefusedError, RedirectError, RequestTimeoutError, request } from '../delivery/httpClient';
 import { convertContent } from '../scrape/convert';
-import type { BrowserPool } from './browser';
+import { BrowserUnavailableError, type BrowserPool } from './browser';
 import { CaptureError, IMAGE_CONTENT_TYPES, loadPage, takeScreenshot, type ImageFormat } from './screenshot';
 
 export interface CaptureDeps {
@@ -156,6 +156,7 @@ export async function runCapture(job: Job, deps: CaptureDeps): Promise<CaptureOu
   } catch (err) {
     // A browser that died is the worker's fault, not the page's: fail the
     // activity so Temporal runs it again on a freshly launched browser.
+    if (err instanceof BrowserUnavailableError) throw err;
     if (/has been closed|Target closed|browser has disconnected/i.test((err as Error).message ?? '')) {
       throw new Error(`browser crashed during the capture: ${(err as Error).message.split('\n')[0]}`);
     }

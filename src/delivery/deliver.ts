@@ -32,8 +32,11 @@ export interface PreparedDelivery {
 export function prepareDelivery(p: DeliverParams, timestamp: Date): PreparedDelivery {
   const { job, webhook } = p;
   let serialized: Buffer;
-  if (job.kind === 'screenshot') {
-    serialized = p.result?.body ?? Buffer.alloc(0);
+  // A screenshot is its image bytes; a failed one (no image) is the JSON
+  // document with result.error, so the receiver learns what went wrong.
+  const image = job.kind === 'screenshot' && p.result?.body ? p.result.body : null;
+  if (image) {
+    serialized = image;
   } else {
     const doc = buildScrapeResponse(job, p.result, { publicUrl: p.publicUrl, projectName: p.projectName }, webhook);
     serialized = serialize(doc, webhook.content_type);
@@ -42,7 +45,7 @@ export function prepareDelivery(p: DeliverParams, timestamp: Date): PreparedDeli
   const sig = scrapflySignature(serialized, webhook.signing_secret);
   const body = compress(serialized, webhook.content_encoding);
   const headers: Record<string, string> = {
-    'content-type': job.kind === 'screenshot' ? (p.result?.content_type ?? 'application/octet-stream') : webhook.content_type,
+    'content-type': image ? (p.result?.content_type ?? 'application/octet-stream') : webhook.content_type,
     'user-agent': USER_AGENT,
     'x-scrapfly-webhook-env': job.env,
     'x-scrapfly-webhook-project': p.projectName,

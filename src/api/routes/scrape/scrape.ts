@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
-import { WorkflowIdReusePolicy } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
 import { createHash } from 'node:crypto';
 import { AppError, ConflictError, isRetryableCode, ValidationError, WebhookErrors } from '../../../errors';
@@ -95,7 +95,8 @@ export function scrapeRoutes({ db, config, temporal }: ApiDeps): Router<AppState
       if (hit) return answerRepeat(hit);
       await runWorkflow(temporal, config, jobId, kind, { deliver: false, webhookId: null, captureLocal }, { project: project.name, webhook: null }, 'execute').catch(
         async (err) => {
-          await deleteJob(db, jobId);
+          // A job Temporal never took is not kept; one that ran stays on record.
+          if ((err as AppError).code === 'ERR::TEMPORAL::UNAVAILABLE') await deleteJob(db, jobId);
           throw err;
         },
       );
@@ -156,7 +157,7 @@ export function scrapeRoutes({ db, config, temporal }: ApiDeps): Router<AppState
     if (job.kind === 'screenshot') {
       if (!result?.body || job.error_code) {
         const code = job.error_code ?? 'ERR::SCREENSHOT::FAILED';
-        const status = /::TIMEOUT$/.test(code) ? 504 : /::NETWORK$/.test(code) ? 502 : 422;
+        const status = /::TIMEOUT$/.test(code) ? 504 : /::(NETWORK|FAILED)$/.test(code) ? 502 : 422;
         throw new AppError(code, job.error_message ?? 'the screenshot could not be taken', status, isRetryableCode(code));
       }
       ctx.type = result.content_type ?? 'application/octet-stream';
@@ -213,6 +214,10 @@ async function runWorkflow(
     if (mode === 'start') await temporal.workflow.start('jobWorkflow', options);
     else await temporal.workflow.execute('jobWorkflow', options);
   } catch (err) {
+    // The job ran and its workflow failed: not a scheduling problem.
+    if (err instanceof WorkflowFailedError) {
+      throw new AppError(`ERR::${kind === 'screenshot' ? 'SCREENSHOT' : 'SCRAPE'}::FAILED`, `the ${kind} failed: ${err.cause?.message ?? err.message}`, 502, true);
+    }
     throw new AppError('ERR::TEMPORAL::UNAVAILABLE', `job could not be scheduled: ${(err as Error).message}`, 503, true);
   }
 }
