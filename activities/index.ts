@@ -126,28 +126,23 @@ export function createActivities(deps: ActivityDeps) {
         return { success: prior.success, statusCode: prior.status_code, errorCode: prior.error_code, retryAfterMs: null };
       }
       const webhook = job.webhook_id ? await getWebhookById(db, job.webhook_id) : null;
-      const result = await getResult(db, job.id);
       const startedAt = new Date();
-      if (webhook?.status === 'disabled') {
+      // Nothing is sent: the attempt is recorded and this series ends.
+      const stop = async (errorCode: string, message: string): Promise<DeliveryAttemptOutcome> => {
+        await recordAttempt(db, {
+          job_id: job.id, webhook_id: webhook?.id ?? null, series: input.series, attempt: input.attempt, started_at: startedAt,
+          duration_ms: 0, url: webhook?.url ?? '', final_url: null, success: false, status_code: null,
+          error_code: errorCode, error_message: message, request_headers: {}, response_headers: null, response_snippet: null,
+        });
+        return { success: false, statusCode: null, errorCode, retryAfterMs: null, stop: true };
+      };
+      if (!webhook) return stop('ERR::WEBHOOK::NOT_FOUND', `webhook "${job.webhook_name}" no longer exists`);
+      if (webhook.status === 'disabled') {
         // Pending retries end here; a replay after re-enabling delivers them.
-        await recordAttempt(db, {
-          job_id: job.id, webhook_id: webhook.id, series: input.series, attempt: input.attempt, started_at: startedAt,
-          duration_ms: 0, url: webhook.url, final_url: null, success: false, status_code: null,
-          error_code: 'ERR::WEBHOOK::DISABLED', error_message: `webhook "${webhook.name}" is disabled (${webhook.disabled_reason ?? 'manual'}); nothing was sent`,
-          request_headers: {}, response_headers: null, response_snippet: null,
-        });
-        return { success: false, statusCode: null, errorCode: 'ERR::WEBHOOK::DISABLED', retryAfterMs: null, stop: true };
+        return stop('ERR::WEBHOOK::DISABLED', `webhook "${webhook.name}" is disabled (${webhook.disabled_reason ?? 'manual'}); nothing was sent`);
       }
-      if (!webhook) {
-        const message = `webhook "${job.webhook_name}" no longer exists`;
-        await recordAttempt(db, {
-          job_id: job.id, webhook_id: null, series: input.series, attempt: input.attempt, started_at: startedAt,
-          duration_ms: 0, url: '', final_url: null, success: false, status_code: null,
-          error_code: 'ERR::WEBHOOK::NOT_FOUND', error_message: message, request_headers: {},
-          response_headers: null, response_snippet: null,
-        });
-        return { success: false, statusCode: null, errorCode: 'ERR::WEBHOOK::NOT_FOUND', retryAfterMs: null, stop: true };
-      }
+      // Loaded only when something will be sent: a result can be megabytes.
+      const result = await getResult(db, job.id);
       const { rows } = await db.query<{ name: string }>('SELECT name FROM projects WHERE id = $1', [job.project_id]);
       // Heartbeats let Temporal notice a dead worker in seconds rather than
       // after the whole HTTP timeout, and hand the attempt to another worker.
