@@ -17,7 +17,7 @@ import type {
 import { webhookWorkflowId } from '../src/shared/names';
 import { attemptOutcomeSignal, type AttemptOutcome, type WebhookEntityState } from '../src/shared/workflowApi';
 import { replayJob } from '../src/temporal/replay';
-import { request } from '../src/delivery/httpClient';
+import { request } from '../src/net/httpClient';
 import { deliverOnce } from '../src/delivery/deliver';
 import { runCapture } from '../src/capture/run';
 import type { BrowserPool } from '../src/capture/browser';
@@ -231,12 +231,6 @@ export function createActivities(deps: ActivityDeps) {
         [input.webhookId],
       );
       if (!p[0]) return 0;
-      const settings = {
-        taskQueue: config.temporal.taskQueue,
-        retryScheduleMs: config.webhook.retryScheduleMs,
-        deliveryTimeoutMs: config.webhook.timeoutMs,
-        disableAfter: config.webhook.disableAfter,
-      };
       let replayed = 0;
       for (;;) {
         const { rows } = await db.query<{ id: string; kind: 'scrape' | 'screenshot'; webhook_id: string; webhook_name: string }>(
@@ -249,7 +243,7 @@ export function createActivities(deps: ActivityDeps) {
         if (rows.length === 0) break;
         for (let i = 0; i < rows.length; i += REPLAY_CONCURRENCY) {
           await Promise.all(
-            rows.slice(i, i + REPLAY_CONCURRENCY).map((j) => replayJob(deps.temporal, db, settings, j, p[0]!.name, input.replayId)),
+            rows.slice(i, i + REPLAY_CONCURRENCY).map((j) => replayJob(deps.temporal, db, config, j, p[0]!.name, input.replayId)),
           );
         }
         replayed += rows.length;

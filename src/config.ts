@@ -84,41 +84,44 @@ const EnvSchema = z.object({
 
 export type Env = z.input<typeof EnvSchema>;
 
-export interface Config {
-  port: number;
-  host: string;
-  publicUrl: string;
-  role: 'api' | 'worker' | 'all';
-  dataDir: string;
-  databaseUrl: string | undefined;
-  databasePoolMax: number;
+/** The environment, read into the shape the code uses; the Config type follows from it. */
+const ConfigSchema = EnvSchema.transform((e) => ({
+  port: e.PORT,
+  host: e.HOST,
+  publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+  role: e.ROLE,
+  dataDir: e.DATA_DIR,
+  databaseUrl: e.DATABASE_URL,
+  databasePoolMax: e.DATABASE_POOL_MAX,
   temporal: {
-    address: string | undefined;
-    namespace: string;
-    port: number;
-    uiPort: number;
-    cliPath: string | undefined;
-    taskQueue: string;
-  };
-  adminToken: string | undefined;
+    address: e.TEMPORAL_ADDRESS,
+    namespace: e.TEMPORAL_NAMESPACE,
+    port: e.TEMPORAL_PORT,
+    uiPort: e.TEMPORAL_UI_PORT,
+    cliPath: e.TEMPORAL_CLI,
+    taskQueue: e.TEMPORAL_TASK_QUEUE,
+  },
+  adminToken: e.ADMIN_TOKEN,
   webhook: {
-    retryScheduleMs: number[];
-    timeoutMs: number;
-    disableAfter: number;
-    requireHttps: boolean;
-    allowedCidrs: string[];
-  };
+    retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE,
+    timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    disableAfter: e.WEBHOOK_DISABLE_AFTER,
+    requireHttps: e.WEBHOOK_REQUIRE_HTTPS,
+    allowedCidrs: e.WEBHOOK_ALLOWED_CIDRS,
+  },
   scrape: {
-    allowedCidrs: string[];
-    timeoutMs: number;
-    maxBytes: number;
-  };
-  chromiumPath: string;
-  browserConcurrency: number;
-  logLevel: string;
-  apiBodyLimitBytes: number;
-  shutdownGraceMs: number;
-}
+    allowedCidrs: e.SCRAPE_ALLOWED_CIDRS,
+    timeoutMs: e.SCRAPE_TIMEOUT_MS,
+    maxBytes: e.SCRAPE_MAX_BYTES,
+  },
+  chromiumPath: e.CHROMIUM_PATH,
+  browserConcurrency: e.BROWSER_CONCURRENCY,
+  logLevel: e.LOG_LEVEL,
+  apiBodyLimitBytes: e.API_BODY_LIMIT_BYTES,
+  shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+}));
+
+export type Config = z.output<typeof ConfigSchema>;
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
@@ -134,46 +137,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const v = env[key];
     if (v !== undefined && v !== '') cleaned[key] = v;
   }
-  const parsed = EnvSchema.safeParse(cleaned);
+  const parsed = ConfigSchema.safeParse(cleaned);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`),
     );
   }
-  const e = parsed.data;
-  return {
-    port: e.PORT,
-    host: e.HOST,
-    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
-    role: e.ROLE,
-    dataDir: e.DATA_DIR,
-    databaseUrl: e.DATABASE_URL,
-    databasePoolMax: e.DATABASE_POOL_MAX,
-    temporal: {
-      address: e.TEMPORAL_ADDRESS,
-      namespace: e.TEMPORAL_NAMESPACE,
-      port: e.TEMPORAL_PORT,
-      uiPort: e.TEMPORAL_UI_PORT,
-      cliPath: e.TEMPORAL_CLI,
-      taskQueue: e.TEMPORAL_TASK_QUEUE,
-    },
-    adminToken: e.ADMIN_TOKEN,
-    webhook: {
-      retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE,
-      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
-      disableAfter: e.WEBHOOK_DISABLE_AFTER,
-      requireHttps: e.WEBHOOK_REQUIRE_HTTPS,
-      allowedCidrs: e.WEBHOOK_ALLOWED_CIDRS,
-    },
-    scrape: {
-      allowedCidrs: e.SCRAPE_ALLOWED_CIDRS,
-      timeoutMs: e.SCRAPE_TIMEOUT_MS,
-      maxBytes: e.SCRAPE_MAX_BYTES,
-    },
-    chromiumPath: e.CHROMIUM_PATH,
-    browserConcurrency: e.BROWSER_CONCURRENCY,
-    logLevel: e.LOG_LEVEL,
-    apiBodyLimitBytes: e.API_BODY_LIMIT_BYTES,
-    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
-  };
+  return parsed.data;
 }

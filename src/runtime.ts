@@ -14,8 +14,8 @@ import { createTemporalClient } from './temporal/client';
 import { createJobWorker } from './worker/worker';
 import { installSdkLogger } from './temporal/sdkLogger';
 import { createApp } from './api/app';
-import { AddressGuard, parseCidrList } from './delivery/addressGuard';
-import { createGuardedAgent } from './delivery/httpClient';
+import { AddressGuard, parseCidrList } from './net/addressGuard';
+import { createGuardedAgent } from './net/httpClient';
 import { BrowserPool } from './capture/browser';
 
 export interface Hookshot {

@@ -20,7 +20,7 @@ import {
   type AttemptOutcome,
   type JobState,
 } from '../src/shared/workflowApi';
-import { nextDelayMs } from '../src/delivery/retrySchedule';
+import { nextDelayMs } from '../src/shared/retrySchedule';
 
 const MAX_RETRY = 'ERR::WEBHOOK::MAX_RETRY';
 

@@ -2,7 +2,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../logger';
-import type { AddressGuard } from '../delivery/addressGuard';
+import type { AddressGuard } from '../net/addressGuard';
 import { startGuardProxy, type GuardProxy } from './guardProxy';
 
 const LAUNCH_ARGS = [

@@ -2,8 +2,8 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { pipeline } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { AddressRefusedError, createGuardedConnector, request } from '../delivery/httpClient';
-import type { AddressGuard } from '../delivery/addressGuard';
+import { AddressRefusedError, createGuardedConnector, request } from '../net/httpClient';
+import type { AddressGuard } from '../net/addressGuard';
 
 /** Marks a proxy answer that is a refusal of the address guard. */
 export const REFUSED_HEADER = 'x-hookshot-address-refused';

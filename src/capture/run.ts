@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { Job, JobResult } from '../db/repositories/jobs';
-import { AddressRefusedError, RedirectError, RequestTimeoutError, request } from '../delivery/httpClient';
+import { AddressRefusedError, RedirectError, RequestTimeoutError, request } from '../net/httpClient';
 import { convertContent } from '../scrape/convert';
 import { BrowserUnavailableError, type BrowserPool } from './browser';
 import { CaptureError, IMAGE_CONTENT_TYPES, loadPage, takeScreenshot, type ImageFormat } from './screenshot';

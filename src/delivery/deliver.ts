@@ -2,9 +2,9 @@ import type { Dispatcher } from 'undici';
 import type { Attempt, Job, JobResult } from '../db/repositories/jobs';
 import type { Webhook } from '../db/repositories/webhooks';
 import type { DeliveryAttemptOutcome } from '../shared/jobTypes';
-import { AddressRefusedError, RedirectError, RequestTimeoutError, request } from './httpClient';
+import { AddressRefusedError, RedirectError, RequestTimeoutError, request } from '../net/httpClient';
 import { buildScrapeResponse, compress, logUrl, serialize } from './payload';
-import { parseRetryAfter } from './retrySchedule';
+import { parseRetryAfter } from '../shared/retrySchedule';
 import { scrapflySignature, standardWebhooksSignature } from './signer';
 
 export const USER_AGENT = 'Hookshot-Webhook/0.1';

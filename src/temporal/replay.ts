@@ -3,16 +3,12 @@ import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { Db } from '../db/pool';
 import type { Job } from '../db/repositories/jobs';
 import { jobWorkflowId } from '../shared/names';
-import type { JobWorkflowInput } from '../shared/jobTypes';
+import type { Config } from '../config';
+import { buildJobWorkflowInput } from './jobInput';
 import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME, SA_WEBHOOK_NAME } from '../shared/searchAttributes';
 import { replayJobSignal } from '../shared/workflowApi';
 
-export interface ReplaySettings {
-  taskQueue: string;
-  retryScheduleMs: number[];
-  deliveryTimeoutMs: number;
-  disableAfter: number;
-}
+export type ReplaySettings = Pick<Config, 'webhook' | 'scrape' | 'temporal'>;
 
 /**
  * Delivers a job again: marks it pending, then signal-with-start on job:<uuid>.
@@ -38,20 +34,11 @@ export async function replayJob(
     [job.id],
   );
   const before = rows[0];
-  const input: JobWorkflowInput = {
-    jobId: job.id,
-    kind: job.kind,
-    deliver: true,
-    webhookId: job.webhook_id,
-    mode: 'replay',
-    disableAfter: settings.disableAfter,
-    retryScheduleMs: settings.retryScheduleMs,
-    deliveryTimeoutMs: settings.deliveryTimeoutMs,
-  };
+  const input = buildJobWorkflowInput(settings, { jobId: job.id, kind: job.kind, deliver: true, webhookId: job.webhook_id, captureLocal: false, mode: 'replay' });
   try {
     await client.workflow.signalWithStart('jobWorkflow', {
       workflowId: jobWorkflowId(job.id),
-      taskQueue: settings.taskQueue,
+      taskQueue: settings.temporal.taskQueue,
       args: [input],
       signal: replayJobSignal,
       signalArgs: [{ replayId }],

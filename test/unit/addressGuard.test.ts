@@ -7,7 +7,7 @@ import {
   normalizeIpLiteral,
   parseCidrList,
   refusalReason,
-} from '../../src/delivery/addressGuard';
+} from '../../src/net/addressGuard';
 
 const open = new AddressGuard([]);
 

@@ -1,8 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BrowserPool } from '../../src/capture/browser';
-import { AddressGuard, parseCidrList } from '../../src/delivery/addressGuard';
-import { createGuardedAgent } from '../../src/delivery/httpClient';
+import { AddressGuard, parseCidrList } from '../../src/net/addressGuard';
+import { createGuardedAgent } from '../../src/net/httpClient';
 import { createLogger } from '../../src/logger';
 import { startTestSite } from '../helpers/site';
 

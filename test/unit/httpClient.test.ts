@@ -7,7 +7,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Agent } from 'undici';
-import { AddressGuard, parseCidrList } from '../../src/delivery/addressGuard';
+import { AddressGuard, parseCidrList } from '../../src/net/addressGuard';
 import {
   AddressRefusedError,
   ConnectionError,
@@ -18,7 +18,7 @@ import {
   request,
   type GuardedAgentOptions,
   type LookupAllFn,
-} from '../../src/delivery/httpClient';
+} from '../../src/net/httpClient';
 
 // Self-signed, test-only certificate for DNS:secure.test (valid 2000-2099).
 const TEST_KEY = `-----BEGIN PRIVATE KEY-----

@@ -67,12 +67,7 @@ export function jobRoutes({ db, config, temporal }: ApiDeps): Router<AppState> {
     const replayId = await replayJob(
       temporal,
       db,
-      {
-        taskQueue: config.temporal.taskQueue,
-        retryScheduleMs: config.webhook.retryScheduleMs,
-        deliveryTimeoutMs: config.webhook.timeoutMs,
-        disableAfter: config.webhook.disableAfter,
-      },
+      config,
       job,
       project.name,
     );

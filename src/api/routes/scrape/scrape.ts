@@ -11,7 +11,7 @@ import { deleteJob, getJob, getResult, insertJob, insertJobWithinQueueLimit, Que
 import { getWebhookByName } from '../../../db/repositories/webhooks';
 import { buildScrapeResponse, logUrl } from '../../../delivery/payload';
 import { jobWorkflowId } from '../../../shared/names';
-import type { JobWorkflowInput } from '../../../shared/jobTypes';
+import { buildJobWorkflowInput } from '../../../temporal/jobInput';
 import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME, SA_WEBHOOK_NAME } from '../../../shared/searchAttributes';
 import type { ApiDeps, AppState, Ctx } from '../../context';
 import { requireKey, scopeOf } from '../../middleware/auth';
@@ -185,18 +185,8 @@ async function runWorkflow(
   sa: { project: string; webhook: string | null },
   mode: 'start' | 'execute',
 ): Promise<void> {
-  const args: [JobWorkflowInput] = [
-    {
-      jobId,
-      kind,
-      deliver: opts.deliver,
-      webhookId: opts.webhookId,
-      mode: 'new',
-      captureLocal: opts.captureLocal,
-      disableAfter: config.webhook.disableAfter,
-      retryScheduleMs: config.webhook.retryScheduleMs,
-      deliveryTimeoutMs: config.webhook.timeoutMs,
-    },
+  const args = [
+    buildJobWorkflowInput(config, { jobId, kind, deliver: opts.deliver, webhookId: opts.webhookId, captureLocal: opts.captureLocal, mode: 'new' }),
   ];
   const options = {
     workflowId: jobWorkflowId(jobId),
