@@ -11,7 +11,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded';
 import { bootstrapDefaultProject } from './db/repositories/projects';
 import { resolveTemporalCli, startDevServer, type DevServer } from './temporal/devServer';
 import { createTemporalClient } from './temporal/client';
-import { createJobWorker } from './worker/worker';
+import { createWorkers } from './worker/worker';
 import { installSdkLogger } from './temporal/sdkLogger';
 import { createApp } from './api/app';
 import { AddressGuard, parseCidrList } from './net/addressGuard';
@@ -108,7 +108,7 @@ export async function startHookshot(config: Config, logger: Logger): Promise<Hoo
         logger,
       });
       stack.push(() => browser.close());
-      const worker: Worker = await createJobWorker({
+      const workers: Worker[] = await createWorkers({
         connection,
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
@@ -123,11 +123,14 @@ export async function startHookshot(config: Config, logger: Logger): Promise<Hoo
           browser,
         },
       });
-      const running = worker.run();
-      running.catch((err) => logger.fatal({ err }, 'worker stopped unexpectedly'));
+      const running = workers.map((w) => {
+        const r = w.run();
+        r.catch((err) => logger.fatal({ err }, 'worker stopped unexpectedly'));
+        return r;
+      });
       stack.push(async () => {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
-        await running.catch(() => undefined);
+        for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+        await Promise.all(running.map((r) => r.catch(() => undefined)));
       });
       logger.info({ taskQueue: config.temporal.taskQueue }, 'worker running');
     }

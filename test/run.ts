@@ -1,6 +1,9 @@
-// The test entry (npm test): one Temporal dev server and one workflow bundle
-// (built by `npm run build`) for the whole run, real PostgreSQL with a fresh
-// database per test file, every resource torn down at the end.
+// The test entry. `npm test`: every file, with one Temporal dev server and
+// one workflow bundle (built by `npm run build`) for the whole run, real
+// PostgreSQL with a fresh database per test file, every resource torn down
+// at the end. `npm run test:unit` (--unit): test/unit only, which needs
+// neither PostgreSQL nor Chromium (workflow unit tests start the dev-server
+// binary from .tools themselves).
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -34,11 +37,15 @@ async function dropRunDatabases(prefix: string) {
 }
 
 async function main() {
-  const filters = process.argv.slice(2);
-  const files = findTests(path.join(__dirname)).filter(
+  const args = process.argv.slice(2);
+  const unitOnly = args.includes('--unit');
+  const filters = args.filter((a) => a !== '--unit');
+  const files = findTests(path.join(__dirname, unitOnly ? 'unit' : '')).filter(
     (f) => filters.length === 0 || filters.some((x) => f.includes(x)),
   );
   if (files.length === 0) throw new Error(`no test files match ${filters.join(' ')}`);
+  const cliPath = await resolveTemporalCli(process.env.TEMPORAL_CLI);
+  if (unitOnly) process.exit(await runFiles(files, { HOOKSHOT_TEST_TEMPORAL_CLI: cliPath }));
 
   // Fail fast, with a clear message, when PostgreSQL is not reachable.
   const probe = new pg.Client({ connectionString: ADMIN_DB_URL });
@@ -52,7 +59,6 @@ async function main() {
   if (chromium.status !== 0) throw new Error('Chromium is needed for the capture tests (see the message above)');
   process.env.CHROMIUM_PATH = chromium.stdout.toString().trim().split('\n').pop();
 
-  const cliPath = await resolveTemporalCli(process.env.TEMPORAL_CLI);
   const port = await freePort();
   const dev = await startDevServer({
     cliPath,
@@ -68,31 +74,32 @@ async function main() {
 
   let code = 1;
   try {
-    code = await new Promise<number>((resolve) => {
-      const child = spawn(
-        process.execPath,
-        ['--test', '--test-reporter=spec', '--test-timeout=180000', '--test-concurrency=1', ...files],
-        {
-          stdio: 'inherit',
-          env: {
-            ...process.env,
-            HOOKSHOT_TEST_TEMPORAL_ADDRESS: dev.address,
-            HOOKSHOT_TEST_TEMPORAL_CLI: cliPath,
-            HOOKSHOT_TEST_ADMIN_DB_URL: ADMIN_DB_URL,
-            HOOKSHOT_TEST_DB_PREFIX: dbPrefix,
-          },
-        },
-      );
-      const forward = (sig: NodeJS.Signals) => child.kill(sig);
-      process.on('SIGINT', forward);
-      process.on('SIGTERM', forward);
-      child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0)));
+    code = await runFiles(files, {
+      HOOKSHOT_TEST_TEMPORAL_ADDRESS: dev.address,
+      HOOKSHOT_TEST_TEMPORAL_CLI: cliPath,
+      HOOKSHOT_TEST_ADMIN_DB_URL: ADMIN_DB_URL,
+      HOOKSHOT_TEST_DB_PREFIX: dbPrefix,
     });
   } finally {
     await dev.stop();
     await dropRunDatabases(dbPrefix).catch((err) => console.error(`could not drop test databases: ${err.message}`));
   }
   process.exit(code);
+}
+
+/** Node's test runner over the files, one at a time; resolves with its exit code. */
+function runFiles(files: string[], env: Record<string, string>): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--test', '--test-reporter=spec', '--test-timeout=180000', '--test-concurrency=1', ...files],
+      { stdio: 'inherit', env: { ...process.env, ...env } },
+    );
+    const forward = (sig: NodeJS.Signals) => child.kill(sig);
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0)));
+  });
 }
 
 main().catch((err) => {

@@ -1,2 +1,3 @@
 export { jobWorkflow } from './job';
 export { webhookWorkflow } from './webhook';
+export { webhookFanoutWorkflow } from './webhookFanout';

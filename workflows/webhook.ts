@@ -2,12 +2,16 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  patched,
+  ParentClosePolicy,
   proxyActivities,
   setHandler,
+  startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { WebhookActivities } from '../activities/webhook';
+import type { WebhookEvent, WebhookFanoutInput } from '../src/shared/jobTypes';
+import { webhookFanoutWorkflowId } from '../src/shared/names';
 import {
   attemptOutcomeSignal,
   replayFailedSignal,
@@ -16,7 +20,7 @@ import {
   type AttemptOutcome,
   type WebhookEntityState,
 } from '../src/shared/workflowApi';
-import type { WebhookEvent } from '../src/shared/jobTypes';
+import { webhookFanoutWorkflow } from './webhookFanout';
 
 export interface WebhookWorkflowInput {
   webhookId: string;
@@ -29,31 +33,29 @@ interface Carried {
   state: WebhookEntityState;
   warned50: boolean;
   warned90: boolean;
+  /** Keys of the latest outcomes: a retried delivery activity reports its attempt again. */
   recent: string[];
   /** Numbers notifications; carried so their dedupe keys never repeat. */
   eventSeq: number;
-  pendingReplays: Array<{ replayId: string; since: string | null }>;
 }
 
-// Outcome keys remembered to drop a repeated report (the fallback path
-// through an activity may deliver one twice).
 const RECENT_KEYS = 512;
 
 /**
  * One long-running workflow per webhook: the single writer of its failure
- * count and status. Signals mutate state synchronously; the main loop
- * persists the latest state in one activity per batch, so a burst of
- * outcomes costs one database write, not one per outcome.
+ * count and status. Outcomes arrive as signals and are applied at once, in
+ * order; the loop persists the latest state in one activity per activation,
+ * so a burst of outcomes costs one database write, and a disable is stored
+ * in the next one. Attempts read that stored status before sending, so none
+ * starts after it. Once disabled, the count stays at the threshold: failures
+ * of attempts already under way are not counted. Long work (bulk replay,
+ * waking jobs asleep on the ladder after a disable) runs in child workflows,
+ * so this loop never waits on it.
  */
 export async function webhookWorkflow(input: WebhookWorkflowInput): Promise<void> {
-  const acts = proxyActivities<Activities>({
+  const acts = proxyActivities<WebhookActivities>({
     startToCloseTimeout: '1 minute',
-    retry: { initialInterval: '1s', maximumInterval: '30s', backoffCoefficient: 2 },
-  });
-  const replayActs = proxyActivities<Activities>({
-    startToCloseTimeout: '10 minutes',
-    heartbeatTimeout: '1 minute',
-    retry: { initialInterval: '1s', maximumInterval: '30s', backoffCoefficient: 2 },
+    retry: { initialInterval: '200ms', maximumInterval: '10s', backoffCoefficient: 2 },
   });
 
   const c: Carried = input.carried ?? {
@@ -70,62 +72,64 @@ export async function webhookWorkflow(input: WebhookWorkflowInput): Promise<void
     warned90: false,
     recent: [],
     eventSeq: 0,
-    pendingReplays: [],
   };
   c.state.disableAfter = input.disableAfter;
   // The first run adopts what PostgreSQL holds (a webhook may predate its
-  // entity); outcomes that arrive before that are applied after it.
+  // entity); handlers wait for that before touching the state.
   let loaded = !!input.carried;
-  const early: AttemptOutcome[] = [];
 
+  // Outcomes that arrive before the stored state is loaded are applied after it.
+  const early: AttemptOutcome[] = [];
   let version = 0;
   let persistedVersion = 0;
   let events: WebhookEvent[] = [];
+  const fanouts: WebhookFanoutInput[] = [];
 
-  const changed = () => {
-    version++;
-  };
   const emit = (kind: WebhookEvent['kind'], threshold: number, count: number) => {
     events.push({ kind, threshold, count, seq: ++c.eventSeq });
   };
 
-  const applyOutcome = (o: AttemptOutcome) => {
+  /** Applies one outcome; true when the state changed and must be stored. */
+  const applyOutcome = (o: AttemptOutcome): boolean => {
     const key = `${o.jobId}/${o.series}/${o.attempt}`;
-    if (c.recent.includes(key)) return;
+    if (c.recent.includes(key)) return false;
     c.recent.push(key);
     if (c.recent.length > RECENT_KEYS) c.recent.splice(0, c.recent.length - RECENT_KEYS);
     const s = c.state;
     s.outcomesApplied++;
-    const before = `${s.consecutiveFailedCount}/${s.status}`;
+    // A disabled webhook's count is frozen where it was disabled; an enable resets it.
+    if (s.status === 'disabled') return false;
     if (o.success) {
+      const changed = s.consecutiveFailedCount !== 0;
       s.consecutiveFailedCount = 0;
       c.warned50 = false;
       c.warned90 = false;
-    } else {
-      s.consecutiveFailedCount++;
-      const n = s.consecutiveFailedCount;
-      if (!c.warned50 && n >= Math.ceil(s.disableAfter * 0.5) && n < s.disableAfter) {
-        c.warned50 = true;
-        emit('warning', 50, n);
-      }
-      if (!c.warned90 && n >= Math.ceil(s.disableAfter * 0.9) && n < s.disableAfter) {
-        c.warned90 = true;
-        emit('warning', 90, n);
-      }
-      if (s.status === 'enabled' && n >= s.disableAfter) {
-        s.status = 'disabled';
-        s.disabledReason = 'consecutive_failures';
-        emit('disabled', s.disableAfter, n);
-      }
+      return changed;
     }
-    // A success on a clean webhook stores nothing new: no write for the common
-    // case. Patched, since entities already running persisted every outcome.
-    const unchanged = `${s.consecutiveFailedCount}/${s.status}` === before && events.length === 0;
-    if (!(unchanged && patched('skip-unchanged-persist'))) changed();
+    const n = ++s.consecutiveFailedCount;
+    if (!c.warned50 && n >= Math.ceil(s.disableAfter * 0.5) && n < s.disableAfter) {
+      c.warned50 = true;
+      emit('warning', 50, n);
+    }
+    if (!c.warned90 && n >= Math.ceil(s.disableAfter * 0.9) && n < s.disableAfter) {
+      c.warned90 = true;
+      emit('warning', 90, n);
+    }
+    if (n >= s.disableAfter) {
+      s.status = 'disabled';
+      s.disabledReason = 'consecutive_failures';
+      emit('disabled', s.disableAfter, n);
+      // Jobs asleep on the ladder end now rather than at their next timer.
+      fanouts.push({ webhookId: input.webhookId, action: 'stop', requestId: `disable-${c.eventSeq}`, since: null });
+    }
+    return true;
   };
 
-  setHandler(attemptOutcomeSignal, (o) => (loaded ? applyOutcome(o) : void early.push(o)));
   setHandler(webhookStateQuery, () => ({ ...c.state }));
+  setHandler(attemptOutcomeSignal, (o) => {
+    if (!loaded) return void early.push(o);
+    if (applyOutcome(o)) version++;
+  });
   setHandler(
     setWebhookStatusUpdate,
     async ({ status, reason }) => {
@@ -142,9 +146,9 @@ export async function webhookWorkflow(input: WebhookWorkflowInput): Promise<void
         s.status = 'disabled';
         s.disabledReason = reason ?? 'manual';
         emit('disabled_manually', 0, s.consecutiveFailedCount);
+        fanouts.push({ webhookId: input.webhookId, action: 'stop', requestId: `disable-${c.eventSeq}`, since: null });
       }
-      changed();
-      const mine = version;
+      const mine = ++version;
       await condition(() => persistedVersion >= mine);
       return { ...c.state };
     },
@@ -154,10 +158,9 @@ export async function webhookWorkflow(input: WebhookWorkflowInput): Promise<void
       },
     },
   );
-  setHandler(replayFailedSignal, (r) => {
-    if (c.pendingReplays.some((p) => p.replayId === r.replayId)) return;
-    c.pendingReplays.push(r);
+  setHandler(replayFailedSignal, ({ replayId, since }) => {
     c.state.replaysRequested++;
+    fanouts.push({ webhookId: input.webhookId, action: 'replay', requestId: replayId, since });
   });
 
   // Handlers are registered above, before this first await: an update or a
@@ -170,35 +173,39 @@ export async function webhookWorkflow(input: WebhookWorkflowInput): Promise<void
     c.state.consecutiveFailedCount = stored.consecutiveFailedCount;
   }
   loaded = true;
-  for (const o of early.splice(0)) applyOutcome(o);
+  for (const o of early.splice(0)) if (applyOutcome(o)) version++;
 
   for (;;) {
-    await condition(
-      () => version > persistedVersion || c.pendingReplays.length > 0 || workflowInfo().continueAsNewSuggested,
-    );
+    await condition(() => version > persistedVersion || fanouts.length > 0 || workflowInfo().continueAsNewSuggested);
     if (version > persistedVersion) {
       const target = version;
       const batch = events;
       events = [];
-      const gone = await acts.persistWebhookState({ state: { ...c.state }, events: batch, version: target });
+      const gone = await acts.persistWebhookState({ state: { ...c.state }, events: batch });
       persistedVersion = target;
       if (gone) return; // the webhook was deleted meanwhile
       continue;
     }
-    if (c.pendingReplays.length > 0) {
-      const r = c.pendingReplays[0]!;
-      // One activity pages through the failed jobs and signals each with bounded concurrency.
-      await replayActs.replayFailedDeliveries({ webhookId: input.webhookId, replayId: r.replayId, since: r.since });
-      c.pendingReplays.shift();
+    if (fanouts.length > 0) {
+      // Only the start is awaited; the child outlives this run (continue-as-new).
+      const f = fanouts.shift()!;
+      try {
+        await startChild(webhookFanoutWorkflow, {
+          workflowId: webhookFanoutWorkflowId(f.webhookId, f.action, f.requestId),
+          args: [f],
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+        });
+      } catch (err) {
+        // The same request twice: the first child does the work.
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
       continue;
     }
-    if (workflowInfo().continueAsNewSuggested) {
-      // Hand over only when every handler is done and nothing is unsaved;
-      // new work wakes the loop instead, so the flush itself is never blocked.
-      await condition(() => allHandlersFinished() || version > persistedVersion || c.pendingReplays.length > 0);
-      if (allHandlersFinished() && version === persistedVersion && c.pendingReplays.length === 0) {
-        return continueAsNew<typeof webhookWorkflow>({ webhookId: input.webhookId, disableAfter: input.disableAfter, carried: c });
-      }
+    // Hand over only when every handler is done and nothing is unsaved; new
+    // work wakes the loop instead, so a flush is never blocked by this wait.
+    await condition(() => allHandlersFinished() || version > persistedVersion || fanouts.length > 0);
+    if (allHandlersFinished() && version === persistedVersion && fanouts.length === 0) {
+      return continueAsNew<typeof webhookWorkflow>({ webhookId: input.webhookId, disableAfter: input.disableAfter, carried: c });
     }
   }
 }

@@ -74,7 +74,7 @@ const redact = (h: Record<string, string>) =>
 /** send: one HTTP request; the result is the attempt row and a small outcome. */
 export async function deliverOnce(
   p: DeliverParams,
-): Promise<{ outcome: DeliveryAttemptOutcome; record: Omit<Attempt, 'id' | 'series' | 'attempt'> }> {
+): Promise<{ outcome: Omit<DeliveryAttemptOutcome, 'stop'>; record: Omit<Attempt, 'id' | 'series' | 'attempt'> }> {
   const startedAt = (p.now ?? (() => new Date()))();
   const prepared = prepareDelivery(p, startedAt);
   const base = {

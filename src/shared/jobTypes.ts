@@ -5,20 +5,28 @@ import type { JobKind, JobStatus } from './names';
 export interface JobWorkflowInput {
   jobId: string;
   kind: JobKind;
-  /** The webhook's uuid: its entity workflow gets every attempt's outcome. Absent in old histories. */
-  webhookId?: string | null;
+  /** The webhook's uuid (its entity counts every attempt's outcome); null for synchronous jobs. */
+  webhookId: string | null;
   /** 'replay': the result is stored already; only deliver (a new series). */
-  mode?: 'new' | 'replay';
-  /** Consecutive failures that disable a webhook (entity workflow input). */
-  disableAfter?: number;
+  mode: 'new' | 'replay';
   /** A short capture (plain scrape): run it as a local activity, sparing a server round trip. */
-  captureLocal?: boolean;
+  captureLocal: boolean;
+  /** The capture's own limit (SCRAPE_TIMEOUT_MS); sizes the capture activity's timeout. */
+  captureTimeoutMs: number;
   /** false for synchronous jobs: nothing to deliver. */
   deliver: boolean;
   /** Waits between failed attempts; attempts = waits + 1. */
   retryScheduleMs: number[];
-  /** One attempt's HTTP limit; sizes the activity timeout. */
+  /** Each wait is spread by up to ± this fraction, so failures that happened together are not retried together. */
+  retryJitter: number;
+  /** One attempt's HTTP limit; sizes the delivery activity's timeout. */
   deliveryTimeoutMs: number;
+}
+
+export interface JobWorkflowResult {
+  status: JobStatus;
+  /** Delivery attempts made, all series together. */
+  attempts: number;
 }
 
 export interface RunJobOutcome {
@@ -35,8 +43,6 @@ export interface DeliveryAttemptInput {
   attempt: number;
   /** Whether a failure will be followed by another attempt (sets job status). */
   willRetry: boolean;
-  /** When set, the activity itself reports the outcome to the webhook's entity. */
-  report?: { webhookId: string; disableAfter: number };
 }
 
 export interface DeliveryAttemptOutcome {
@@ -45,8 +51,12 @@ export interface DeliveryAttemptOutcome {
   errorCode: string | null;
   /** Server's Retry-After on 429/503, already capped; null when absent. */
   retryAfterMs: number | null;
-  /** The webhook is disabled or gone: end this series without further attempts. */
-  stop?: boolean;
+  /**
+   * Set when this series must end now, to the code it ends with: the webhook
+   * is disabled or gone, either before the attempt (nothing was sent) or
+   * because this failure disabled it.
+   */
+  stop: 'ERR::WEBHOOK::DISABLED' | 'ERR::WEBHOOK::NOT_FOUND' | null;
 }
 
 export interface FinishJobInput {
@@ -69,4 +79,15 @@ export interface StoredWebhookState {
   status: 'enabled' | 'disabled';
   disabledReason: string | null;
   consecutiveFailedCount: number;
+}
+
+/** Work the webhook entity hands to a child workflow, so its own loop never waits on it. */
+export interface WebhookFanoutInput {
+  webhookId: string;
+  /** replay: deliver every failed job again; stop: wake jobs waiting on the ladder so they end as DISABLED. */
+  action: 'replay' | 'stop';
+  /** Makes repeats harmless: one child per id, and jobs drop a replay id they have seen. */
+  requestId: string;
+  /** replay only: jobs created at or after this ISO time. */
+  since: string | null;
 }

@@ -22,6 +22,9 @@ export const jobStateQuery = defineQuery<JobState>('jobState');
 /** Deliver again: a new attempt series with the same Job-Id. replayId makes repeats harmless. */
 export const replayJobSignal = defineSignal<[{ replayId: string }]>('replay');
 
+/** The webhook changed (disabled): stop waiting and make the next attempt now, which ends the series. */
+export const wakeJobSignal = defineSignal('wake');
+
 // ---- webhook entity workflow (webhook:<uuid>) ----
 
 export interface AttemptOutcome {
@@ -42,6 +45,12 @@ export interface WebhookEntityState {
   replaysRequested: number;
 }
 
+/**
+ * Every delivery attempt reports its outcome here. A signal, not an update:
+ * a flood of failures is thousands of reports, and a workflow accepts only a
+ * few updates in flight. The decision reaches attempts through PostgreSQL,
+ * which every attempt reads before it sends.
+ */
 export const attemptOutcomeSignal = defineSignal<[AttemptOutcome]>('attemptOutcome');
 export const webhookStateQuery = defineQuery<WebhookEntityState>('state');
 

@@ -18,8 +18,9 @@ export function buildJobWorkflowInput(
     webhookId: job.webhookId,
     mode: job.mode,
     captureLocal: job.captureLocal,
-    disableAfter: config.webhook.disableAfter,
+    captureTimeoutMs: config.scrape.timeoutMs,
     retryScheduleMs: config.webhook.retryScheduleMs,
+    retryJitter: config.webhook.retryJitter,
     deliveryTimeoutMs: config.webhook.timeoutMs,
   };
 }

@@ -7,7 +7,6 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { prepareDelivery, type DeliverParams } from '../../src/delivery/deliver';
 import type { Job, JobResult } from '../../src/db/repositories/jobs';
 import type { Webhook } from '../../src/db/repositories/webhooks';
-import { nextDelayMs, parseRetryAfter } from '../../src/shared/retrySchedule';
 
 const job: Job = {
   id: '0b7a3f4e-5c1d-4e2a-9f8b-1c2d3e4f5a6b',
@@ -52,6 +51,7 @@ const baseWebhook: Webhook = {
   status: 'enabled',
   disabled_reason: null,
   consecutive_failed_count: 3,
+  disabled_at: null,
   created_at: new Date(),
   updated_at: new Date(),
 };
@@ -122,25 +122,5 @@ describe('delivery payload', () => {
         'webhook-signature': p.headers['webhook-signature']!,
       }),
     );
-  });
-});
-
-describe('retry schedule', () => {
-  const ladder = [30_000, 60_000, 300_000, 1_800_000, 3_600_000, 86_400_000];
-  it('walks the ladder in order', () => {
-    assert.deepEqual([1, 2, 3, 4, 5, 6].map((a) => nextDelayMs(ladder, a, null)), ladder);
-  });
-  it('lets Retry-After lengthen a wait but never shorten it or pass one day', () => {
-    assert.equal(nextDelayMs(ladder, 1, 120_000), 120_000);
-    assert.equal(nextDelayMs(ladder, 3, 1_000), 300_000);
-    assert.equal(nextDelayMs(ladder, 1, 10 * 86_400_000), 86_400_000);
-  });
-  it('reads Retry-After as seconds or an HTTP date', () => {
-    const now = Date.parse('2026-11-23T10:00:00Z');
-    assert.equal(parseRetryAfter('120', now), 120_000);
-    assert.equal(parseRetryAfter('Mon, 23 Nov 2026 10:05:00 GMT', now), 300_000);
-    assert.equal(parseRetryAfter('soon', now), null);
-    assert.equal(parseRetryAfter(undefined, now), null);
-    assert.equal(parseRetryAfter('99999999', now), 86_400_000);
   });
 });

@@ -1,10 +1,12 @@
 import * as m001 from './001_initial';
 import * as m002 from './002_webhook_entity';
 import * as m003 from './003_idempotency';
+import * as m004 from './004_disable_gate';
 
 /** Applied in this order; never edit a shipped entry, add a new one. */
 export const MIGRATIONS: ReadonlyArray<{ id: string; sql: string }> = [
   { id: '001_initial', sql: m001.sql },
   { id: '002_webhook_entity', sql: m002.sql },
   { id: '003_idempotency', sql: m003.sql },
+  { id: '004_disable_gate', sql: m004.sql },
 ];

@@ -1,6 +1,7 @@
 import type { Db, DbClient } from '../pool';
 import type { Env } from './projects';
 import type { JobKind, JobStatus } from '../../shared/names';
+import type { Webhook } from './webhooks';
 
 export interface Job {
   id: string;
@@ -148,9 +149,11 @@ export async function getResult(db: Q, jobId: string): Promise<JobResult | null>
   return rows[0] ?? null;
 }
 
-export async function recordAttempt(db: Q, a: Omit<Attempt, 'id'>): Promise<void> {
+/** One row per attempt; with jobStatus, the job's status is set in the same statement. */
+export async function recordAttempt(db: Q, a: Omit<Attempt, 'id'>, jobStatus: JobStatus | null = null): Promise<void> {
   await db.query(
-    `INSERT INTO delivery_attempts (job_id, webhook_id, series, attempt, started_at, duration_ms, url, final_url, success,
+    `WITH job AS (UPDATE jobs SET status = $16, updated_at = now() WHERE id = $1 AND $16::text IS NOT NULL)
+     INSERT INTO delivery_attempts (job_id, webhook_id, series, attempt, started_at, duration_ms, url, final_url, success,
        status_code, error_code, error_message, request_headers, response_headers, response_snippet)
      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
      ON CONFLICT (job_id, series, attempt) DO UPDATE SET started_at = EXCLUDED.started_at,
@@ -160,7 +163,7 @@ export async function recordAttempt(db: Q, a: Omit<Attempt, 'id'>): Promise<void
        response_snippet = EXCLUDED.response_snippet`,
     [
       a.job_id, a.webhook_id, a.series, a.attempt, a.started_at, a.duration_ms, a.url, a.final_url, a.success,
-      a.status_code, a.error_code, a.error_message, a.request_headers, a.response_headers, a.response_snippet,
+      a.status_code, a.error_code, a.error_message, a.request_headers, a.response_headers, a.response_snippet, jobStatus,
     ],
   );
 }
@@ -179,4 +182,90 @@ export async function getAttempt(db: Q, jobId: string, series: number, attempt: 
     [jobId, series, attempt],
   );
   return rows[0] ?? null;
+}
+
+export interface AttemptContext {
+  job: Job;
+  /** Read FOR SHARE: an entity storing a disable waits for this read, so the check and the disable are ordered. */
+  webhook: Webhook | null;
+  projectName: string;
+  /** The same attempt, recorded by an earlier try of the activity. */
+  prior: Attempt | null;
+  /** The stored capture; read here because an attempt that sends needs it (one round trip). */
+  result: JobResult | null;
+  /** The database's clock at the gate: the attempt's start. */
+  gateAt: Date;
+}
+
+/** Everything one delivery attempt needs, in one query; null when the job is gone. */
+export async function loadAttemptContext(db: Q, jobId: string, series: number, attempt: number): Promise<AttemptContext | null> {
+  const { rows } = await db.query<{ job: Job; webhook: Webhook | null; project_name: string; prior: Attempt | null; result: JobResult | null; gate_at: Date }>(
+    `SELECT to_jsonb(j) AS job, to_jsonb(w) AS webhook, p.name AS project_name, to_jsonb(a) AS prior,
+            to_jsonb(r) - 'body' AS result, r.body AS result_body, clock_timestamp() AS gate_at
+       FROM jobs j
+       JOIN projects p ON p.id = j.project_id
+       LEFT JOIN LATERAL (SELECT * FROM webhooks WHERE id = j.webhook_id FOR SHARE) w ON true
+       LEFT JOIN delivery_attempts a ON a.job_id = j.id AND a.series = $2 AND a.attempt = $3
+       LEFT JOIN job_results r ON r.job_id = j.id
+      WHERE j.id = $1`,
+    [jobId, series, attempt],
+  );
+  const row = rows[0] as (typeof rows)[number] & { result_body: Buffer | null } | undefined;
+  if (!row) return null;
+  // jsonb carries timestamps as text: give back the Dates the rest of the code expects.
+  const dates = <T extends object>(o: T, keys: string[]): T => {
+    for (const k of keys) {
+      const v = (o as Record<string, unknown>)[k];
+      if (typeof v === 'string') (o as Record<string, unknown>)[k] = new Date(v);
+    }
+    return o;
+  };
+  return {
+    job: dates(row.job, ['created_at', 'updated_at', 'completed_at']),
+    webhook: row.webhook && dates(row.webhook, ['created_at', 'updated_at', 'disabled_at']),
+    projectName: row.project_name,
+    prior: row.prior && dates(row.prior, ['started_at', 'created_at']),
+    result: row.result && { ...dates(row.result, ['created_at']), body: row.result_body },
+    gateAt: row.gate_at,
+  };
+}
+
+/**
+ * Starts a delivery series (first replay of a closed job, or a replay during
+ * the ladder): the job is pending again, a webhook error of the last series
+ * is cleared, and the series number is the first one not yet used.
+ */
+export async function beginDeliverySeries(db: Q, jobId: string): Promise<number> {
+  const { rows } = await db.query<{ series: number }>(
+    `UPDATE jobs SET status = 'delivering', delivery_status = 'pending',
+            error_code = CASE WHEN error_code LIKE 'ERR::WEBHOOK::%' THEN NULL ELSE error_code END,
+            error_message = CASE WHEN error_code LIKE 'ERR::WEBHOOK::%' THEN NULL ELSE error_message END,
+            completed_at = NULL, updated_at = now()
+      WHERE id = $1
+     RETURNING (SELECT coalesce(max(series) + 1, 0) FROM delivery_attempts WHERE job_id = $1)::int AS series`,
+    [jobId],
+  );
+  return rows[0]?.series ?? 0;
+}
+
+export type WebhookJobFilter = 'failed' | 'retrying';
+
+/** A page of a webhook's jobs by id: failed deliveries (replay) or jobs waiting on the ladder (wake). */
+export async function listWebhookJobs(
+  db: Q,
+  webhookId: string,
+  filter: WebhookJobFilter,
+  opts: { since: string | null; after: string; limit: number },
+): Promise<Array<Pick<Job, 'id' | 'kind' | 'webhook_id' | 'webhook_name'>>> {
+  const { rows } = await db.query<Pick<Job, 'id' | 'kind' | 'webhook_id' | 'webhook_name'>>(
+    `SELECT id, kind, webhook_id, webhook_name FROM jobs
+      WHERE webhook_id = $1
+        AND CASE WHEN $2 = 'failed' THEN delivery_status = 'failed'
+                 ELSE delivery_status = 'pending' AND status = 'retrying' END
+        AND ($3::timestamptz IS NULL OR created_at >= $3)
+        AND id > $4::uuid
+      ORDER BY id LIMIT $5`,
+    [webhookId, filter, opts.since, opts.after, opts.limit],
+  );
+  return rows;
 }

@@ -38,6 +38,11 @@ export async function createProject(db: Q, p: { name: string; plan: Plan; alert_
   return rows[0]!;
 }
 
+export async function getProjectById(db: Q, id: string): Promise<Project | null> {
+  const { rows } = await db.query<Project>('SELECT * FROM projects WHERE id = $1', [id]);
+  return rows[0] ?? null;
+}
+
 export async function getProjectByName(db: Q, name: string): Promise<Project | null> {
   const { rows } = await db.query<Project>('SELECT * FROM projects WHERE name = $1', [name]);
   return rows[0] ?? null;

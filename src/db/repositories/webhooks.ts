@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Db, DbClient } from '../pool';
+import { withTransaction, type Db, type DbClient } from '../pool';
 import type { Env } from './projects';
 import type { Attempt } from './jobs';
 
@@ -20,6 +20,8 @@ export interface Webhook {
   status: 'enabled' | 'disabled';
   disabled_reason: string | null;
   consecutive_failed_count: number;
+  /** When the webhook was last disabled (cleared on enable). */
+  disabled_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -70,6 +72,12 @@ export async function getWebhookByName(db: Q, projectId: string, env: Env, name:
     [projectId, env, name],
   );
   return rows[0] ?? null;
+}
+
+/** The webhook's status now, or null when it no longer exists. */
+export async function getWebhookStatus(db: Q, id: string): Promise<Webhook['status'] | null> {
+  const { rows } = await db.query<{ status: Webhook['status'] }>('SELECT status FROM webhooks WHERE id = $1', [id]);
+  return rows[0]?.status ?? null;
 }
 
 export async function getWebhookById(db: Q, id: string): Promise<Webhook | null> {
@@ -136,4 +144,58 @@ export async function listDeliveries(
     [webhookId, opts.status ?? null, opts.before ?? null, opts.limit],
   );
   return rows;
+}
+
+export interface StoredEntityState {
+  status: Webhook['status'];
+  disabledReason: string | null;
+  consecutiveFailedCount: number;
+}
+
+export interface WebhookOwner {
+  id: string;
+  name: string;
+  env: Env;
+  project_id: string;
+  project: string;
+  alert_url: string | null;
+}
+
+/**
+ * The entity's write of its state (it is the only writer of these columns).
+ * A disable first takes the row lock, which waits for every attempt gate
+ * holding the row FOR SHARE; disabled_at is read after that, so every
+ * attempt that passed the gate started before it, and none after.
+ * Returns the webhook's owner, or null when the webhook was deleted.
+ */
+export async function storeEntityState(db: Db, webhookId: string, s: StoredEntityState, disabling: boolean): Promise<WebhookOwner | null> {
+  const write = async (q: Q) => {
+    const { rows } = await q.query<WebhookOwner>(
+      `UPDATE webhooks w SET status = $2, disabled_reason = $3, consecutive_failed_count = $4,
+              disabled_at = CASE WHEN $2 = 'enabled' THEN NULL WHEN $5 THEN clock_timestamp() ELSE w.disabled_at END,
+              updated_at = now()
+         FROM projects p WHERE w.id = $1 AND p.id = w.project_id
+       RETURNING w.id, w.name, w.env, w.project_id, p.alert_url, p.name AS project`,
+      [webhookId, s.status, s.disabledReason, s.consecutiveFailedCount, disabling],
+    );
+    return rows[0] ?? null;
+  };
+  if (!disabling) return write(db);
+  return withTransaction(db, async (c) => {
+    await c.query('SELECT 1 FROM webhooks WHERE id = $1 FOR UPDATE', [webhookId]);
+    return write(c);
+  });
+}
+
+/** One notification, once: true when this call inserted it (an activity retry does not). */
+export async function insertNotification(
+  db: Q,
+  n: { project_id: string; env: Env; webhook_id: string; kind: string; message: string; details: Record<string, unknown>; dedupe_key: string },
+): Promise<boolean> {
+  const r = await db.query(
+    `INSERT INTO notifications (project_id, env, webhook_id, kind, message, details, dedupe_key)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING`,
+    [n.project_id, n.env, n.webhook_id, n.kind, n.message, n.details, n.dedupe_key],
+  );
+  return r.rowCount === 1;
 }

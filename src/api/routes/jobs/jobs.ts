@@ -66,7 +66,6 @@ export function jobRoutes({ db, config, temporal }: ApiDeps): Router<AppState> {
     if (webhook.status === 'disabled') throw WebhookErrors.disabled(webhook.name);
     const replayId = await replayJob(
       temporal,
-      db,
       config,
       job,
       project.name,

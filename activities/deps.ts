@@ -1,0 +1,20 @@
+import type { Client } from '@temporalio/client';
+import type { Dispatcher } from 'undici';
+import type { BrowserPool } from '../src/capture/browser';
+import type { Config } from '../src/config';
+import type { Db } from '../src/db/pool';
+import type { Logger } from '../src/logger';
+
+/** What activities are built from; tests pass real ones of their own. */
+export interface ActivityDeps {
+  db: Db;
+  config: Config;
+  logger: Logger;
+  /** Address-guarded dispatchers: one opened by WEBHOOK_ALLOWED_CIDRS, one by SCRAPE_ALLOWED_CIDRS. */
+  webhookHttp: Dispatcher;
+  scrapeHttp: Dispatcher;
+  /** For updates to webhook entities and signals to jobs. */
+  temporal: Client;
+  /** Chromium for screenshots and render_js. */
+  browser: BrowserPool;
+}

@@ -1,0 +1,160 @@
+import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
+import { runCapture } from '../src/capture/run';
+import {
+  beginDeliverySeries,
+  getJob,
+  loadAttemptContext,
+  recordAttempt,
+  saveResult,
+  setJobStatus,
+} from '../src/db/repositories/jobs';
+import { getWebhookStatus } from '../src/db/repositories/webhooks';
+import { deliverOnce } from '../src/delivery/deliver';
+import type { DeliveryAttemptInput, DeliveryAttemptOutcome, FinishJobInput, RunJobOutcome } from '../src/shared/jobTypes';
+import { webhookTaskQueue, webhookWorkflowId } from '../src/shared/names';
+import { attemptOutcomeSignal, type AttemptOutcome } from '../src/shared/workflowApi';
+import type { ActivityDeps } from './deps';
+
+const DISABLED = 'ERR::WEBHOOK::DISABLED';
+const NOT_FOUND = 'ERR::WEBHOOK::NOT_FOUND';
+
+/** A job row that is gone stays gone: retrying cannot help. */
+const jobNotFound = (jobId: string) =>
+  ApplicationFailure.create({ type: 'JobNotFound', message: `job ${jobId} not found`, nonRetryable: true });
+
+/** Activities of the job workflow: capture, delivery attempts, and the job row's status. */
+export function createJobActivities(deps: ActivityDeps) {
+  const { db, config, logger } = deps;
+
+  /** Counts the outcome in the webhook's entity, starting the entity if it does not run. */
+  const report = (webhookId: string, outcome: AttemptOutcome) =>
+    deps.temporal.workflow.signalWithStart('webhookWorkflow', {
+      workflowId: webhookWorkflowId(webhookId),
+      taskQueue: webhookTaskQueue(config.temporal.taskQueue),
+      args: [{ webhookId, disableAfter: config.webhook.disableAfter }],
+      signal: attemptOutcomeSignal,
+      signalArgs: [outcome],
+    });
+
+  return {
+    /** Runs the job's capture and stores its result; returns a summary only. */
+    async runJob({ jobId }: { jobId: string }): Promise<RunJobOutcome> {
+      const job = await getJob(db, jobId);
+      if (!job) throw jobNotFound(jobId);
+      await setJobStatus(db, jobId, 'running');
+      // Browser captures run as regular activities: heartbeats tell Temporal
+      // the worker lives, and a cancellation closes the page.
+      const ctx = Context.current();
+      const beat = ctx.info.isLocal ? null : setInterval(() => heartbeat(), 1000);
+      const outcome = await runCapture(job, {
+        http: deps.scrapeHttp,
+        browser: deps.browser,
+        timeoutMs: config.scrape.timeoutMs,
+        maxBytes: config.scrape.maxBytes,
+        signal: ctx.cancellationSignal,
+      }).finally(() => beat && clearInterval(beat));
+      // A cancelled activity ends as cancelled, not as a failed capture.
+      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+      if (outcome.result) await saveResult(db, outcome.result);
+      await setJobStatus(db, jobId, job.webhook_id ? 'delivering' : 'running', {
+        error_code: outcome.errorCode,
+        error_message: outcome.errorMessage,
+      });
+      logger.info({ jobId, ok: outcome.errorCode === null, errorCode: outcome.errorCode }, 'job ran');
+      return {
+        ok: outcome.errorCode === null,
+        errorCode: outcome.errorCode,
+        statusCode: outcome.result?.status_code ?? null,
+        sizeBytes: outcome.result?.size_bytes ?? 0,
+      };
+    },
+
+    /**
+     * One delivery attempt, as a pipeline: load (one query, which is also the
+     * disable gate) → prepare and sign → send → record → report to the entity.
+     */
+    async deliverWebhook(input: DeliveryAttemptInput): Promise<DeliveryAttemptOutcome> {
+      const ctx = await loadAttemptContext(db, input.jobId, input.series, input.attempt);
+      if (!ctx) throw jobNotFound(input.jobId);
+      const { job, webhook, prior } = ctx;
+      const key = { jobId: job.id, series: input.series, attempt: input.attempt };
+      const log = logger.child({ jobId: job.id, webhook: job.webhook_name, series: input.series, attempt: input.attempt });
+
+      // A retry of an attempt that was sent and recorded (only the report
+      // failed) must not send again: report the recorded outcome.
+      if (prior && prior.error_code !== DISABLED && prior.error_code !== NOT_FOUND && job.webhook_id) {
+        await report(job.webhook_id, { ...key, success: prior.success });
+        return { success: prior.success, statusCode: prior.status_code, errorCode: prior.error_code, retryAfterMs: null, stop: null };
+      }
+      // Nothing is sent: the attempt is recorded and this series ends.
+      const endSeries = async (code: typeof DISABLED | typeof NOT_FOUND, message: string): Promise<DeliveryAttemptOutcome> => {
+        await recordAttempt(db, {
+          ...key, job_id: job.id, webhook_id: webhook?.id ?? null, started_at: ctx.gateAt, duration_ms: 0, url: webhook?.url ?? '',
+          final_url: null, success: false, status_code: null, error_code: code, error_message: message,
+          request_headers: {}, response_headers: null, response_snippet: null,
+        });
+        log.info({ errorCode: code }, message);
+        return { success: false, statusCode: null, errorCode: code, retryAfterMs: null, stop: code };
+      };
+      if (!webhook) return endSeries(NOT_FOUND, `webhook "${job.webhook_name}" no longer exists`);
+      if (webhook.status === 'disabled') {
+        // Pending retries end here; a replay after re-enabling delivers them.
+        return endSeries(DISABLED, `webhook "${webhook.name}" is disabled (${webhook.disabled_reason ?? 'manual'}); nothing was sent`);
+      }
+
+      // Heartbeats let Temporal notice a dead worker in seconds rather than
+      // after the whole HTTP timeout, and hand the attempt to another worker.
+      const beat = setInterval(() => heartbeat(), 1000);
+      const attempt = await deliverOnce({
+        job,
+        result: ctx.result,
+        webhook,
+        projectName: ctx.projectName,
+        publicUrl: config.publicUrl,
+        http: deps.webhookHttp,
+        timeoutMs: config.webhook.timeoutMs,
+        requireHttps: config.webhook.requireHttps,
+        now: () => ctx.gateAt,
+      }).finally(() => clearInterval(beat));
+      const { outcome } = attempt;
+      const retrying = !outcome.success && input.willRetry;
+      await recordAttempt(db, { ...attempt.record, ...key }, retrying ? 'retrying' : null);
+      log.info({ success: outcome.success, statusCode: outcome.statusCode, errorCode: outcome.errorCode }, outcome.success ? 'delivered' : 'delivery attempt failed');
+      // Read after the job shows as retrying: a disable stored before this
+      // read ends the series now; one stored after it wakes the job through
+      // the entity's stop run (which lists retrying jobs). Either way no job
+      // sleeps out its ladder on a disabled webhook.
+      const now = retrying ? await getWebhookStatus(db, webhook.id) : 'enabled';
+      await report(webhook.id, { ...key, success: outcome.success });
+      const stop = now === 'enabled' ? null : now === null ? NOT_FOUND : DISABLED;
+      return { ...outcome, stop };
+    },
+
+    /** Stores why the capture could not be made; delivery (if any) follows. */
+    async recordCaptureFailure(input: { jobId: string; errorCode: string; errorMessage: string }): Promise<void> {
+      const job = await getJob(db, input.jobId);
+      if (!job) return;
+      await setJobStatus(db, job.id, job.webhook_id ? 'delivering' : 'running', {
+        error_code: input.errorCode,
+        error_message: input.errorMessage,
+      });
+      logger.warn({ jobId: job.id, errorCode: input.errorCode }, input.errorMessage);
+    },
+
+    async finishJob(input: FinishJobInput): Promise<void> {
+      const job = await getJob(db, input.jobId);
+      if (!job) return;
+      await setJobStatus(db, input.jobId, input.status, {
+        delivery_status: job.delivery_status && input.status !== 'done' ? input.status : undefined,
+        ...(input.status === 'failed' && input.errorCode ? { error_code: input.errorCode, error_message: input.errorMessage } : {}),
+      });
+    },
+
+    /** A new delivery series (a replay): the job is pending again; returns the series number. */
+    async beginSeries({ jobId }: { jobId: string }): Promise<number> {
+      return beginDeliverySeries(db, jobId);
+    },
+  };
+}
+
+export type JobActivities = ReturnType<typeof createJobActivities>;
