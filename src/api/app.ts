@@ -7,7 +7,8 @@ import { adminRoutes } from './routes/admin/admin';
 import { webhookRoutes } from './routes/webhooks/webhooks';
 import { scrapeRoutes } from './routes/scrape/scrape';
 import { jobRoutes } from './routes/jobs/jobs';
-import { buildOpenApi, renderDocsPage } from './openapi';
+import { docsRoutes } from './routes/docs/docs';
+import { buildOpenApi } from './openapi';
 
 export function createApp(deps: ApiDeps): Koa<AppState> {
   const app = new Koa<AppState>();
@@ -30,13 +31,8 @@ export function buildRouters(deps: ApiDeps): Router<AppState>[] {
     ctx.body = { status: 'ok' };
   });
   const doc = buildOpenApi(deps.config);
-  const page = renderDocsPage(doc);
   ops.get('/openapi.json', (ctx) => {
     ctx.body = doc;
   });
-  ops.get('/docs', (ctx) => {
-    ctx.type = 'text/html; charset=utf-8';
-    ctx.body = page;
-  });
-  return [ops, adminRoutes(deps), webhookRoutes(deps), scrapeRoutes(deps), jobRoutes(deps)];
+  return [ops, docsRoutes(), adminRoutes(deps), webhookRoutes(deps), scrapeRoutes(deps), jobRoutes(deps)];
 }

@@ -2,10 +2,15 @@ import { z } from 'zod';
 import type { Config } from '../config';
 import { CreateKey, CreateProject, RevokeKey, UpdateProject } from './routes/admin/schema';
 import { JobByUuid } from './routes/jobs/schema';
+import { DOCS_ASSETS } from './routes/docs/docs';
 import { ScrapeParams, ScreenshotParams } from './routes/scrape/schema';
 import { createWebhookSchema, ListDeliveries, ReplayWebhook, updateWebhookSchema, WebhookByName } from './routes/webhooks/schema';
 
 type Auth = 'key' | 'admin' | 'none';
+
+// Documentation only: the route looks the name up itself, so an unknown one is 404, not 400.
+const DocsAsset = z.object({ asset: z.enum(DOCS_ASSETS) });
+
 interface Op {
   method: 'get' | 'post' | 'patch' | 'delete';
   path: string; // Koa style, /webhooks/:name
@@ -36,7 +41,8 @@ export function operations(config: Pick<Config, 'scrape' | 'webhook'>): Op[] {
   return [
     { method: 'get', path: '/healthz', summary: 'Liveness: 200 when the database answers', tag: 'operations', auth: 'none', ok: { status: 200, description: '{status: "ok"}' } },
     { method: 'get', path: '/openapi.json', summary: 'This document', tag: 'operations', auth: 'none', ok: { status: 200, description: 'OpenAPI 3.1' } },
-    { method: 'get', path: '/docs', summary: 'Readable API reference (HTML)', tag: 'operations', auth: 'none', ok: { status: 200, description: 'HTML' } },
+    { method: 'get', path: '/docs', summary: 'This document in Swagger UI (HTML)', tag: 'operations', auth: 'none', ok: { status: 200, description: 'HTML' } },
+    { method: 'get', path: '/docs/:asset', summary: "Swagger UI's scripts, stylesheets and icons; any other name is 404", tag: 'operations', auth: 'none', input: DocsAsset, ok: { status: 200, description: 'The file' }, errors: [404] },
     { method: 'get', path: '/scrape', summary: 'Scrape a URL; with webhook_name, enqueue and deliver to the webhook', tag: 'jobs', auth: 'key', input: scrape, ok: scrapeOk, errors: [400, 401, 404, 409, 429, 503] },
     { method: 'post', path: '/scrape', summary: 'Same as GET /scrape; parameters may also come as a JSON body', tag: 'jobs', auth: 'key', input: scrape, body: true, ok: scrapeOk, errors: [400, 401, 404, 409, 413, 415, 429, 503] },
     { method: 'get', path: '/screenshot', summary: 'Screenshot a URL in headless Chromium; with webhook_name, enqueue and deliver the image', tag: 'jobs', auth: 'key', input: ScreenshotParams(config.scrape.timeoutMs), ok: { status: 200, description: 'With webhook_name: the promise (as /scrape). Without: the image bytes (image/png, image/jpeg or image/webp).' }, errors: [400, 401, 404, 409, 422, 429, 502, 503, 504] },
@@ -149,45 +155,4 @@ export function buildOpenApi(config: Config) {
     },
     paths,
   };
-}
-
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-/** A plain HTML reference rendered from the document: no scripts, no CDN. */
-export function renderDocsPage(doc: ReturnType<typeof buildOpenApi>): string {
-  const rows: string[] = [];
-  for (const [path, methods] of Object.entries(doc.paths)) {
-    for (const [method, raw] of Object.entries(methods)) {
-      const op = raw as { summary: string; parameters?: Array<{ name: string; in: string; required: boolean; schema: Record<string, unknown> }>; requestBody?: { content: { 'application/json': { schema: { properties: Record<string, Record<string, unknown>> } } } }; responses: Record<string, { description: string }> };
-      const params = [
-        ...(op.parameters ?? []).map((p) => ({ name: p.name, where: p.in, required: p.required, schema: p.schema })),
-        ...Object.entries(op.requestBody?.content['application/json'].schema.properties ?? {}).map(([name, schema]) => ({ name, where: 'body', required: false, schema })),
-      ];
-      const describe = (s: Record<string, unknown>) =>
-        esc(
-          [
-            s.enum ? `one of ${(s.enum as unknown[]).join(', ')}` : String(s.type ?? (s.anyOf ? (s.anyOf as Array<{ type?: string }>).map((a) => a.type).join(' or ') : '')),
-            s.pattern ? `pattern ${s.pattern}` : '',
-            s.format ? `format ${s.format}` : '',
-            s.default !== undefined ? `default ${JSON.stringify(s.default)}` : '',
-            typeof s.description === 'string' ? s.description : '',
-          ]
-            .filter(Boolean)
-            .join('; '),
-        );
-      rows.push(`<section><h3><code>${method.toUpperCase()} ${esc(path)}</code></h3><p>${esc(op.summary)}</p>${
-        params.length
-          ? `<table><tr><th>name</th><th>in</th><th>required</th><th>schema</th></tr>${params
-              .map((p) => `<tr><td><code>${esc(p.name)}</code></td><td>${p.where}</td><td>${p.required ? 'yes' : ''}</td><td>${describe(p.schema)}</td></tr>`)
-              .join('')}</table>`
-          : ''
-      }<p>Responses: ${Object.entries(op.responses).map(([c, r]) => `<b>${c}</b> ${esc(r.description)}`).join(' · ')}</p></section>`);
-    }
-  }
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(doc.info.title)}</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}code{background:#f3f3f3;padding:0 .25em}
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.2em .5em;text-align:left;vertical-align:top}section{border-top:1px solid #eee;padding:.5em 0}</style>
-</head><body><h1>${esc(doc.info.title)} ${esc(doc.info.version)}</h1><p>${esc(doc.info.description)}</p>
-<p>Authenticate with <code>?key=</code> or <code>Authorization: Bearer</code>. Machine-readable: <a href="/openapi.json">/openapi.json</a>.</p>
-${rows.join('\n')}</body></html>`;
 }
