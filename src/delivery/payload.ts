@@ -1,7 +1,7 @@
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { encode as msgpackEncode } from '@msgpack/msgpack';
 import type { Job, JobResult } from '../db/repositories/jobs';
-import { isRetryableCode } from '../errors';
+import { errorInfo } from '../errors';
 import type { Webhook } from '../db/repositories/webhooks';
 
 export interface ScrapeResponseContext {
@@ -63,11 +63,17 @@ export function buildScrapeResponse(
       response_headers: result?.headers ?? {},
       size: result?.size_bytes ?? 0,
       duration: result ? result.duration_ms / 1000 : null,
-      error: success ? null : { code: job.error_code, message: job.error_message, retryable: job.error_code ? isRetryableCode(job.error_code) : false },
+      error: success ? null : resultError(job),
       log_url: logUrl(ctx.publicUrl, job.id),
     },
     uuid: job.id,
   };
+}
+
+/** result.error: the stored code with what the error table says of it. */
+function resultError(job: Pick<Job, 'error_code' | 'error_message'>) {
+  const info = job.error_code ? errorInfo(job.error_code) : null;
+  return { code: job.error_code, message: job.error_message, http_code: info?.http ?? null, retryable: info?.retryable ?? false };
 }
 
 export type ContentType = Webhook['content_type'];

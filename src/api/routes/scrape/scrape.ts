@@ -3,7 +3,7 @@ import Router from '@koa/router';
 import { WorkflowFailedError, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
 import { createHash } from 'node:crypto';
-import { AppError, ConflictError, isRetryableCode, ValidationError, WebhookErrors } from '../../../errors';
+import { AppError, ValidationError, WebhookErrors } from '../../../errors';
 import { withTransaction, type DbClient } from '../../../db/pool';
 import { claimIdempotencyKey, saveIdempotentResponse, type IdempotencyHit } from '../../../db/repositories/idempotency';
 import { QUEUE_LIMITS } from '../../../db/repositories/projects';
@@ -69,7 +69,7 @@ export function scrapeRoutes({ db, config, temporal }: ApiDeps): Router<AppState
         : Promise.resolve(null);
     const answerRepeat = async (hit: IdempotencyHit) => {
       if (hit.request_hash !== requestHash(kind, params)) {
-        throw new ConflictError('ERR::IDEMPOTENCY::KEY_REUSED', 'this Idempotency-Key was used for a different request in the last 24 hours');
+        throw new AppError('ERR::IDEMPOTENCY::KEY_REUSED', 'this Idempotency-Key was used for a different request in the last 24 hours');
       }
       ctx.set('Idempotent-Replayed', 'true');
       ctx.set('X-Scrapfly-Log-Uuid', hit.job_id);
@@ -80,7 +80,7 @@ export function scrapeRoutes({ db, config, temporal }: ApiDeps): Router<AppState
       }
       const job = await getJob(db, hit.job_id);
       if (!job || job.webhook_id || (job.status !== 'done' && job.status !== 'failed')) {
-        throw new AppError('ERR::IDEMPOTENCY::IN_PROGRESS', 'the first request with this Idempotency-Key is still being processed; retry shortly', 409, true);
+        throw new AppError('ERR::IDEMPOTENCY::IN_PROGRESS', 'the first request with this Idempotency-Key is still being processed; retry shortly');
       }
       answerSync(ctx, job, await getResult(db, job.id), project.name);
     };
@@ -156,9 +156,7 @@ export function scrapeRoutes({ db, config, temporal }: ApiDeps): Router<AppState
   const answerSync = (ctx: Ctx, job: Job, result: JobResult | null, projectName: string) => {
     if (job.kind === 'screenshot') {
       if (!result?.body || job.error_code) {
-        const code = job.error_code ?? 'ERR::SCREENSHOT::FAILED';
-        const status = /::TIMEOUT$/.test(code) ? 504 : /::(NETWORK|FAILED)$/.test(code) ? 502 : 422;
-        throw new AppError(code, job.error_message ?? 'the screenshot could not be taken', status, isRetryableCode(code));
+        throw AppError.stored(job.error_code ?? 'ERR::SCREENSHOT::FAILED', job.error_message ?? 'the screenshot could not be taken');
       }
       ctx.type = result.content_type ?? 'application/octet-stream';
       ctx.body = result.body;
@@ -206,8 +204,8 @@ async function runWorkflow(
   } catch (err) {
     // The job ran and its workflow failed: not a scheduling problem.
     if (err instanceof WorkflowFailedError) {
-      throw new AppError(`ERR::${kind === 'screenshot' ? 'SCREENSHOT' : 'SCRAPE'}::FAILED`, `the ${kind} failed: ${err.cause?.message ?? err.message}`, 502, true);
+      throw new AppError(kind === 'screenshot' ? 'ERR::SCREENSHOT::FAILED' : 'ERR::SCRAPE::FAILED', `the ${kind} failed: ${err.cause?.message ?? err.message}`);
     }
-    throw new AppError('ERR::TEMPORAL::UNAVAILABLE', `job could not be scheduled: ${(err as Error).message}`, 503, true);
+    throw new AppError('ERR::TEMPORAL::UNAVAILABLE', `job could not be scheduled: ${(err as Error).message}`);
   }
 }

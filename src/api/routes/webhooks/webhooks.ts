@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type { z } from 'zod';
-import { WebhookErrors } from '../../../errors';
+import { AppError, WebhookErrors } from '../../../errors';
 import {
   createWebhook,
   deleteWebhookIfIdle,
@@ -12,7 +12,6 @@ import {
   type Webhook,
 } from '../../../db/repositories/webhooks';
 import { withTransaction } from '../../../db/pool';
-import { ConflictError } from '../../../errors';
 import { webhookWorkflowId } from '../../../shared/names';
 import { presentAttempt } from '../../present';
 import type { ApiDeps, AppState } from '../../context';
@@ -87,7 +86,7 @@ export function webhookRoutes({ db, config, temporal, logger }: ApiDeps): Router
     const w = await load(ctx);
     const { deleted, pending } = await withTransaction(db, (c) => deleteWebhookIfIdle(c, w));
     if (!deleted) {
-      throw new ConflictError(
+      throw new AppError(
         'ERR::WEBHOOK::DELIVERIES_PENDING',
         `webhook "${w.name}" still has ${pending} pending deliveries; disable it and wait for them to finish, or retry later`,
       );
