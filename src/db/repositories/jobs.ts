@@ -180,3 +180,12 @@ export async function getAttempt(db: Q, jobId: string, series: number, attempt: 
   );
   return rows[0] ?? null;
 }
+
+/** Failed deliveries of a webhook (created since `since`), as a bulk replay picks them. */
+export async function countFailedDeliveries(db: Q, webhookId: string, since: string | null): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM jobs WHERE webhook_id = $1 AND delivery_status = 'failed' AND ($2::timestamptz IS NULL OR created_at >= $2)`,
+    [webhookId, since],
+  );
+  return rows[0]!.n;
+}

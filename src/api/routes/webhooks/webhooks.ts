@@ -12,6 +12,7 @@ import {
   type Webhook,
 } from '../../../db/repositories/webhooks';
 import { withTransaction } from '../../../db/pool';
+import { countFailedDeliveries } from '../../../db/repositories/jobs';
 import { webhookWorkflowId } from '../../../shared/names';
 import { presentAttempt } from '../../present';
 import type { ApiDeps, AppState } from '../../context';
@@ -126,12 +127,8 @@ export function webhookRoutes({ db, config, temporal, logger }: ApiDeps): Router
     const replayId = randomUUID();
     await ensureWebhookEntity(temporal, tq, w.id, threshold);
     await temporal.workflow.getHandle(webhookWorkflowId(w.id)).signal(replayFailedSignal, { replayId, since: since ?? null });
-    const { rows } = await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM jobs WHERE webhook_id = $1 AND delivery_status = 'failed' AND ($2::timestamptz IS NULL OR created_at >= $2)`,
-      [w.id, since ?? null],
-    );
     ctx.status = 202;
-    ctx.body = { replay_id: replayId, webhook_name: w.name, failed_deliveries: rows[0]!.n };
+    ctx.body = { replay_id: replayId, webhook_name: w.name, failed_deliveries: await countFailedDeliveries(db, w.id, since ?? null) };
   });
 
   return r;
