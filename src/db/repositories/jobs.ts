@@ -189,3 +189,18 @@ export async function countFailedDeliveries(db: Q, webhookId: string, since: str
   );
   return rows[0]!.n;
 }
+
+/**
+ * A job whose workflow never started: failed, owing no delivery (so it is
+ * neither counted in the queue nor picked up by a bulk replay). Only a job
+ * still `queued` changes: one that a workflow has touched keeps its state.
+ */
+export async function failUnstartedJob(db: Q, id: string, errorCode: string, errorMessage: string): Promise<boolean> {
+  const res = await db.query(
+    `UPDATE jobs SET status = 'failed', delivery_status = NULL, error_code = $2, error_message = $3,
+            completed_at = now(), updated_at = now()
+      WHERE id = $1 AND status = 'queued'`,
+    [id, errorCode, errorMessage],
+  );
+  return res.rowCount === 1;
+}

@@ -56,6 +56,10 @@ export function jobRoutes({ db, config, temporal }: ApiDeps): Router<AppState> {
     if (!job.webhook_id) {
       throw new AppError('ERR::JOB::NOT_REPLAYABLE', 'only webhook jobs can be replayed; this job had no webhook');
     }
+    // Its workflow never started (see JobSubmitter): nothing was captured.
+    if (job.delivery_status === null) {
+      throw new AppError('ERR::JOB::NOT_REPLAYABLE', 'this job never started, so there is nothing to deliver; submit it again');
+    }
     // A job waiting on its retry ladder may be replayed (the wait is cut short);
     // one whose capture has not finished has nothing to deliver yet.
     if (job.status === 'queued' || job.status === 'running') {
