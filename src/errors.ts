@@ -67,6 +67,8 @@ export const ERROR_CODES = {
   'ERR::SCRAPE::SELECTOR_TIMEOUT': e(422),
   'ERR::SCRAPE::INVALID_SELECTOR': e(422),
   'ERR::SCRAPE::SELECTOR_NOT_FOUND': e(422),
+  // Not stored: the scrape document's reading of a target that answered 4xx/5xx.
+  'ERR::SCRAPE::BAD_UPSTREAM_RESPONSE': e(422),
   'ERR::SCREENSHOT::TIMEOUT': e(504, true),
   'ERR::SCREENSHOT::NETWORK': e(502, true),
   'ERR::SCREENSHOT::ADDRESS_REFUSED': e(422),

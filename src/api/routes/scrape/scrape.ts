@@ -98,6 +98,9 @@ export function scrapeRoutes(deps: ApiDeps): Router<AppState> {
       if (!result?.body || job.error_code) {
         throw AppError.stored(job.error_code ?? 'ERR::SCREENSHOT::FAILED', job.error_message ?? 'the screenshot could not be taken');
       }
+      // Scrapfly's screenshot metadata: what the page answered, and where it ended up.
+      if (result.status_code !== null) ctx.set('X-Scrapfly-Upstream-Http-Code', String(result.status_code));
+      if (result.final_url !== null) ctx.set('X-Scrapfly-Upstream-Url', result.final_url);
       ctx.type = result.content_type ?? 'application/octet-stream';
       ctx.body = result.body;
       return;
