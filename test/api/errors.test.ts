@@ -266,6 +266,13 @@ describe('error ids', () => {
         assert.ok(!('err' in logged[0]), 'no stack for a client error');
       }
       assert.equal(lines.find((l) => l.error_id === c.body.error_id).path, '/jobs/not-a-uuid');
+      assert.equal(lines.find((l) => l.error_id === c.body.error_id).route, '/jobs/:uuid');
+      // An unmatched path is what the client typed, maybe a secret: not logged.
+      const typo = await hs.api(`/${hs.keys.test}`);
+      assertErrorShape(typo, 404, 'ERR::API::NOT_FOUND');
+      const logged = lines.find((l) => l.error_id === typo.body.error_id);
+      assert.equal(logged.path, '(no route)');
+      assert.ok(!JSON.stringify(logged).includes(hs.keys.test));
     } finally {
       await hs.close();
     }

@@ -41,10 +41,22 @@ export function errorMiddleware(logger: Logger): Koa.Middleware<AppState> {
       } else {
         body = new AppError('ERR::API::INTERNAL', `internal error; quote error id ${errorId} when reporting it`).toBody(errorId);
       }
-      const fields = { error_id: errorId, code: body.code, http_code: body.http_code, method: ctx.method, path: ctx.path, requestId: ctx.state.requestId };
+      // A path no route of ours matched is whatever the client typed (a key
+      // pasted in the wrong place, say): it and the message echoing it stay out of the log.
+      const route = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+      const routed = typeof route === 'string';
+      const fields = {
+        error_id: errorId,
+        code: body.code,
+        http_code: body.http_code,
+        method: ctx.method,
+        path: routed ? ctx.path : '(no route)',
+        ...(routed ? { route } : {}),
+        requestId: ctx.state.requestId,
+      };
       // A 5xx is ours to fix: with its stack. A 4xx is the client's, routine: one line.
       if (body.http_code >= 500) logger.error({ ...fields, err }, 'request failed');
-      else logger.info({ ...fields, message: body.message }, 'request refused');
+      else logger.info({ ...fields, ...(routed ? { message: body.message } : {}) }, 'request refused');
 
       ctx.status = body.http_code;
       // Exactly application/json, no charset: the Scrapfly SDK recognizes an
