@@ -58,24 +58,36 @@ type StartOutcome =
   | { state: 'not-started'; error: unknown }
   | { state: 'unknown'; error: unknown };
 
-// gRPC statuses with which the server refuses a call without carrying it out.
-// Anything else (a deadline, a dropped connection, an unknown fault) leaves
-// open whether the start landed.
-const GRPC_REFUSALS = new Set([
+// How a failed start call reads. The Temporal client itself retries some
+// gRPC statuses (UNAVAILABLE, UNKNOWN, RESOURCE_EXHAUSTED, ABORTED, DATA_LOSS,
+// OUT_OF_RANGE) before giving up, so the status it throws is only its last
+// try's: after those, an earlier try may have landed, and trying again
+// ourselves adds nothing. The statuses below it never retries: the server
+// refused that one call without carrying it out.
+const GRPC_REFUSED = new Set([
   3, // INVALID_ARGUMENT
   5, // NOT_FOUND
   7, // PERMISSION_DENIED
-  8, // RESOURCE_EXHAUSTED
   9, // FAILED_PRECONDITION
-  11, // OUT_OF_RANGE
   12, // UNIMPLEMENTED
   16, // UNAUTHENTICATED
 ]);
+const GRPC_RETRIED_BY_CLIENT = new Set([2, 8, 10, 11, 14, 15]);
 
-function refusedWithoutLanding(err: unknown): boolean {
-  if (err instanceof NamespaceNotFoundError) return true;
+type StartFailure =
+  /** The server refused the call: it did not land. */
+  | 'refused'
+  /** The client already retried: it may have landed, and retrying again is no use. */
+  | 'unclear-retried'
+  /** A deadline, a cancellation, an unknown fault: it may have landed; try again. */
+  | 'unclear';
+
+function classifyStartFailure(err: unknown): StartFailure {
+  if (err instanceof NamespaceNotFoundError) return 'refused';
   const cause = err instanceof ServiceError ? err.cause : err;
-  return isGrpcServiceError(cause) && GRPC_REFUSALS.has(cause.code);
+  if (!isGrpcServiceError(cause)) return 'unclear';
+  if (GRPC_REFUSED.has(cause.code)) return 'refused';
+  return GRPC_RETRIED_BY_CLIENT.has(cause.code) ? 'unclear-retried' : 'unclear';
 }
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -102,6 +114,9 @@ export class JobSubmitter {
   static readonly START_ATTEMPTS = 3;
   static readonly RETRY_BASE_MS = 200;
   static readonly PROBE_TIMEOUT_MS = 5_000;
+  // Longer than the client's own retries of an unreachable server (about 20 s),
+  // so an outage reads as UNAVAILABLE; short enough that a hung server is not waited on forever.
+  static readonly START_TIMEOUT_MS = 30_000;
 
   constructor(private readonly deps: JobSubmitterDeps) {}
 
@@ -221,14 +236,19 @@ export class JobSubmitter {
     let lastError: unknown;
     for (let attempt = 1; attempt <= JobSubmitter.START_ATTEMPTS; attempt++) {
       try {
-        return { state: 'started', handle: await temporal.workflow.start('jobWorkflow', options) };
+        const handle = await temporal.connection.withDeadline(Date.now() + JobSubmitter.START_TIMEOUT_MS, () =>
+          temporal.workflow.start('jobWorkflow', options),
+        );
+        return { state: 'started', handle };
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) {
           return { state: 'started', handle: temporal.workflow.getHandle(workflowId) };
         }
         lastError = err;
-        if (refusedWithoutLanding(err)) break;
+        const failure = classifyStartFailure(err);
+        if (failure === 'refused') break;
         mayHaveLanded = true;
+        if (failure === 'unclear-retried') break;
         logger.warn({ jobId, attempt, err: message(err) }, 'job workflow start unconfirmed; trying again');
         if (attempt < JobSubmitter.START_ATTEMPTS) await sleep(JobSubmitter.RETRY_BASE_MS * attempt);
       }

@@ -15,14 +15,19 @@ type Fault =
   /** As never-sent, and asking Temporal about the workflow fails too. */
   | 'never-sent-and-unreachable'
   /** The start works; reading the workflow's result fails. */
-  | 'result-poll-fails';
+  | 'result-poll-fails'
+  /** The server refuses the start (INVALID_ARGUMENT): nothing to retry or ask. */
+  | 'refused'
+  /** UNAVAILABLE, which the Temporal client has already retried: ask, do not retry. */
+  | 'unavailable';
 
-/** What the Temporal client throws when a call's deadline passes (gRPC DEADLINE_EXCEEDED). */
-const deadlineError = (what: string) =>
-  new ServiceError(what, { cause: Object.assign(new Error('4 DEADLINE_EXCEEDED: Deadline exceeded'), { code: 4, details: 'Deadline exceeded', metadata: {} }) });
+/** What the Temporal client throws for a failed call: a ServiceError around the gRPC error. */
+const grpcError = (what: string, code: number, details: string) =>
+  new ServiceError(what, { cause: Object.assign(new Error(`${code} ${details}`), { code, details, metadata: {} }) });
+const deadlineError = (what: string) => grpcError(what, 4, 'Deadline exceeded');
 
-/** The real client, with one fault injected into the calls the API makes. */
-function faulty(real: Client, fault: () => Fault): Client {
+/** The real client, with one fault injected into the calls the API makes; counts start calls. */
+function faulty(real: Client, fault: () => Fault, calls: { start: number }): Client {
   const bind = (target: object, prop: string | symbol) => {
     const v = Reflect.get(target, prop, target);
     return typeof v === 'function' ? v.bind(target) : v;
@@ -33,7 +38,10 @@ function faulty(real: Client, fault: () => Fault): Client {
     get(target, prop) {
       if (prop === 'start') {
         return async (...args: Parameters<Client['workflow']['start']>) => {
+          calls.start++;
           const f = fault();
+          if (f === 'refused') throw grpcError('Failed to start Workflow', 3, 'invalid search attribute');
+          if (f === 'unavailable') throw grpcError('Failed to start Workflow', 14, 'No connection established');
           if (f === 'never-sent' || f === 'never-sent-and-unreachable') throw deadlineError('Failed to start Workflow');
           const handle = await target.start(...args);
           if (f === 'landed-then-deadline') throw deadlineError('Failed to start Workflow');
@@ -69,15 +77,17 @@ describe('a workflow start whose outcome the API does not see', () => {
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let page: Awaited<ReturnType<typeof startPageServer>>;
   let fault: Fault = null;
+  const calls = { start: 0 };
   before(async () => {
     receiver = await startReceiver();
     page = await startPageServer('<p>race</p>');
-    hs = await startTestHookshot({}, { wrapApiTemporal: (c) => faulty(c, () => fault) });
+    hs = await startTestHookshot({}, { wrapApiTemporal: (c) => faulty(c, () => fault, calls) });
     const w = await hs.api('/webhooks', { method: 'POST', key: hs.keys.live, json: { name: 'race', url: receiver.url } });
     assert.equal(w.status, 201);
   });
   beforeEach(() => {
     fault = null;
+    calls.start = 0;
   });
   after(async () => {
     await hs?.close();
@@ -125,6 +135,7 @@ describe('a workflow start whose outcome the API does not see', () => {
     assert.deepEqual(Object.keys(r.body).sort(), ['code', 'error_id', 'http_code', 'message', 'retryable']);
     assert.equal(r.body.code, 'ERR::TEMPORAL::UNAVAILABLE');
     assert.equal(r.body.retryable, true);
+    assert.equal(calls.start, 3, 'an unclear start is tried again');
     assert.equal(await pending(), 0, 'no pending job counts against the queue');
     const { rows } = await hs.db.query(`SELECT * FROM jobs WHERE params->>'url' = $1 AND status = 'failed'`, [page.url]);
     assert.equal(rows.length, 1, 'the job stays on record');
@@ -140,6 +151,20 @@ describe('a workflow start whose outcome the API does not see', () => {
     assert.equal(again.headers.get('idempotent-replayed'), null, 'a new job, not a replayed answer');
     assert.notEqual(again.body.job_uuid, rows[0].id);
   });
+
+  for (const [f, tries] of [['refused', 1], ['unavailable', 1]] as const) {
+    it(`a start that fails with ${f}: tried ${tries} time(s), then the job fails and its key is free`, async () => {
+      fault = f;
+      const r = await submit({ 'idempotency-key': `${f}-1` });
+      assert.equal(r.status, 503, JSON.stringify(r.body));
+      assert.equal(r.body.code, 'ERR::TEMPORAL::UNAVAILABLE');
+      assert.equal(calls.start, tries);
+      fault = null;
+      const again = await submit({ 'idempotency-key': `${f}-1` });
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      assert.equal(again.headers.get('idempotent-replayed'), null);
+    });
+  }
 
   it('a start nobody can confirm or deny: the row is kept as it is and the 503 names the job', async () => {
     await until(async () => ((await pending()) === 0 ? true : undefined));

@@ -93,10 +93,6 @@ export async function insertJob(
   );
 }
 
-export async function deleteJob(db: Q, id: string): Promise<void> {
-  await db.query('DELETE FROM jobs WHERE id = $1', [id]);
-}
-
 export async function getJob(db: Q, id: string): Promise<Job | null> {
   const { rows } = await db.query<Job>('SELECT * FROM jobs WHERE id = $1', [id]);
   return rows[0] ?? null;
