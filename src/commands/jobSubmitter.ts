@@ -190,10 +190,13 @@ export class JobSubmitter {
     if (out.state === 'not-started') {
       // Nothing runs for this job: it ends failed, owes no delivery, and its key is free again.
       const text = `job could not be scheduled: ${message(out.error)}`;
-      await withTransaction(db, async (c) => {
-        await failUnstartedJob(c, jobId, 'ERR::TEMPORAL::UNAVAILABLE', text);
+      const failed = await withTransaction(db, async (c) => {
+        if (!(await failUnstartedJob(c, jobId, 'ERR::TEMPORAL::UNAVAILABLE', text))) return false;
         await releaseIdempotencyKey(c, jobId);
+        return true;
       });
+      // The row moved on from queued: a workflow has it after all.
+      if (!failed) return this.deps.temporal.workflow.getHandle(jobWorkflowId(jobId));
       logger.warn({ jobId, err: out.error }, 'job workflow was not started; job marked failed');
       throw new AppError('ERR::TEMPORAL::UNAVAILABLE', `${text}; nothing was started, submit it again`);
     }
