@@ -1,76 +1,152 @@
-// One error hierarchy; the API's error middleware turns any of these into
-// the one JSON shape {code, message, http_code, retryable}.
+// The one table of error codes and the one error hierarchy. Whether an error
+// is retryable and which HTTP status it answers with are facts about its code,
+// kept here and nowhere else; the API's error middleware turns any AppError
+// into the one JSON shape {code, message, http_code, retryable, error_id}.
+
+export interface ErrorInfo {
+  readonly http: number;
+  readonly retryable: boolean;
+}
+
+const e = (http: number, retryable = false): ErrorInfo => ({ http, retryable });
+
+export const ERROR_CODES = {
+  // The API itself.
+  'ERR::API::BAD_REQUEST': e(400),
+  'ERR::API::NOT_FOUND': e(404),
+  'ERR::API::METHOD_NOT_ALLOWED': e(405),
+  'ERR::API::PAYLOAD_TOO_LARGE': e(413),
+  'ERR::API::UNSUPPORTED_MEDIA_TYPE': e(415),
+  'ERR::API::INTERNAL': e(500, true),
+  'ERR::API::NOT_IMPLEMENTED': e(501),
+
+  'ERR::AUTH::MISSING_KEY': e(401),
+  'ERR::AUTH::INVALID_KEY': e(401),
+  'ERR::AUTH::INVALID_ADMIN_TOKEN': e(401),
+  'ERR::AUTH::KEY_NOT_FOUND': e(404),
+
+  'ERR::VALIDATION::INVALID_PARAMETER': e(400),
+
+  'ERR::IDEMPOTENCY::KEY_REUSED': e(409),
+  // The first request is still running: the same request later gets its answer.
+  'ERR::IDEMPOTENCY::IN_PROGRESS': e(409, true),
+
+  'ERR::PROJECT::NOT_FOUND': e(404),
+  'ERR::PROJECT::ALREADY_EXISTS': e(409),
+
+  'ERR::JOB::NOT_FOUND': e(404),
+  'ERR::JOB::NOT_REPLAYABLE': e(409),
+  'ERR::JOB::NOT_READY': e(409),
+
+  // Temporal did not take the job, or its answer could not be read.
+  'ERR::TEMPORAL::UNAVAILABLE': e(503, true),
+  'ERR::THROTTLE::MAX_CONCURRENT_REQUEST_EXCEEDED': e(429, true),
+
+  // Webhooks: API answers, then the outcomes of delivery attempts.
+  'ERR::WEBHOOK::NOT_FOUND': e(404),
+  'ERR::WEBHOOK::ALREADY_EXISTS': e(409),
+  'ERR::WEBHOOK::DISABLED': e(400),
+  'ERR::WEBHOOK::QUEUE_FULL': e(429, true),
+  'ERR::WEBHOOK::DELIVERIES_PENDING': e(409),
+  'ERR::WEBHOOK::ENDPOINT_UNREACHABLE': e(502, true),
+  'ERR::WEBHOOK::ENDPOINT_ERROR': e(502, true),
+  'ERR::WEBHOOK::TIMEOUT': e(504, true),
+  // The ladder is spent; only a replay sends it again.
+  'ERR::WEBHOOK::MAX_RETRY': e(502),
+
+  // Captures (src/capture/run.ts builds ERR::<SCRAPE|SCREENSHOT>::<NAME>).
+  // 4xx: the target or the request cannot be captured as asked; 5xx: the
+  // target did not answer in time or at all, or the worker could not capture.
+  'ERR::SCRAPE::TIMEOUT': e(504, true),
+  'ERR::SCRAPE::NETWORK': e(502, true),
+  'ERR::SCRAPE::ADDRESS_REFUSED': e(422),
+  'ERR::SCRAPE::REDIRECT': e(422),
+  'ERR::SCRAPE::TOO_LARGE': e(422),
+  'ERR::SCRAPE::NOT_JSON': e(422),
+  'ERR::SCRAPE::FAILED': e(502, true),
+  'ERR::SCRAPE::SELECTOR_TIMEOUT': e(422),
+  'ERR::SCRAPE::INVALID_SELECTOR': e(422),
+  'ERR::SCRAPE::SELECTOR_NOT_FOUND': e(422),
+  // Not stored: the scrape document's reading of a target that answered 4xx/5xx.
+  'ERR::SCRAPE::BAD_UPSTREAM_RESPONSE': e(422),
+  'ERR::SCREENSHOT::TIMEOUT': e(504, true),
+  'ERR::SCREENSHOT::NETWORK': e(502, true),
+  'ERR::SCREENSHOT::ADDRESS_REFUSED': e(422),
+  'ERR::SCREENSHOT::REDIRECT': e(422),
+  'ERR::SCREENSHOT::TOO_LARGE': e(422),
+  'ERR::SCREENSHOT::NOT_JSON': e(422),
+  'ERR::SCREENSHOT::FAILED': e(502, true),
+  'ERR::SCREENSHOT::SELECTOR_TIMEOUT': e(422),
+  'ERR::SCREENSHOT::INVALID_SELECTOR': e(422),
+  'ERR::SCREENSHOT::SELECTOR_NOT_FOUND': e(422),
+} as const satisfies Record<string, ErrorInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** What a code stored before this table knew it (an old row) is taken to be. */
+export const UNKNOWN_CODE: ErrorInfo = e(500);
+
+/** The table's entry for any code string, such as one read from the database. */
+export function errorInfo(code: string): ErrorInfo {
+  // hasOwn: a stored string like "constructor" must not find Object.prototype.
+  return Object.hasOwn(ERROR_CODES, code) ? ERROR_CODES[code as ErrorCode] : UNKNOWN_CODE;
+}
 
 export interface ErrorBody {
   code: string;
   message: string;
   http_code: number;
   retryable: boolean;
+  error_id: string;
 }
 
+/** A code read back from storage: only a string, and it may predate the table. */
+type StoredCode = string & { readonly __stored: unique symbol };
+
 export class AppError extends Error {
+  readonly code: string;
+  readonly httpCode: number;
+  readonly retryable: boolean;
+
   constructor(
-    public readonly code: string,
+    code: ErrorCode | StoredCode,
     message: string,
-    public readonly httpCode: number,
-    public readonly retryable = false,
     public readonly details?: Record<string, unknown>,
   ) {
     super(message);
     this.name = new.target.name;
+    this.code = code;
+    ({ http: this.httpCode, retryable: this.retryable } = errorInfo(code));
   }
 
-  toBody(): ErrorBody {
-    return { code: this.code, message: this.message, http_code: this.httpCode, retryable: this.retryable };
+  /** For an error code kept in the database (a job's error_code). */
+  static stored(code: string, message: string): AppError {
+    return new AppError(code as StoredCode, message);
+  }
+
+  toBody(errorId: string): ErrorBody {
+    return { code: this.code, message: this.message, http_code: this.httpCode, retryable: this.retryable, error_id: errorId };
   }
 }
 
 export class ValidationError extends AppError {
   constructor(message: string, details?: Record<string, unknown>) {
-    super('ERR::VALIDATION::INVALID_PARAMETER', message, 400, false, details);
+    super('ERR::VALIDATION::INVALID_PARAMETER', message, details);
   }
 }
 
-export class AuthError extends AppError {
-  static missing() {
-    return new AuthError('ERR::AUTH::MISSING_KEY', 'API key is missing: pass ?key= or Authorization: Bearer <key>', 401);
-  }
-  static invalid() {
-    return new AuthError('ERR::AUTH::INVALID_KEY', 'API key is invalid or revoked', 401);
-  }
-  static adminInvalid() {
-    return new AuthError('ERR::AUTH::INVALID_ADMIN_TOKEN', 'admin token is missing or wrong', 401);
-  }
-  private constructor(code: string, message: string, http: number) {
-    super(code, message, http, false);
-  }
-}
-
-export class NotFoundError extends AppError {
-  constructor(code: string, message: string) {
-    super(code, message, 404, false);
-  }
-}
-
-export class ConflictError extends AppError {
-  constructor(code: string, message: string) {
-    super(code, message, 409, false);
-  }
-}
+export const AuthErrors = {
+  missing: () => new AppError('ERR::AUTH::MISSING_KEY', 'API key is missing: pass ?key= or Authorization: Bearer <key>'),
+  invalid: () => new AppError('ERR::AUTH::INVALID_KEY', 'API key is invalid or revoked'),
+  adminInvalid: () => new AppError('ERR::AUTH::INVALID_ADMIN_TOKEN', 'admin token is missing or wrong'),
+};
 
 export const WebhookErrors = {
   notFound: (name: string) =>
-    new NotFoundError('ERR::WEBHOOK::NOT_FOUND', `webhook "${name}" does not exist in this project and environment`),
+    new AppError('ERR::WEBHOOK::NOT_FOUND', `webhook "${name}" does not exist in this project and environment`),
   duplicate: (name: string) =>
-    new ConflictError('ERR::WEBHOOK::ALREADY_EXISTS', `a webhook named "${name}" already exists in this project and environment`),
-  disabled: (name: string) =>
-    new AppError('ERR::WEBHOOK::DISABLED', `webhook "${name}" is disabled; re-enable it to send jobs to it`, 400, false),
+    new AppError('ERR::WEBHOOK::ALREADY_EXISTS', `a webhook named "${name}" already exists in this project and environment`),
+  disabled: (name: string) => new AppError('ERR::WEBHOOK::DISABLED', `webhook "${name}" is disabled; re-enable it to send jobs to it`),
   queueFull: (limit: number) =>
-    new AppError('ERR::WEBHOOK::QUEUE_FULL', `the project's webhook queue is full (limit ${limit} pending deliveries)`, 429, true),
+    new AppError('ERR::WEBHOOK::QUEUE_FULL', `the project's webhook queue is full (limit ${limit} pending deliveries)`),
 };
-
-
-/** Whether trying the same capture again may succeed: transient faults only. */
-export function isRetryableCode(code: string): boolean {
-  return /::(TIMEOUT|NETWORK|UNAVAILABLE|INTERNAL|FAILED)$/.test(code);
-}

@@ -32,7 +32,16 @@ export interface Hookshot {
  * the embedded PostgreSQL and the Temporal dev server under DATA_DIR first.
  * Stop order is the reverse: no new requests, drain the worker, then storage.
  */
-export async function startHookshot(config: Config, logger: Logger): Promise<Hookshot> {
+export interface HookshotOptions {
+  /**
+   * Wraps the Temporal client the API is given (the worker keeps the real
+   * one). For tests that make Temporal calls fail in ways a real server
+   * rarely does on cue, such as a start that lands but whose answer is lost.
+   */
+  wrapApiTemporal?: (client: Client) => Client;
+}
+
+export async function startHookshot(config: Config, logger: Logger, opts: HookshotOptions = {}): Promise<Hookshot> {
   const stack: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     while (stack.length) {
@@ -137,7 +146,7 @@ export async function startHookshot(config: Config, logger: Logger): Promise<Hoo
 
     let apiUrl: string | null = null;
     if (config.role !== 'worker') {
-      const app = createApp({ db, config, logger, temporal });
+      const app = createApp({ db, config, logger, temporal: opts.wrapApiTemporal?.(temporal) ?? temporal });
       const server = http.createServer(app.callback());
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);

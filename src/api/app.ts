@@ -9,6 +9,7 @@ import { scrapeRoutes } from './routes/scrape/scrape';
 import { jobRoutes } from './routes/jobs/jobs';
 import { docsRoutes } from './routes/docs/docs';
 import { buildOpenApi } from './openapi';
+import { pingDatabase } from '../db/repositories/health';
 
 export function createApp(deps: ApiDeps): Koa<AppState> {
   const app = new Koa<AppState>();
@@ -27,7 +28,7 @@ export function createApp(deps: ApiDeps): Koa<AppState> {
 export function buildRouters(deps: ApiDeps): Router<AppState>[] {
   const ops = new Router<AppState>({ sensitive: true });
   ops.get('/healthz', async (ctx) => {
-    await deps.db.query('SELECT 1');
+    await pingDatabase(deps.db);
     ctx.body = { status: 'ok' };
   });
   const doc = buildOpenApi(deps.config);

@@ -68,12 +68,13 @@ export function operations(config: Pick<Config, 'scrape' | 'webhook'>): Op[] {
 
 const ErrorSchema = {
   type: 'object',
-  required: ['code', 'message', 'http_code', 'retryable'],
+  required: ['code', 'message', 'http_code', 'retryable', 'error_id'],
   properties: {
     code: { type: 'string', example: 'ERR::VALIDATION::INVALID_PARAMETER' },
     message: { type: 'string' },
     http_code: { type: 'integer' },
     retryable: { type: 'boolean' },
+    error_id: { type: 'string', format: 'uuid', description: 'Unique per error; quote it when reporting (it is in the log line).' },
   },
   additionalProperties: false,
 };

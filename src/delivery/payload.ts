@@ -1,7 +1,7 @@
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { encode as msgpackEncode } from '@msgpack/msgpack';
 import type { Job, JobResult } from '../db/repositories/jobs';
-import { isRetryableCode } from '../errors';
+import { errorInfo } from '../errors';
 import type { Webhook } from '../db/repositories/webhooks';
 
 export interface ScrapeResponseContext {
@@ -22,7 +22,11 @@ export function buildScrapeResponse(
   webhook?: Pick<Webhook, 'name' | 'secret' | 'consecutive_failed_count'>,
 ) {
   const p = job.params as Record<string, unknown>;
-  const success = job.error_code === null && result !== null;
+  const captured = job.error_code === null && result !== null;
+  // As Scrapfly reads a target that answered 4xx/5xx: the page is kept, but
+  // the scrape is not a success (its SDK raises the upstream errors on it).
+  const upstreamStatus = captured && job.kind === 'scrape' && result.status_code !== null && result.status_code >= 400 ? result.status_code : null;
+  const success = captured && upstreamStatus === null;
   return {
     config: {
       url: p.url,
@@ -53,21 +57,33 @@ export function buildScrapeResponse(
     },
     result: {
       success,
-      status: success ? 'DONE' : 'ERROR',
+      status: captured ? 'DONE' : 'ERROR',
       status_code: result?.status_code ?? null,
       url: result?.final_url ?? p.url,
       format: result?.format ?? p.format ?? 'raw',
       content_type: result?.content_type ?? null,
       // format=json: the parsed document, as the target sent it.
-      content: result?.format === 'json' && result.content !== null && success ? parseOrText(result.content) : (result?.content ?? null),
+      content: result?.format === 'json' && result.content !== null && captured ? parseOrText(result.content) : (result?.content ?? null),
       response_headers: result?.headers ?? {},
       size: result?.size_bytes ?? 0,
       duration: result ? result.duration_ms / 1000 : null,
-      error: success ? null : { code: job.error_code, message: job.error_message, retryable: job.error_code ? isRetryableCode(job.error_code) : false },
+      error: success ? null : upstreamStatus !== null ? upstreamError(upstreamStatus) : resultError(job),
       log_url: logUrl(ctx.publicUrl, job.id),
     },
     uuid: job.id,
   };
+}
+
+/** result.error: the stored code with what the error table says of it. */
+function resultError(job: Pick<Job, 'error_code' | 'error_message'>) {
+  const info = job.error_code ? errorInfo(job.error_code) : null;
+  return { code: job.error_code, message: job.error_message, http_code: info?.http ?? null, retryable: info?.retryable ?? false };
+}
+
+function upstreamError(status: number) {
+  const code = 'ERR::SCRAPE::BAD_UPSTREAM_RESPONSE';
+  const info = errorInfo(code);
+  return { code, message: `the target answered HTTP ${status}`, http_code: info.http, retryable: info.retryable };
 }
 
 export type ContentType = Webhook['content_type'];

@@ -5,7 +5,8 @@ import { ADMIN_TOKEN, startTestHookshot, type TestHookshot } from '../helpers/ho
 
 function assertErrorShape(res: { status: number; body: any }, status: number, code: string | RegExp, message?: RegExp) {
   assert.equal(res.status, status, JSON.stringify(res.body));
-  assert.deepEqual(Object.keys(res.body).sort(), ['code', 'http_code', 'message', 'retryable']);
+  assert.deepEqual(Object.keys(res.body).sort(), ['code', 'error_id', 'http_code', 'message', 'retryable']);
+  assert.match(res.body.error_id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   assert.equal(res.body.http_code, status);
   assert.equal(typeof res.body.retryable, 'boolean');
   if (typeof code === 'string') assert.equal(res.body.code, code);
@@ -207,15 +208,20 @@ describe('operator endpoints without ADMIN_TOKEN', () => {
   });
 });
 
+function logCollector() {
+  const lines: any[] = [];
+  const logStream = new Writable({
+    write(chunk, _e, cb) {
+      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+      cb();
+    },
+  });
+  return { lines, logStream };
+}
+
 describe('an unexpected failure', () => {
-  it('answers 500 with a generic message and a request id; the log has the detail, the client no stack', async () => {
-    const lines: string[] = [];
-    const logStream = new Writable({
-      write(chunk, _e, cb) {
-        lines.push(...chunk.toString().split('\n').filter(Boolean));
-        cb();
-      },
-    });
+  it('answers 500 with a generic message quoting its error id; the log line with that id has the detail, the client no stack', async () => {
+    const { lines, logStream } = logCollector();
     const hs = await startTestHookshot({}, { logStream });
     try {
       // A real fault, not a stub: the table the route reads is gone.
@@ -223,14 +229,87 @@ describe('an unexpected failure', () => {
       const r = await hs.api('/webhooks', { key: hs.keys.test });
       assertErrorShape(r, 500, 'ERR::API::INTERNAL');
       assert.equal(r.body.retryable, true);
-      const requestId = r.headers.get('x-request-id')!;
-      assert.ok(r.body.message.includes(requestId), 'the message quotes the request id');
+      assert.ok(r.body.message.includes(r.body.error_id), 'the message quotes the error id');
       assert.ok(!/webhooks_gone|relation|at \//.test(JSON.stringify(r.body)), 'no internals reach the client');
-      const logged = lines.map((l) => JSON.parse(l)).find((l) => l.requestId === requestId);
-      assert.ok(logged, 'the error is logged with its request id');
-      assert.match(JSON.stringify(logged.err), /webhooks/);
+      const logged = lines.filter((l) => l.error_id === r.body.error_id);
+      assert.equal(logged.length, 1, 'one log line carries the error id');
+      assert.equal(logged[0].level, 50, 'a 5xx is logged as an error');
+      assert.equal(logged[0].requestId, r.headers.get('x-request-id'));
+      assert.deepEqual([logged[0].code, logged[0].method, logged[0].path], ['ERR::API::INTERNAL', 'GET', '/webhooks']);
+      assert.match(JSON.stringify(logged[0].err), /webhooks/);
+      assert.match(logged[0].err.stack, /\n\s+at /, 'with the stack');
     } finally {
       await hs.db.query('ALTER TABLE webhooks_gone RENAME TO webhooks').catch(() => undefined);
+      await hs.close();
+    }
+  });
+});
+
+describe('error ids', () => {
+  it('are new for every error and name the log line written for it', async () => {
+    const { lines, logStream } = logCollector();
+    const hs = await startTestHookshot({}, { logStream });
+    try {
+      const a = await hs.api('/webhooks');
+      const b = await hs.api('/webhooks');
+      const c = await hs.api('/jobs/not-a-uuid', { key: hs.keys.test });
+      assertErrorShape(a, 401, 'ERR::AUTH::MISSING_KEY');
+      assertErrorShape(c, 400, 'ERR::VALIDATION::INVALID_PARAMETER');
+      assert.equal(new Set([a.body.error_id, b.body.error_id, c.body.error_id]).size, 3);
+      for (const r of [a, b, c]) {
+        const logged = lines.filter((l) => l.error_id === r.body.error_id);
+        assert.equal(logged.length, 1, `one log line for ${r.body.error_id}`);
+        assert.equal(logged[0].level, 30, 'a 4xx is routine: info');
+        assert.equal(logged[0].code, r.body.code);
+        assert.equal(logged[0].requestId, r.headers.get('x-request-id'));
+        assert.equal(logged[0].method, 'GET');
+        assert.ok(!('err' in logged[0]), 'no stack for a client error');
+      }
+      assert.equal(lines.find((l) => l.error_id === c.body.error_id).path, '/jobs/not-a-uuid');
+      assert.equal(lines.find((l) => l.error_id === c.body.error_id).route, '/jobs/:uuid');
+      // An unmatched path is what the client typed, maybe a secret: not logged.
+      const typo = await hs.api(`/${hs.keys.test}`);
+      assertErrorShape(typo, 404, 'ERR::API::NOT_FOUND');
+      const logged = lines.find((l) => l.error_id === typo.body.error_id);
+      assert.equal(logged.path, '(no route)');
+      assert.ok(!JSON.stringify(logged).includes(hs.keys.test));
+    } finally {
+      await hs.close();
+    }
+  });
+
+  it('error documents are exactly application/json (clients compare the header verbatim)', async () => {
+    const hs = await startTestHookshot();
+    try {
+      const r = await hs.api('/screenshot?url=x', { key: 'hs_live_0000000000000000000000000000000000000000' });
+      assertErrorShape(r, 401, 'ERR::AUTH::INVALID_KEY');
+      assert.equal(r.headers.get('content-type'), 'application/json');
+    } finally {
+      await hs.close();
+    }
+  });
+});
+
+describe('an error code stored before the table knew it', () => {
+  it('is answered with a safe default, not a crash', async () => {
+    const hs = await startTestHookshot();
+    try {
+      // 127.0.0.2 is outside the allow-list: both jobs end failed without any traffic.
+      const target = encodeURIComponent('http://127.0.0.2:4567/');
+      const headers = { 'idempotency-key': 'legacy-1' };
+      const shot = await hs.api(`/screenshot?url=${target}`, { key: hs.keys.test, headers });
+      assertErrorShape(shot, 422, 'ERR::SCREENSHOT::ADDRESS_REFUSED');
+      const scrape = await hs.api(`/scrape?url=${target}`, { key: hs.keys.test, headers: { 'idempotency-key': 'legacy-2' } });
+      assert.equal(scrape.body.result.error.code, 'ERR::SCRAPE::ADDRESS_REFUSED');
+      // As an older version might have left them.
+      await hs.db.query(`UPDATE jobs SET error_code = 'ERR::LEGACY::GONE'`);
+      const again = await hs.api(`/screenshot?url=${target}`, { key: hs.keys.test, headers });
+      assertErrorShape(again, 500, 'ERR::LEGACY::GONE');
+      assert.equal(again.body.retryable, false);
+      const doc = await hs.api(`/scrape?url=${target}`, { key: hs.keys.test, headers: { 'idempotency-key': 'legacy-2' } });
+      assert.equal(doc.status, 200);
+      assert.deepEqual(doc.body.result.error, { code: 'ERR::LEGACY::GONE', message: scrape.body.result.error.message, http_code: 500, retryable: false });
+    } finally {
       await hs.close();
     }
   });

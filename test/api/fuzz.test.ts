@@ -140,7 +140,8 @@ function assertWellFormed(req: Req, res: Res, opts: { allowHtml?: boolean } = {}
   if (res.status >= 400) {
     assert.match(String(res.headers['content-type']), /application\/json/, what);
     assert.ok(res.body && typeof res.body === 'object' && !Array.isArray(res.body), `error body is not a JSON object: ${what}`);
-    assert.deepEqual(Object.keys(res.body).sort(), ['code', 'http_code', 'message', 'retryable'], what);
+    assert.deepEqual(Object.keys(res.body).sort(), ['code', 'error_id', 'http_code', 'message', 'retryable'], what);
+    assert.match(res.body.error_id, /^[0-9a-f-]{36}$/, what);
     assert.equal(res.body.http_code, res.status, what);
     assert.match(res.body.code, /^ERR::[A-Z_]+::[A-Z_]+$/, what);
     assert.equal(typeof res.body.message, 'string', what);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
-import { startHookshot, type Hookshot } from '../../src/runtime';
+import { startHookshot, type Hookshot, type HookshotOptions } from '../../src/runtime';
 import { migrate } from '../../src/db/migrate';
 import { bootstrapDefaultProject } from '../../src/db/repositories/projects';
 import { freshDatabase, testEnv, type TestDatabase } from './env';
@@ -22,6 +22,8 @@ export interface TestHookshot extends Hookshot {
 export interface TestHookshotOptions {
   /** Where the service's logs go (level debug unless env sets LOG_LEVEL). */
   logStream?: NodeJS.WritableStream;
+  /** Wraps the Temporal client the API uses (see HookshotOptions). */
+  wrapApiTemporal?: HookshotOptions['wrapApiTemporal'];
 }
 
 /**
@@ -47,7 +49,7 @@ export async function startTestHookshot(env: Record<string, string> = {}, opts: 
   });
   const logger = opts.logStream ? createLogger(config.logLevel, opts.logStream) : createLogger(config.logLevel);
   const keys = await captureDefaultKeys(database);
-  const hs = await startHookshot(config, logger);
+  const hs = await startHookshot(config, logger, { wrapApiTemporal: opts.wrapApiTemporal });
   const apiUrl = hs.apiUrl!;
   return {
     ...hs,

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type Koa from 'koa';
-import { AppError, AuthError } from '../../errors';
+import { AppError, AuthErrors } from '../../errors';
 import type { Db } from '../../db/pool';
 import { findKeyScope } from '../../db/repositories/projects';
 import type { AppState } from '../context';
@@ -16,9 +16,9 @@ export function requireKey(db: Db): Koa.Middleware<AppState> {
   return async (ctx, next) => {
     const q = ctx.query.key;
     const key = (typeof q === 'string' ? q : undefined) ?? bearer(ctx);
-    if (!key) throw AuthError.missing();
+    if (!key) throw AuthErrors.missing();
     const scope = await findKeyScope(db, key);
-    if (!scope) throw AuthError.invalid();
+    if (!scope) throw AuthErrors.invalid();
     ctx.state.scope = scope;
     return next();
   };
@@ -29,7 +29,7 @@ export function requireKey(db: Db): Koa.Middleware<AppState> {
  * auth middleware ran: a route mounted without it must fail closed.
  */
 export function scopeOf(ctx: { state: AppState }) {
-  if (!ctx.state.scope) throw AuthError.missing();
+  if (!ctx.state.scope) throw AuthErrors.missing();
   return ctx.state.scope;
 }
 
@@ -39,9 +39,9 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 export function requireAdmin(adminToken: string | undefined): Koa.Middleware<AppState> {
   const expected = adminToken ? digest(adminToken) : null;
   return async (ctx, next) => {
-    if (!expected) throw new AppError('ERR::API::NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`, 404);
+    if (!expected) throw new AppError('ERR::API::NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
     const token = bearer(ctx);
-    if (!token || !timingSafeEqual(digest(token), expected)) throw AuthError.adminInvalid();
+    if (!token || !timingSafeEqual(digest(token), expected)) throw AuthErrors.adminInvalid();
     return next();
   };
 }

@@ -18,7 +18,7 @@ export function jsonBody(limit: number): Koa.Middleware<AppState> {
     const hasBody = (length !== undefined && length > 0) || ctx.get('transfer-encoding') !== '';
     if (!hasBody || ['GET', 'HEAD', 'DELETE'].includes(ctx.method)) return next();
     if (!ctx.request.is('application/json')) {
-      throw new AppError('ERR::API::UNSUPPORTED_MEDIA_TYPE', 'request body must be application/json', 415);
+      throw new AppError('ERR::API::UNSUPPORTED_MEDIA_TYPE', 'request body must be application/json');
     }
     if (length !== undefined && length > limit) throw tooLarge(limit);
     const chunks: Buffer[] = [];
@@ -59,4 +59,4 @@ function depthExceeds(root: unknown, max: number): boolean {
 }
 
 const tooLarge = (limit: number) =>
-  new AppError('ERR::API::PAYLOAD_TOO_LARGE', `request body is larger than ${limit} bytes`, 413);
+  new AppError('ERR::API::PAYLOAD_TOO_LARGE', `request body is larger than ${limit} bytes`);

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
-import { AppError, type ErrorBody } from '../../errors';
+import { AppError, type ErrorBody, type ErrorCode } from '../../errors';
 import type { Logger } from '../../logger';
 import type { AppState } from '../context';
 
-const HTTP_CODES: Record<number, string> = {
+// Statuses Koa or the router answer by themselves, with the code each one gets.
+const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
   404: 'ERR::API::NOT_FOUND',
   405: 'ERR::API::METHOD_NOT_ALLOWED',
   413: 'ERR::API::PAYLOAD_TOO_LARGE',
@@ -12,7 +13,11 @@ const HTTP_CODES: Record<number, string> = {
   501: 'ERR::API::NOT_IMPLEMENTED',
 };
 
-/** Every failure leaves as {code, message, http_code, retryable}; never a stack. */
+/**
+ * Every failure leaves as {code, message, http_code, retryable, error_id},
+ * never with a stack. The error_id is new for each error and is in the log
+ * line written for it, so a client quoting it leads to that line.
+ */
 export function errorMiddleware(logger: Logger): Koa.Middleware<AppState> {
   return async (ctx, next) => {
     ctx.state.requestId = randomUUID();
@@ -22,30 +27,41 @@ export function errorMiddleware(logger: Logger): Koa.Middleware<AppState> {
       if (ctx.body === undefined && (ctx.status === 404 || ctx.status === 405 || ctx.status === 501)) {
         // Unmatched route, or the router's allowedMethods() (which has set Allow).
         const what = ctx.status === 404 ? 'no route for' : 'method not allowed:';
-        throw new AppError(HTTP_CODES[ctx.status]!, `${what} ${ctx.method} ${ctx.path}`, ctx.status);
+        throw new AppError(HTTP_CODES[ctx.status]!, `${what} ${ctx.method} ${ctx.path}`);
       }
     } catch (err) {
+      const errorId = randomUUID();
       let body: ErrorBody;
       if (err instanceof AppError) {
-        body = err.toBody();
+        body = err.toBody(errorId);
       } else if (isHttpError(err) && err.status < 500) {
         // Koa/router errors (405 from allowedMethods, etc.) keep their status.
-        body = {
-          code: HTTP_CODES[err.status] ?? 'ERR::API::BAD_REQUEST',
-          message: err.expose ? err.message : 'bad request',
-          http_code: err.status,
-          retryable: false,
-        };
+        body = new AppError(HTTP_CODES[err.status] ?? 'ERR::API::BAD_REQUEST', err.expose ? err.message : 'bad request').toBody(errorId);
+        body.http_code = err.status;
       } else {
-        logger.error({ err, requestId: ctx.state.requestId, method: ctx.method, path: ctx.path }, 'unhandled error');
-        body = {
-          code: 'ERR::API::INTERNAL',
-          message: `internal error; quote request id ${ctx.state.requestId} when reporting it`,
-          http_code: 500,
-          retryable: true,
-        };
+        body = new AppError('ERR::API::INTERNAL', `internal error; quote error id ${errorId} when reporting it`).toBody(errorId);
       }
+      // A path no route of ours matched is whatever the client typed (a key
+      // pasted in the wrong place, say): it and the message echoing it stay out of the log.
+      const route = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+      const routed = typeof route === 'string';
+      const fields = {
+        error_id: errorId,
+        code: body.code,
+        http_code: body.http_code,
+        method: ctx.method,
+        path: routed ? ctx.path : '(no route)',
+        ...(routed ? { route } : {}),
+        requestId: ctx.state.requestId,
+      };
+      // A 5xx is ours to fix: with its stack. A 4xx is the client's, routine: one line.
+      if (body.http_code >= 500) logger.error({ ...fields, err }, 'request failed');
+      else logger.info({ ...fields, ...(routed ? { message: body.message } : {}) }, 'request refused');
+
       ctx.status = body.http_code;
+      // Exactly application/json, no charset: the Scrapfly SDK recognizes an
+      // error document on /screenshot by comparing this header verbatim.
+      ctx.set('Content-Type', 'application/json');
       ctx.body = body;
       // http-errors carry headers of their own (Allow on a 405).
       const headers = (err as { headers?: Record<string, string> }).headers;

@@ -38,3 +38,8 @@ export async function claimIdempotencyKey(
 export async function saveIdempotentResponse(c: DbClient, jobId: string, response: unknown): Promise<void> {
   await c.query('UPDATE idempotency_keys SET response = $2 WHERE job_id = $1', [jobId, response]);
 }
+
+/** Frees the key claimed for a job that never started, so the client may retry with it. */
+export async function releaseIdempotencyKey(c: DbClient, jobId: string): Promise<void> {
+  await c.query('DELETE FROM idempotency_keys WHERE job_id = $1', [jobId]);
+}

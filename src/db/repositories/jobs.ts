@@ -94,10 +94,6 @@ export async function insertJob(
   );
 }
 
-export async function deleteJob(db: Q, id: string): Promise<void> {
-  await db.query('DELETE FROM jobs WHERE id = $1', [id]);
-}
-
 export async function getJob(db: Q, id: string): Promise<Job | null> {
   const { rows } = await db.query<Job>('SELECT * FROM jobs WHERE id = $1', [id]);
   return rows[0] ?? null;
@@ -268,4 +264,28 @@ export async function listWebhookJobs(
     [webhookId, filter, opts.since, opts.after, opts.limit],
   );
   return rows;
+}
+
+/** Failed deliveries of a webhook (created since `since`), as a bulk replay picks them. */
+export async function countFailedDeliveries(db: Q, webhookId: string, since: string | null): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM jobs WHERE webhook_id = $1 AND delivery_status = 'failed' AND ($2::timestamptz IS NULL OR created_at >= $2)`,
+    [webhookId, since],
+  );
+  return rows[0]!.n;
+}
+
+/**
+ * A job whose workflow never started: failed, owing no delivery (so it is
+ * neither counted in the queue nor picked up by a bulk replay). Only a job
+ * still `queued` changes: one that a workflow has touched keeps its state.
+ */
+export async function failUnstartedJob(db: Q, id: string, errorCode: string, errorMessage: string): Promise<boolean> {
+  const res = await db.query(
+    `UPDATE jobs SET status = 'failed', delivery_status = NULL, error_code = $2, error_message = $3,
+            completed_at = now(), updated_at = now()
+      WHERE id = $1 AND status = 'queued'`,
+    [id, errorCode, errorMessage],
+  );
+  return res.rowCount === 1;
 }

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type { z } from 'zod';
-import { AppError, ConflictError, NotFoundError } from '../../../errors';
+import { AppError } from '../../../errors';
 import {
   createApiKey,
   createProject,
@@ -13,7 +13,7 @@ import { requireAdmin } from '../../middleware/auth';
 import { input, validate } from '../../middleware/validate';
 import { CreateKey, CreateProject, RevokeKey, UpdateProject } from './schema';
 
-const projectNotFound = (name: string) => new NotFoundError('ERR::PROJECT::NOT_FOUND', `project "${name}" does not exist`);
+const projectNotFound = (name: string) => new AppError('ERR::PROJECT::NOT_FOUND', `project "${name}" does not exist`);
 
 export function adminRoutes({ db, config }: ApiDeps): Router<AppState> {
   const r = new Router<AppState>({ prefix: '/admin', sensitive: true });
@@ -22,13 +22,13 @@ export function adminRoutes({ db, config }: ApiDeps): Router<AppState> {
   r.post('/projects', validate(CreateProject), async (ctx) => {
     const body = input<z.infer<typeof CreateProject>>(ctx);
     if (await getProjectByName(db, body.name)) {
-      throw new ConflictError('ERR::PROJECT::ALREADY_EXISTS', `project "${body.name}" already exists`);
+      throw new AppError('ERR::PROJECT::ALREADY_EXISTS', `project "${body.name}" already exists`);
     }
     try {
       ctx.body = await createProject(db, body);
     } catch (err) {
       if ((err as { code?: string }).code === '23505') {
-        throw new ConflictError('ERR::PROJECT::ALREADY_EXISTS', `project "${body.name}" already exists`);
+        throw new AppError('ERR::PROJECT::ALREADY_EXISTS', `project "${body.name}" already exists`);
       }
       throw err;
     }
@@ -54,7 +54,7 @@ export function adminRoutes({ db, config }: ApiDeps): Router<AppState> {
   r.delete('/keys/:prefix', validate(RevokeKey), async (ctx) => {
     const { prefix } = input<z.infer<typeof RevokeKey>>(ctx);
     if (!(await revokeApiKey(db, prefix))) {
-      throw new AppError('ERR::AUTH::KEY_NOT_FOUND', `no active key with prefix "${prefix}"`, 404);
+      throw new AppError('ERR::AUTH::KEY_NOT_FOUND', `no active key with prefix "${prefix}"`);
     }
     ctx.status = 204;
   });

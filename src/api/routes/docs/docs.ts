@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Router from '@koa/router';
-import { NotFoundError } from '../../../errors';
+import { AppError } from '../../../errors';
 import type { AppState, Ctx } from '../../context';
 
 /**
@@ -105,7 +105,7 @@ export function docsRoutes(): Router<AppState> {
   r.get('/docs', (ctx) => send(ctx, html, 'no-cache'));
   r.get('/docs/:asset', (ctx) => {
     const a = assets.get(ctx.params.asset!);
-    if (!a) throw new NotFoundError('ERR::API::NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
+    if (!a) throw new AppError('ERR::API::NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
     send(ctx, a, 'public, max-age=86400');
   });
   return r;

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type { z } from 'zod';
-import { AppError, ConflictError, NotFoundError, WebhookErrors } from '../../../errors';
+import { AppError, WebhookErrors } from '../../../errors';
 import { getWebhookById } from '../../../db/repositories/webhooks';
 import { replayJob } from '../../../temporal/replay';
 import { getJobInScope, getResult, listAttempts } from '../../../db/repositories/jobs';
@@ -19,7 +19,7 @@ export function jobRoutes({ db, config, temporal }: ApiDeps): Router<AppState> {
     const { uuid } = input<z.infer<typeof JobByUuid>>(ctx);
     const { project, env } = scopeOf(ctx);
     const job = await getJobInScope(db, uuid, project.id, env);
-    if (!job) throw new NotFoundError('ERR::JOB::NOT_FOUND', `job ${uuid} does not exist in this project and environment`);
+    if (!job) throw new AppError('ERR::JOB::NOT_FOUND', `job ${uuid} does not exist in this project and environment`);
     const result = await getResult(db, job.id);
     const attempts = await listAttempts(db, job.id);
     ctx.body = {
@@ -52,14 +52,18 @@ export function jobRoutes({ db, config, temporal }: ApiDeps): Router<AppState> {
     const { uuid } = input<z.infer<typeof JobByUuid>>(ctx);
     const { project, env } = scopeOf(ctx);
     const job = await getJobInScope(db, uuid, project.id, env);
-    if (!job) throw new NotFoundError('ERR::JOB::NOT_FOUND', `job ${uuid} does not exist in this project and environment`);
+    if (!job) throw new AppError('ERR::JOB::NOT_FOUND', `job ${uuid} does not exist in this project and environment`);
     if (!job.webhook_id) {
-      throw new AppError('ERR::JOB::NOT_REPLAYABLE', 'only webhook jobs can be replayed; this job had no webhook', 409);
+      throw new AppError('ERR::JOB::NOT_REPLAYABLE', 'only webhook jobs can be replayed; this job had no webhook');
+    }
+    // Its workflow never started (see JobSubmitter): nothing was captured.
+    if (job.delivery_status === null) {
+      throw new AppError('ERR::JOB::NOT_REPLAYABLE', 'this job never started, so there is nothing to deliver; submit it again');
     }
     // A job waiting on its retry ladder may be replayed (the wait is cut short);
     // one whose capture has not finished has nothing to deliver yet.
     if (job.status === 'queued' || job.status === 'running') {
-      throw new ConflictError('ERR::JOB::NOT_READY', 'this job has not finished its capture yet; nothing to deliver');
+      throw new AppError('ERR::JOB::NOT_READY', 'this job has not finished its capture yet; nothing to deliver');
     }
     const webhook = await getWebhookById(db, job.webhook_id);
     if (!webhook) throw WebhookErrors.notFound(job.webhook_name ?? '');

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type { z } from 'zod';
-import { WebhookErrors } from '../../../errors';
+import { AppError, WebhookErrors } from '../../../errors';
 import {
   createWebhook,
   deleteWebhookIfIdle,
@@ -12,7 +12,7 @@ import {
   type Webhook,
 } from '../../../db/repositories/webhooks';
 import { withTransaction } from '../../../db/pool';
-import { ConflictError } from '../../../errors';
+import { countFailedDeliveries } from '../../../db/repositories/jobs';
 import { webhookWorkflowId } from '../../../shared/names';
 import { presentAttempt } from '../../present';
 import type { ApiDeps, AppState } from '../../context';
@@ -87,7 +87,7 @@ export function webhookRoutes({ db, config, temporal, logger }: ApiDeps): Router
     const w = await load(ctx);
     const { deleted, pending } = await withTransaction(db, (c) => deleteWebhookIfIdle(c, w));
     if (!deleted) {
-      throw new ConflictError(
+      throw new AppError(
         'ERR::WEBHOOK::DELIVERIES_PENDING',
         `webhook "${w.name}" still has ${pending} pending deliveries; disable it and wait for them to finish, or retry later`,
       );
@@ -127,12 +127,8 @@ export function webhookRoutes({ db, config, temporal, logger }: ApiDeps): Router
     const replayId = randomUUID();
     await ensureWebhookEntity(temporal, tq, w.id, threshold);
     await temporal.workflow.getHandle(webhookWorkflowId(w.id)).signal(replayFailedSignal, { replayId, since: since ?? null });
-    const { rows } = await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM jobs WHERE webhook_id = $1 AND delivery_status = 'failed' AND ($2::timestamptz IS NULL OR created_at >= $2)`,
-      [w.id, since ?? null],
-    );
     ctx.status = 202;
-    ctx.body = { replay_id: replayId, webhook_name: w.name, failed_deliveries: rows[0]!.n };
+    ctx.body = { replay_id: replayId, webhook_name: w.name, failed_deliveries: await countFailedDeliveries(db, w.id, since ?? null) };
   });
 
   return r;

@@ -1,0 +1,289 @@
+import { randomUUID } from 'node:crypto';
+import {
+  isGrpcServiceError,
+  NamespaceNotFoundError,
+  ServiceError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import type { Config } from '../config';
+import { withTransaction, type Db, type DbClient } from '../db/pool';
+import { claimIdempotencyKey, releaseIdempotencyKey, saveIdempotentResponse, type IdempotencyHit } from '../db/repositories/idempotency';
+import { failUnstartedJob, getJob, getResult, insertJob, insertJobWithinQueueLimit, QueueFullError, type Job, type JobResult } from '../db/repositories/jobs';
+import { QUEUE_LIMITS, type Env, type Project } from '../db/repositories/projects';
+import { getWebhookByName } from '../db/repositories/webhooks';
+import { logUrl } from '../delivery/payload';
+import { AppError, WebhookErrors } from '../errors';
+import type { Logger } from '../logger';
+import { jobWorkflowId, type JobKind } from '../shared/names';
+import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME, SA_WEBHOOK_NAME } from '../shared/searchAttributes';
+import { buildJobWorkflowInput } from '../temporal/jobInput';
+
+export interface JobSubmission {
+  project: Project;
+  env: Env;
+  kind: JobKind;
+  /** The job's parameters as stored (url, format, …), without webhook_name. */
+  params: Record<string, unknown>;
+  /** With a webhook the job is enqueued; without, it runs while the caller waits. */
+  webhookName: string | null;
+  idempotency: { key: string; requestHash: string } | null;
+}
+
+/** The answer to the webhook case: Scrapfly's promise document. */
+export interface JobPromise {
+  job_uuid: string;
+  log_uuid: string;
+  log_url: string;
+  success: true;
+  webhook_enqueued: true;
+  webhook_name: string;
+  webhook_queue_limit: number;
+  webhook_queued_element: number;
+  webhook_uuid: string;
+}
+
+export type SubmitOutcome =
+  /** The Idempotency-Key was used before with the same request: answer as the first time. */
+  | { type: 'repeat'; hit: IdempotencyHit }
+  | { type: 'enqueued'; jobId: string; promise: JobPromise }
+  | { type: 'finished'; job: Job; result: JobResult | null };
+
+type StartOutcome =
+  | { state: 'started'; handle: WorkflowHandle }
+  | { state: 'not-started'; error: unknown }
+  | { state: 'unknown'; error: unknown };
+
+// How a failed start call reads. The Temporal client itself retries some
+// gRPC statuses (UNAVAILABLE, UNKNOWN, RESOURCE_EXHAUSTED, ABORTED, DATA_LOSS,
+// OUT_OF_RANGE) before giving up, so the status it throws is only its last
+// try's: after those, an earlier try may have landed, and trying again
+// ourselves adds nothing. The statuses below it never retries: the server
+// refused that one call without carrying it out.
+const GRPC_REFUSED = new Set([
+  3, // INVALID_ARGUMENT
+  5, // NOT_FOUND
+  7, // PERMISSION_DENIED
+  9, // FAILED_PRECONDITION
+  12, // UNIMPLEMENTED
+  16, // UNAUTHENTICATED
+]);
+const GRPC_RETRIED_BY_CLIENT = new Set([2, 8, 10, 11, 14, 15]);
+
+type StartFailure =
+  /** The server refused the call: it did not land. */
+  | 'refused'
+  /** The client already retried: it may have landed, and retrying again is no use. */
+  | 'unclear-retried'
+  /** A deadline, a cancellation, an unknown fault: it may have landed; try again. */
+  | 'unclear';
+
+function classifyStartFailure(err: unknown): StartFailure {
+  if (err instanceof NamespaceNotFoundError) return 'refused';
+  const cause = err instanceof ServiceError ? err.cause : err;
+  if (!isGrpcServiceError(cause)) return 'unclear';
+  if (GRPC_REFUSED.has(cause.code)) return 'refused';
+  return GRPC_RETRIED_BY_CLIENT.has(cause.code) ? 'unclear-retried' : 'unclear';
+}
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface JobSubmitterDeps {
+  db: Db;
+  config: Config;
+  logger: Logger;
+  temporal: Client;
+}
+
+/**
+ * Submits a job: claims the Idempotency-Key, writes the job row (within the
+ * plan's queue limit for webhook jobs), starts its workflow job:<uuid> and,
+ * for a synchronous job, waits for it.
+ *
+ * A row is never deleted once written: a start whose answer was lost may
+ * have landed, and the workflow it started needs the row. The start is
+ * idempotent (REJECT_DUPLICATE on a fresh id), so an unclear start is tried
+ * again; only a start known not to have landed fails the job.
+ */
+export class JobSubmitter {
+  static readonly START_ATTEMPTS = 3;
+  static readonly RETRY_BASE_MS = 200;
+  static readonly PROBE_TIMEOUT_MS = 5_000;
+  // Longer than the client's own retries of an unreachable server (about 20 s),
+  // so an outage reads as UNAVAILABLE; short enough that a hung server is not waited on forever.
+  static readonly START_TIMEOUT_MS = 30_000;
+
+  constructor(private readonly deps: JobSubmitterDeps) {}
+
+  async submit(s: JobSubmission): Promise<SubmitOutcome> {
+    const { db } = this.deps;
+    const jobId = randomUUID();
+    const claim = (c: DbClient) =>
+      s.idempotency
+        ? claimIdempotencyKey(c, { projectId: s.project.id, env: s.env, key: s.idempotency.key, requestHash: s.idempotency.requestHash, jobId })
+        : Promise.resolve(null);
+    const repeat = (hit: IdempotencyHit): SubmitOutcome => {
+      if (hit.request_hash !== s.idempotency!.requestHash) {
+        throw new AppError('ERR::IDEMPOTENCY::KEY_REUSED', 'this Idempotency-Key was used for a different request in the last 24 hours');
+      }
+      return { type: 'repeat', hit };
+    };
+    const row = { id: jobId, project_id: s.project.id, env: s.env, kind: s.kind, params: s.params };
+
+    if (!s.webhookName) {
+      const hit = await withTransaction(db, async (c) => {
+        const h = await claim(c);
+        if (!h) await insertJob(c, { ...row, webhook_id: null, webhook_name: null }, null);
+        return h;
+      });
+      if (hit) return repeat(hit);
+      const handle = await this.startOrExplain(s, jobId, null);
+      await this.awaitResult(s.kind, jobId, handle);
+      return { type: 'finished', job: (await getJob(db, jobId))!, result: await getResult(db, jobId) };
+    }
+
+    const webhookName = s.webhookName;
+    const webhook = await getWebhookByName(db, s.project.id, s.env, webhookName);
+    if (!webhook) throw WebhookErrors.notFound(webhookName);
+    if (webhook.status === 'disabled') throw WebhookErrors.disabled(webhookName);
+    const limit = QUEUE_LIMITS[s.project.plan];
+    let queued: number;
+    try {
+      const out = await withTransaction(db, async (c) => {
+        const h = await claim(c);
+        if (h) return { hit: h, queued: 0 };
+        return { hit: null, queued: await insertJobWithinQueueLimit(c, { ...row, webhook_id: webhook.id, webhook_name: webhookName }, limit) };
+      });
+      if (out.hit) return repeat(out.hit);
+      queued = out.queued;
+    } catch (err) {
+      if (err instanceof QueueFullError) throw WebhookErrors.queueFull(err.limit);
+      throw err;
+    }
+    await this.startOrExplain(s, jobId, webhook.id);
+    const promise: JobPromise = {
+      job_uuid: jobId,
+      log_uuid: jobId,
+      log_url: logUrl(this.deps.config.publicUrl, jobId),
+      success: true,
+      webhook_enqueued: true,
+      webhook_name: webhookName,
+      webhook_queue_limit: limit,
+      webhook_queued_element: queued,
+      webhook_uuid: webhook.id,
+    };
+    if (s.idempotency) await withTransaction(db, (c) => saveIdempotentResponse(c, jobId, promise));
+    return { type: 'enqueued', jobId, promise };
+  }
+
+  /** Starts the job's workflow, or settles the job row and throws the 503 that says what is known. */
+  private async startOrExplain(s: JobSubmission, jobId: string, webhookId: string | null): Promise<WorkflowHandle> {
+    const { db, logger, config } = this.deps;
+    const out = await this.start(s, jobId, webhookId);
+    if (out.state === 'started') return out.handle;
+    const url = logUrl(config.publicUrl, jobId);
+    if (out.state === 'not-started') {
+      // Nothing runs for this job: it ends failed, owes no delivery, and its key is free again.
+      const text = `job could not be scheduled: ${message(out.error)}`;
+      const failed = await withTransaction(db, async (c) => {
+        if (!(await failUnstartedJob(c, jobId, 'ERR::TEMPORAL::UNAVAILABLE', text))) return false;
+        await releaseIdempotencyKey(c, jobId);
+        return true;
+      });
+      // The row moved on from queued: a workflow has it after all.
+      if (!failed) return this.deps.temporal.workflow.getHandle(jobWorkflowId(jobId));
+      logger.warn({ jobId, err: out.error }, 'job workflow was not started; job marked failed');
+      throw new AppError('ERR::TEMPORAL::UNAVAILABLE', `${text}; nothing was started, submit it again`);
+    }
+    // It may be running: its row and its key stay exactly as they are.
+    logger.error({ jobId, err: out.error }, 'job workflow start could not be confirmed; job kept as it is');
+    throw new AppError(
+      'ERR::TEMPORAL::UNAVAILABLE',
+      `job ${jobId} may or may not have started: Temporal did not confirm it (${message(out.error)}); check ${url} before submitting it again`,
+    );
+  }
+
+  private async start(s: JobSubmission, jobId: string, webhookId: string | null): Promise<StartOutcome> {
+    const { temporal, config, logger } = this.deps;
+    const workflowId = jobWorkflowId(jobId);
+    const options = {
+      workflowId,
+      taskQueue: config.temporal.taskQueue,
+      args: [
+        buildJobWorkflowInput(config, {
+          jobId,
+          kind: s.kind,
+          deliver: webhookId !== null,
+          webhookId,
+          // Plain HTTP scrapes are short: a local activity. Browser work is a
+          // regular activity with heartbeats and cancellation.
+          captureLocal: s.kind === 'scrape' && !s.params.render_js,
+          mode: 'new',
+        }),
+      ],
+      // The id is fresh, so a duplicate can only be an earlier try of this very start.
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      typedSearchAttributes: [
+        { key: SA_PROJECT_NAME, value: s.project.name },
+        { key: SA_JOB_STATUS, value: 'queued' },
+        { key: SA_JOB_KIND, value: s.kind },
+        ...(s.webhookName ? [{ key: SA_WEBHOOK_NAME, value: s.webhookName }] : []),
+      ],
+    };
+    let mayHaveLanded = false;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= JobSubmitter.START_ATTEMPTS; attempt++) {
+      try {
+        const handle = await temporal.connection.withDeadline(Date.now() + JobSubmitter.START_TIMEOUT_MS, () =>
+          temporal.workflow.start('jobWorkflow', options),
+        );
+        return { state: 'started', handle };
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) {
+          return { state: 'started', handle: temporal.workflow.getHandle(workflowId) };
+        }
+        lastError = err;
+        const failure = classifyStartFailure(err);
+        if (failure === 'refused') break;
+        mayHaveLanded = true;
+        if (failure === 'unclear-retried') break;
+        logger.warn({ jobId, attempt, err: message(err) }, 'job workflow start unconfirmed; trying again');
+        if (attempt < JobSubmitter.START_ATTEMPTS) await sleep(JobSubmitter.RETRY_BASE_MS * attempt);
+      }
+    }
+    if (!mayHaveLanded) return { state: 'not-started', error: lastError };
+    // Every try has returned. Ask the server whether any of them landed: its
+    // "not found" is an answer; failing to ask leaves it open.
+    try {
+      await temporal.connection.withDeadline(Date.now() + JobSubmitter.PROBE_TIMEOUT_MS, () => temporal.workflow.getHandle(workflowId).describe());
+      return { state: 'started', handle: temporal.workflow.getHandle(workflowId) };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return { state: 'not-started', error: lastError };
+      return { state: 'unknown', error: lastError };
+    }
+  }
+
+  /**
+   * A synchronous job's end. The workflow finishes its own row, so a poll
+   * that fails changes nothing here: the caller is told where to look.
+   */
+  private async awaitResult(kind: JobKind, jobId: string, handle: WorkflowHandle): Promise<void> {
+    try {
+      await handle.result();
+    } catch (err) {
+      if (err instanceof WorkflowFailedError) {
+        throw new AppError(kind === 'screenshot' ? 'ERR::SCREENSHOT::FAILED' : 'ERR::SCRAPE::FAILED', `the ${kind} failed: ${err.cause?.message ?? err.message}`);
+      }
+      this.deps.logger.warn({ jobId, err: message(err) }, 'result of a running job could not be read');
+      throw new AppError(
+        'ERR::TEMPORAL::UNAVAILABLE',
+        `job ${jobId} is running but its result could not be read (${message(err)}); it finishes on its own: see ${logUrl(this.deps.config.publicUrl, jobId)}`,
+      );
+    }
+  }
+}
