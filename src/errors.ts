@@ -83,6 +83,13 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/** The codes a delivery series can end a job with; a replay clears them (a capture's own error stays). */
+export const DELIVERY_END_CODES: readonly ErrorCode[] = [
+  'ERR::WEBHOOK::MAX_RETRY',
+  'ERR::WEBHOOK::DISABLED',
+  'ERR::WEBHOOK::NOT_FOUND',
+];
+
 /** What a code stored before this table knew it (an old row) is taken to be. */
 export const UNKNOWN_CODE: ErrorInfo = e(500);
 

@@ -102,6 +102,7 @@ describe('resilience', () => {
       await until(async () => ((await hs.api(`/jobs/${r.body.job_uuid}`, { key: hs.keys.live })).body.status === 'retrying' ? true : undefined));
       // Mid-ladder: the 5 s timer is pending inside the server when it goes away.
       await server.stop();
+      // A second of outage: the timer must survive the server being away, not just a restart.
       await new Promise((res) => setTimeout(res, 1000));
       server = await startDevServer(serverOpts);
       const job = await until(async () => {

@@ -2,6 +2,7 @@ import type { Db, DbClient } from '../pool';
 import type { Env } from './projects';
 import type { JobKind, JobStatus } from '../../shared/names';
 import type { Webhook } from './webhooks';
+import { DELIVERY_END_CODES } from '../../errors';
 
 export interface Job {
   id: string;
@@ -234,12 +235,12 @@ export async function loadAttemptContext(db: Q, jobId: string, series: number, a
 export async function beginDeliverySeries(db: Q, jobId: string): Promise<number> {
   const { rows } = await db.query<{ series: number }>(
     `UPDATE jobs SET status = 'delivering', delivery_status = 'pending',
-            error_code = CASE WHEN error_code LIKE 'ERR::WEBHOOK::%' THEN NULL ELSE error_code END,
-            error_message = CASE WHEN error_code LIKE 'ERR::WEBHOOK::%' THEN NULL ELSE error_message END,
+            error_code = CASE WHEN error_code = ANY($2) THEN NULL ELSE error_code END,
+            error_message = CASE WHEN error_code = ANY($2) THEN NULL ELSE error_message END,
             completed_at = NULL, updated_at = now()
       WHERE id = $1
      RETURNING (SELECT coalesce(max(series) + 1, 0) FROM delivery_attempts WHERE job_id = $1)::int AS series`,
-    [jobId],
+    [jobId, DELIVERY_END_CODES],
   );
   return rows[0]?.series ?? 0;
 }
