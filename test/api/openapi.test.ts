@@ -77,7 +77,7 @@ describe('OpenAPI document', () => {
     assert.deepEqual(create.required.sort(), ['name', 'url']);
     assert.deepEqual(create.properties.content_encoding.enum, ['identity', 'gzip', 'deflate', 'br']);
     assert.equal(doc.paths['/webhooks/{name}'].delete.parameters[0].in, 'path');
-    assert.deepEqual(doc.components.schemas.Error.required, ['code', 'message', 'http_code', 'retryable']);
+    assert.deepEqual(doc.components.schemas.Error.required, ['code', 'message', 'http_code', 'retryable', 'error_id']);
     const ids = Object.values(doc.paths as Record<string, Record<string, { operationId: string }>>).flatMap((m) => Object.values(m).map((o) => o.operationId));
     assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
   });
@@ -162,7 +162,7 @@ describe('OpenAPI document', () => {
       const res = await rawGet(hs.apiUrl, path);
       assert.equal(res.status, 404, path);
       const r = { headers: res.headers, body: JSON.parse(res.text) };
-      assert.deepEqual(Object.keys(r.body).sort(), ['code', 'http_code', 'message', 'retryable'], path);
+      assert.deepEqual(Object.keys(r.body).sort(), ['code', 'error_id', 'http_code', 'message', 'retryable'], path);
       assert.equal(r.body.code, 'ERR::API::NOT_FOUND', path);
       assert.equal(r.body.http_code, 404, path);
       assert.equal(r.body.retryable, false, path);
