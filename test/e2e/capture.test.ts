@@ -9,6 +9,7 @@ import { startReceiver } from '../helpers/receiver';
 import { startTestSite } from '../helpers/site';
 import { imageInfo } from '../helpers/images';
 import { verifyWithPython } from '../helpers/verify';
+import { until } from '../helpers/wait';
 
 describe('capture: scrape formats, JavaScript rendering, screenshots', () => {
   let hs: TestHookshot;
@@ -223,22 +224,36 @@ describe('capture: scrape formats, JavaScript rendering, screenshots', () => {
 
   it('recovers when the browser process is killed mid-capture', async () => {
     await shot('/static'); // the browser runs
-    const pending = shot('/slow', '&timeout=15000');
-    await new Promise((r) => setTimeout(r, 800));
-    const browsers = execFileSync('pgrep', ['-P', String(process.pid)]).toString().trim().split('\n')
-      .filter((pid) => {
-        try {
-          return /chrom/i.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
-        } catch {
-          return false;
-        }
-      });
-    assert.ok(browsers.length >= 1, 'a Chromium child process runs');
-    for (const pid of browsers) process.kill(Number(pid), 'SIGKILL');
-    const r = await pending;
-    assert.equal(r.status, 200, r.body.toString().slice(0, 300));
-    assert.equal(imageInfo(r.body).format, 'png');
-    const next = await shot('/static');
-    assert.equal(next.status, 200);
+    // A page of its own, so a late request of an earlier capture (a favicon) cannot pass for this one.
+    let asked = 0;
+    const slow = http.createServer((_q, s) => (asked++, void setTimeout(() => s.end('<html><body>finally</body></html>'), 3000).unref()));
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', () => r()));
+    try {
+      const slowUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/slow`;
+      const pending = fetch(`${hs.apiUrl}/screenshot?key=${hs.keys.live}&url=${encodeURIComponent(slowUrl)}&timeout=15000`).then(async (res) => ({
+        status: res.status,
+        body: Buffer.from(await res.arrayBuffer()),
+      }));
+      // Chromium has asked for the page, which answers after 3 s: the capture is under way.
+      await until(async () => (asked > 0 ? true : undefined), 15_000, 20);
+      const browsers = execFileSync('pgrep', ['-P', String(process.pid)]).toString().trim().split('\n')
+        .filter((pid) => {
+          try {
+            return /chrom/i.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+          } catch {
+            return false;
+          }
+        });
+      assert.ok(browsers.length >= 1, 'a Chromium child process runs');
+      for (const pid of browsers) process.kill(Number(pid), 'SIGKILL');
+      const r = await pending;
+      assert.equal(r.status, 200, r.body.toString().slice(0, 300));
+      assert.equal(imageInfo(r.body).format, 'png');
+      const next = await shot('/static');
+      assert.equal(next.status, 200);
+    } finally {
+      slow.closeAllConnections();
+      await new Promise((r) => slow.close(r));
+    }
   });
 });
