@@ -49,7 +49,8 @@ export async function renderPage<T>(
     if (watch.refused !== null) throw new CaptureError('ADDRESS_REFUSED', watch.refused, false);
   };
   try {
-    const status = await loadPage(page, opts);
+    // Checked before the waits, so a page that is itself the refusal does not wait for a selector first.
+    const status = await loadPage(page, opts, check);
     for (let navigations = 0; ; navigations++) {
       // A navigation under way (a script that ran while parsing, a 0 s
       // refresh) is seen through to its answer; the proxy answers refusals at once.
@@ -94,7 +95,7 @@ function grabUnlessNavigating<T>(grab: () => Promise<T>, watch: MainFrameWatch, 
 }
 
 /** Loads the page and waits as asked; returns the main response's status. */
-async function loadPage(page: Page, { url, waitForSelector, renderingWait }: RenderOptions): Promise<number | null> {
+async function loadPage(page: Page, { url, waitForSelector, renderingWait }: RenderOptions, loaded: () => void): Promise<number | null> {
   let status: number | null = null;
   try {
     const res = await page.goto(url, { waitUntil: 'load' });
@@ -106,6 +107,7 @@ async function loadPage(page: Page, { url, waitForSelector, renderingWait }: Ren
     if (/ERR_BLOCKED_BY_CLIENT/.test(m)) throw new CaptureError('ADDRESS_REFUSED', `the address guard refused ${url}`, false);
     throw new CaptureError('NETWORK', `page could not be loaded: ${firstLine(m)}`, true);
   }
+  loaded();
   if (waitForSelector) {
     try {
       await page.waitForSelector(waitForSelector, { state: 'visible' });
