@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from './shared/duration';
 import { DEFAULT_TASK_QUEUE } from './shared/names';
+import { parseCidr, type Cidr } from './net/addressGuard';
 
 // Every setting the process reads from the environment, parsed once at boot.
 // A bad value stops the process with the variable's name and the reason.
@@ -12,20 +13,21 @@ const bool = z
 // 0 = any free port (tests).
 const port = z.coerce.number().int().min(0).max(65535);
 
+// Read by the guard's own parser, so boot refuses exactly what the guard
+// could not honour (999.1.1.1, 10.0.0.1/8), naming each bad entry.
 const cidrList = z
   .string()
   .default('')
   .transform((s, ctx) => {
-    const items = s
-      .split(',')
-      .map((x) => x.trim())
-      .filter(Boolean);
-    for (const item of items) {
-      if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(item)) {
-        ctx.addIssue({ code: 'custom', message: `"${item}" is not a CIDR range like 127.0.0.1/32` });
+    const out: Cidr[] = [];
+    for (const entry of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+      try {
+        out.push(parseCidr(entry));
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
       }
     }
-    return items;
+    return out;
   });
 
 const durationList = z.string().transform((s, ctx) => {

@@ -14,7 +14,7 @@ import { createTemporalClient } from './temporal/client';
 import { createWorkers } from './worker/worker';
 import { installSdkLogger } from './temporal/sdkLogger';
 import { createApp } from './api/app';
-import { AddressGuard, parseCidrList } from './net/addressGuard';
+import { AddressGuard } from './net/addressGuard';
 import { createGuardedAgent } from './net/httpClient';
 import { BrowserPool } from './capture/browser';
 
@@ -101,9 +101,9 @@ export async function startHookshot(config: Config, logger: Logger, opts: Hooksh
       installSdkLogger(logger);
       const connection = await NativeConnection.connect({ address: temporalAddress });
       stack.push(() => connection.close());
-      const scrapeGuard = new AddressGuard(parseCidrList(config.scrape.allowedCidrs.join(',')));
+      const scrapeGuard = new AddressGuard(config.scrape.allowedCidrs);
       const scrapeHttp = createGuardedAgent({ guard: scrapeGuard });
-      const webhookHttp = createGuardedAgent({ guard: new AddressGuard(parseCidrList(config.webhook.allowedCidrs.join(','))) });
+      const webhookHttp = createGuardedAgent({ guard: new AddressGuard(config.webhook.allowedCidrs) });
       stack.push(async () => {
         await Promise.all([scrapeHttp.close(), webhookHttp.close()]);
       });

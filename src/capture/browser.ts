@@ -3,7 +3,7 @@ import { chromium } from 'playwright-core';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../logger';
 import type { AddressGuard } from '../net/addressGuard';
-import { startGuardProxy, type GuardProxy } from './guardProxy';
+import { startGuardProxy, type GuardProxy, type Refusal } from './guardProxy';
 
 const LAUNCH_ARGS = [
   '--no-sandbox',
@@ -27,9 +27,9 @@ export interface BrowserPoolOptions {
   logger: Logger;
 }
 
-/** What the guard refused while the page loaded. */
+/** What the guard refused since the page opened, oldest first. */
 export interface PageGuardLog {
-  refusedSince(): string[];
+  refusedSince(): Refusal[];
 }
 
 export interface PageOptions {

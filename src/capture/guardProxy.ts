@@ -5,14 +5,24 @@ import type { Dispatcher } from 'undici';
 import { AddressRefusedError, createGuardedConnector, request } from '../net/httpClient';
 import type { AddressGuard } from '../net/addressGuard';
 
-/** Marks a proxy answer that is a refusal of the address guard. */
+/** Marks a proxy answer that is a refusal of the address guard (only the proxy sets it). */
 export const REFUSED_HEADER = 'x-hookshot-address-refused';
+
+/** One request the guard refused: a plain http:// URL, or a CONNECT tunnel (https://, wss://) to hostname:port. */
+export interface Refusal {
+  /** The absolute URL for plain http://; null for a tunnel, whose path the proxy never sees. */
+  url: string | null;
+  /** Without IPv6 brackets. */
+  hostname: string;
+  port: string;
+  reason: string;
+}
 
 export interface GuardProxy {
   /** http://127.0.0.1:<port> */
   url: string;
-  /** CONNECT targets refused since `sinceMs` (performance.now()), newest last. */
-  refusedSince(sinceMs: number): string[];
+  /** Requests refused since `sinceMs` (performance.now()), oldest first. */
+  refusedSince(sinceMs: number): Refusal[];
   close(): Promise<void>;
 }
 
@@ -25,9 +35,9 @@ export interface GuardProxy {
  */
 export async function startGuardProxy(opts: { guard: AddressGuard; http: Dispatcher; maxBytes: number; timeoutMs: number }): Promise<GuardProxy> {
   const connect = createGuardedConnector({ guard: opts.guard });
-  const refusals: Array<{ at: number; what: string }> = [];
-  const remember = (what: string) => {
-    refusals.push({ at: performance.now(), what });
+  const refusals: Array<{ at: number; refusal: Refusal }> = [];
+  const remember = (refusal: Refusal) => {
+    refusals.push({ at: performance.now(), refusal });
     if (refusals.length > 200) refusals.splice(0, refusals.length - 200);
   };
   const sockets = new Set<Socket>();
@@ -57,12 +67,14 @@ export async function startGuardProxy(opts: { guard: AddressGuard; http: Dispatc
         followRedirects: false, // the browser follows redirects; each hop comes back through here
         maxBodyBytes: opts.maxBytes,
       });
-      const { 'content-length': _l, 'transfer-encoding': _t, 'content-encoding': _e, connection: _c, ...keep } = upstream.headers;
+      // A site must not be able to pass its own answer off as a refusal.
+      const { 'content-length': _l, 'transfer-encoding': _t, 'content-encoding': _e, connection: _c, [REFUSED_HEADER]: _r, ...keep } = upstream.headers;
       res.writeHead(upstream.status, { ...keep, 'content-length': String(upstream.body.length) });
       res.end(upstream.body);
     } catch (err) {
       if (err instanceof AddressRefusedError) {
-        remember(url);
+        const u = new URL(url);
+        remember({ url, hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || '80', reason: err.reason });
         res.writeHead(403, { 'content-type': 'text/plain', [REFUSED_HEADER]: err.reason }).end(`refused: ${err.reason}`);
       } else if (!res.headersSent) {
         res.writeHead(502, { 'content-type': 'text/plain' }).end(`upstream failed: ${(err as Error).message}`);
@@ -83,7 +95,7 @@ export async function startGuardProxy(opts: { guard: AddressGuard; http: Dispatc
     const [, hostname, port] = m;
     connect({ hostname: hostname!, host: hostname!, protocol: 'http:', port: port! } as Parameters<typeof connect>[0], (err, upstream) => {
       if (err || !upstream) {
-        if (err instanceof AddressRefusedError) remember(`${hostname}:${port} (${err.reason})`);
+        if (err instanceof AddressRefusedError) remember({ url: null, hostname: hostname!, port: port!, reason: err.reason });
         client.end(`HTTP/1.1 ${err instanceof AddressRefusedError ? '403 Forbidden' : '502 Bad Gateway'}\r\n\r\n`);
         return;
       }
@@ -103,7 +115,7 @@ export async function startGuardProxy(opts: { guard: AddressGuard; http: Dispatc
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    refusedSince: (since) => refusals.filter((r) => r.at >= since).map((r) => r.what),
+    refusedSince: (since) => refusals.filter((r) => r.at >= since).map((r) => r.refusal),
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -3,7 +3,7 @@ import type { Job, JobResult } from '../db/repositories/jobs';
 import { AddressRefusedError, RedirectError, RequestTimeoutError, request } from '../net/httpClient';
 import { convertContent } from '../scrape/convert';
 import { BrowserUnavailableError, type BrowserPool } from './browser';
-import { CaptureError, IMAGE_CONTENT_TYPES, loadPage, takeScreenshot, type ImageFormat } from './screenshot';
+import { CaptureError, IMAGE_CONTENT_TYPES, renderPage, takeScreenshot, type ImageFormat } from './screenshot';
 
 export interface CaptureDeps {
   http: Dispatcher;
@@ -66,15 +66,17 @@ export async function runCapture(job: Job, deps: CaptureDeps): Promise<CaptureOu
       return await deps.browser.withPage(
         { viewport, timeoutMs },
         async (page, seen) => {
-          const loaded = await loadPage(page, p.url, p.wait_for_selector, p.rendering_wait ?? 0, seen);
-          const image = await takeScreenshot(page, {
-            url: p.url,
-            format,
-            capture: p.capture ?? 'viewport',
-            resolution: viewport,
-            rendering_wait: p.rendering_wait ?? 0,
-            wait_for_selector: p.wait_for_selector,
-          });
+          const render = { url: p.url, waitForSelector: p.wait_for_selector, renderingWait: p.rendering_wait ?? 0, timeoutMs };
+          const { value: image, ...loaded } = await renderPage(page, seen, render, () =>
+            takeScreenshot(page, {
+              url: p.url,
+              format,
+              capture: p.capture ?? 'viewport',
+              resolution: viewport,
+              rendering_wait: p.rendering_wait ?? 0,
+              wait_for_selector: p.wait_for_selector,
+            }),
+          );
           if (image.length > deps.maxBytes) return fail('TOO_LARGE', `screenshot is ${image.length} bytes, over the ${deps.maxBytes} byte cap`);
           return {
             result: {
@@ -109,8 +111,9 @@ export async function runCapture(job: Job, deps: CaptureDeps): Promise<CaptureOu
       const rendered = await deps.browser.withPage(
         { viewport: DEFAULT_VIEWPORT, timeoutMs },
         async (page, seen) => {
-          const loaded = await loadPage(page, p.url, p.wait_for_selector, p.rendering_wait ?? 0, seen);
-          return { ...loaded, html: await page.content() };
+          const render = { url: p.url, waitForSelector: p.wait_for_selector, renderingWait: p.rendering_wait ?? 0, timeoutMs };
+          const { value: html, ...loaded } = await renderPage(page, seen, render, () => page.content());
+          return { ...loaded, html };
         },
         deps.signal,
       );

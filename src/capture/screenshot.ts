@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import type { PageGuardLog } from './browser';
-import { REFUSED_HEADER } from './guardProxy';
+import { watchMainFrame, type MainFrameWatch } from './mainFrame';
 
 export type ImageFormat = 'png' | 'jpg' | 'webp';
 export const IMAGE_CONTENT_TYPES: Record<ImageFormat, string> = { png: 'image/png', jpg: 'image/jpeg', webp: 'image/webp' };
@@ -21,34 +21,93 @@ export class CaptureError extends Error {
   }
 }
 
-/** Loads the page and waits as asked; returns the main response's status. */
-export async function loadPage(
+const isClosed = (err: unknown) => /has been closed|Target closed/i.test((err as Error)?.message ?? '');
+
+export interface RenderOptions {
+  url: string;
+  waitForSelector?: string;
+  renderingWait: number;
+  /** Bounds each grab, which Chromium can otherwise leave hanging. */
+  timeoutMs: number;
+}
+
+/**
+ * Loads the page, waits as asked, then grabs what the job wants from it (the
+ * HTML, an image). Fails with ADDRESS_REFUSED, naming the URL, when the main
+ * frame was sent to a refused address at any time until the grab is done,
+ * whatever else went wrong meanwhile. A page that navigates while being
+ * grabbed is grabbed again where it lands.
+ */
+export async function renderPage<T>(
   page: Page,
-  url: string,
-  waitForSelector: string | undefined,
-  renderingWait: number,
-  seen: PageGuardLog = { refusedSince: () => [] },
-) {
+  seen: PageGuardLog,
+  opts: RenderOptions,
+  grab: () => Promise<T>,
+): Promise<{ status: number | null; finalUrl: string; value: T }> {
+  const watch = watchMainFrame(page, seen);
+  const check = () => {
+    if (watch.refused !== null) throw new CaptureError('ADDRESS_REFUSED', watch.refused, false);
+  };
+  try {
+    // Checked before the waits, so a page that is itself the refusal does not wait for a selector first.
+    const status = await loadPage(page, opts, check);
+    for (let navigations = 0; ; navigations++) {
+      // A navigation under way (a script that ran while parsing, a 0 s
+      // refresh) is seen through to its answer; the proxy answers refusals at once.
+      await watch.settle(navigations === 0 ? 0 : 200, 2_000);
+      check();
+      if (navigations > 0) await page.waitForLoadState('load');
+      const grabbed = await grabUnlessNavigating(grab, watch, opts.timeoutMs);
+      check();
+      if (grabbed.done) return { status, finalUrl: page.url(), value: grabbed.value };
+      if (navigations >= 3) throw new CaptureError('NETWORK', 'the page kept navigating while it was being captured', true);
+    }
+  } catch (err) {
+    if (isClosed(err) || (err instanceof CaptureError && err.code === 'ADDRESS_REFUSED')) throw err;
+    // Where the page went decides the error.
+    await watch.settle(200, 2_000);
+    check();
+    throw err;
+  } finally {
+    watch.stop();
+  }
+}
+
+/**
+ * Runs grab, unless the main frame starts navigating first: Chromium never
+ * answers a screenshot taken across a navigation to another site, and
+ * page.content() fails on one. A grab left behind ends with the context.
+ */
+function grabUnlessNavigating<T>(grab: () => Promise<T>, watch: MainFrameWatch, timeoutMs: number): Promise<{ done: true; value: T } | { done: false }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new CaptureError('TIMEOUT', `the page could not be captured within ${timeoutMs} ms`, true)), timeoutMs);
+    const unsubscribe = watch.onNavigation(() => resolve({ done: false }));
+    grab()
+      .then(
+        (value) => resolve({ done: true, value }),
+        (err: Error) => (/is navigating/i.test(err.message ?? '') ? resolve({ done: false }) : reject(err)),
+      )
+      .finally(() => {
+        clearTimeout(timer);
+        unsubscribe();
+      });
+  });
+}
+
+/** Loads the page and waits as asked; returns the main response's status. */
+async function loadPage(page: Page, { url, waitForSelector, renderingWait }: RenderOptions, loaded: () => void): Promise<number | null> {
   let status: number | null = null;
   try {
     const res = await page.goto(url, { waitUntil: 'load' });
     status = res?.status() ?? null;
-    // The guard proxy answers a refused http:// hop itself, marked.
-    const refused = res ? (await res.allHeaders())[REFUSED_HEADER] : undefined;
-    if (refused) throw new CaptureError('ADDRESS_REFUSED', `the address guard refused ${res!.url()}: ${refused}`, false);
   } catch (err) {
-    if (err instanceof CaptureError) throw err;
     const m = (err as Error).message;
-    if (/has been closed|Target closed/i.test(m)) throw err;
-    // A refused https:// or redirect target shows only as a failed tunnel.
-    const refusedTunnels = seen.refusedSince();
-    if (/ERR_TUNNEL_CONNECTION_FAILED|ERR_BLOCKED_BY_CLIENT/.test(m) && refusedTunnels.length > 0) {
-      throw new CaptureError('ADDRESS_REFUSED', `the address guard refused ${refusedTunnels[refusedTunnels.length - 1]}`, false);
-    }
+    if (isClosed(err)) throw err;
     if (/Timeout/i.test(m)) throw new CaptureError('TIMEOUT', `page did not load in time: ${firstLine(m)}`, true);
     if (/ERR_BLOCKED_BY_CLIENT/.test(m)) throw new CaptureError('ADDRESS_REFUSED', `the address guard refused ${url}`, false);
     throw new CaptureError('NETWORK', `page could not be loaded: ${firstLine(m)}`, true);
   }
+  loaded();
   if (waitForSelector) {
     try {
       await page.waitForSelector(waitForSelector, { state: 'visible' });
@@ -57,7 +116,7 @@ export async function loadPage(
     }
   }
   if (renderingWait > 0) await page.waitForTimeout(renderingWait);
-  return { status, finalUrl: page.url() };
+  return status;
 }
 
 /**

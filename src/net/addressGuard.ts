@@ -4,11 +4,12 @@
  * allow-list CIDR covers the address (allow-list wins over any refusal).
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 export interface Cidr {
   readonly family: 4 | 6;
-  /** Network address as an integer (32 or 128 bits), host bits zero. */
-  readonly network: bigint;
+  /** Network address, host bits zero. */
+  readonly network: ipaddr.IPv4 | ipaddr.IPv6;
   readonly prefix: number;
   /** Canonical text, e.g. "10.0.0.0/8". */
   readonly text: string;
@@ -36,136 +37,57 @@ export class AddressRefusedError extends Error {
 }
 
 // ---------------------------------------------------------------------------
-// Parsing and formatting
+// Parsing and formatting (ipaddr.js, plus the WHATWG forms it lacks)
 
-const V4_BITS = 32;
-const V6_BITS = 128;
+type Ip = ipaddr.IPv4 | ipaddr.IPv6;
+const isV4 = (ip: Ip): ip is ipaddr.IPv4 => ip.kind() === 'ipv4';
 
-type Parsed = { family: 4 | 6; value: bigint; zone: string | null };
-
-/**
- * Parses one WHATWG/inet_aton IPv4 part: 0x.. hex, 0.. octal, else decimal.
- * Returns null when the part is not a number in that radix.
- */
-function parseV4Part(part: string): bigint | null {
-  if (part === '') return null;
-  let digits = part;
-  let prefix = '';
-  if (/^0[xX]/.test(part)) {
-    digits = part.slice(2);
-    prefix = '0x';
-    if (digits === '') return 0n; // WHATWG: "0x" alone is zero
-    if (!/^[0-9a-fA-F]+$/.test(digits)) return null;
-  } else if (part.length > 1 && part[0] === '0') {
-    digits = part.slice(1);
-    prefix = '0o';
-    if (!/^[0-7]+$/.test(digits)) return null;
-  } else if (!/^[0-9]+$/.test(digits)) {
+function parseV4(h: string): ipaddr.IPv4 | null {
+  // WHATWG URL drops one trailing dot ("127.0.0.1." is 127.0.0.1); ipaddr.js does not.
+  const text = h.endsWith('.') ? h.slice(0, -1) : h;
+  try {
+    return ipaddr.IPv4.parse(text); // also decimal, hex, octal and short forms (127.1)
+  } catch {
     return null;
   }
-  return BigInt(prefix + digits);
 }
 
-/** WHATWG URL IPv4 parser (accepts 1-4 parts, hex/octal/decimal). */
-function parseLooseIPv4(input: string): bigint | null {
-  const parts = input.split('.');
-  if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop(); // trailing dot
-  if (parts.length === 0 || parts.length > 4) return null;
-  const nums: bigint[] = [];
-  for (const p of parts) {
-    const n = parseV4Part(p);
-    if (n === null) return null;
-    nums.push(n);
+function parseV6(h: string): ipaddr.IPv6 | null {
+  const pct = h.indexOf('%');
+  const bare = pct >= 0 ? h.slice(0, pct) : h;
+  const zone = pct >= 0 ? h.slice(pct + 1) : undefined;
+  // ipaddr.js reads "::ffff:0177.0.0.1" (octal in a dotted tail) as decimal;
+  // node:net refuses it, as WHATWG URL does.
+  if (!isIPv6(bare) || (zone !== undefined && !/^[0-9A-Za-z_.-]+$/.test(zone))) return null;
+  // ipaddr.js turns "::1.2.3.4" (IPv4-compatible) into "::ffff:1.2.3.4", a
+  // different address, so the dotted tail reaches it as two hex groups.
+  const tail = bare.slice(bare.lastIndexOf(':') + 1);
+  let text = bare;
+  if (isIPv4(tail)) {
+    const [a, b, c, d] = ipaddr.IPv4.parse(tail).octets as [number, number, number, number];
+    text = `${bare.slice(0, -tail.length)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
-  const last = nums[nums.length - 1]!;
-  for (let i = 0; i < nums.length - 1; i++) if (nums[i]! > 255n) return null;
-  // The last part fills all remaining bytes ("127.1" == 127.0.0.1).
-  if (last >= 1n << BigInt(8 * (5 - nums.length))) return null;
-  let value = last;
-  for (let i = 0; i < nums.length - 1; i++) value += nums[i]! << BigInt(8 * (3 - i));
-  return value;
+  try {
+    const ip = ipaddr.IPv6.parse(text);
+    if (zone !== undefined) ip.zoneId = zone;
+    return ip;
+  } catch {
+    return null;
+  }
 }
 
-function parseIPv6(s: string): bigint | null {
-  if (!isIPv6(s) || s.includes('%')) return null;
-  let text = s;
-  const lastColon = text.lastIndexOf(':');
-  const tail = text.slice(lastColon + 1);
-  if (tail.includes('.')) {
-    if (!isIPv4(tail)) return null;
-    const v4 = Number(parseLooseIPv4(tail));
-    text = `${text.slice(0, lastColon + 1)}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
-  }
-  let groups: string[];
-  const dbl = text.indexOf('::');
-  if (dbl >= 0) {
-    const head = text.slice(0, dbl) === '' ? [] : text.slice(0, dbl).split(':');
-    const rest = text.slice(dbl + 2) === '' ? [] : text.slice(dbl + 2).split(':');
-    const missing = 8 - head.length - rest.length;
-    if (missing < 1) return null;
-    groups = [...head, ...Array<string>(missing).fill('0'), ...rest];
-  } else {
-    groups = text.split(':');
-  }
-  if (groups.length !== 8) return null;
-  let value = 0n;
-  for (const g of groups) {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
-    value = (value << 16n) | BigInt(parseInt(g, 16));
-  }
-  return value;
-}
-
-function formatIPv4(v: bigint): string {
-  const n = Number(v);
-  return [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
-/** RFC 5952 text (same as WHATWG URL serialisation: no dotted tail). */
-function formatIPv6(v: bigint): string {
-  const groups: number[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(Number((v >> BigInt(i * 16)) & 0xffffn));
-  let bestStart = -1;
-  let bestLen = 1; // only runs of 2+ zero groups are compressed
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
-
-function parseAny(host: string): Parsed | null {
+function parseAny(host: string): Ip | null {
   let h = host;
   if (h.startsWith('[') && h.endsWith(']')) {
     h = h.slice(1, -1);
     if (!h.includes(':')) return null;
   }
-  if (h.includes(':')) {
-    const pct = h.indexOf('%');
-    const bare = pct >= 0 ? h.slice(0, pct) : h;
-    const zone = pct >= 0 ? h.slice(pct + 1) : null;
-    if (zone !== null && !/^[0-9A-Za-z_.-]+$/.test(zone)) return null;
-    const value = parseIPv6(bare);
-    return value === null ? null : { family: 6, value, zone };
-  }
-  const value = parseLooseIPv4(h);
-  return value === null ? null : { family: 4, value, zone: null };
+  return h.includes(':') ? parseV6(h) : parseV4(h);
 }
 
-function format(p: Parsed): string {
-  const base = p.family === 4 ? formatIPv4(p.value) : formatIPv6(p.value);
-  return p.zone === null ? base : `${base}%${p.zone}`;
+/** Dotted quad, or RFC 5952 text (what WHATWG URL serialises: no dotted tail) with "%zone". */
+function format(ip: Ip): string {
+  return isV4(ip) ? ip.toString() : ip.toRFC5952String();
 }
 
 /**
@@ -175,76 +97,59 @@ function format(p: Parsed): string {
  * canonical IPv6 text (zone kept as "%zone"). Null when not an IP literal.
  */
 export function normalizeIpLiteral(host: string): string | null {
-  const p = parseAny(host);
-  return p === null ? null : format(p);
+  const ip = parseAny(host);
+  return ip === null ? null : format(ip);
 }
 
 // ---------------------------------------------------------------------------
 // CIDRs
 
-function mask(bits: number, prefix: number): bigint {
-  return prefix === 0 ? 0n : ((1n << BigInt(prefix)) - 1n) << BigInt(bits - prefix);
-}
-
-function makeCidr(family: 4 | 6, value: bigint, prefix: number): Cidr {
-  const network = value & mask(family === 4 ? V4_BITS : V6_BITS, prefix);
-  const text = `${family === 4 ? formatIPv4(network) : formatIPv6(network)}/${prefix}`;
-  return { family, network, prefix, text };
-}
-
-function cidrContains(c: Cidr, family: 4 | 6, value: bigint): boolean {
-  if (c.family !== family) return false;
-  return (value & mask(family === 4 ? V4_BITS : V6_BITS, c.prefix)) === c.network;
+function inCidr(ip: Ip, c: Cidr): boolean {
+  return ip.kind() === c.network.kind() && ip.match(c.network, c.prefix);
 }
 
 /**
- * Parses "10.0.0.0/8, 2001:db8::/32, 127.0.0.2" (bare IPs become /32 or
- * /128). Only standard literals are accepted here: config should say exactly
- * what it means. Entries with host bits set are rejected rather than silently
- * widened, since "10.0.0.1/8" usually means a typo.
+ * Parses "10.0.0.0/8" or a bare address (/32 or /128). Only standard
+ * literals: configuration should say exactly what it means. An entry with
+ * host bits set is rejected rather than silently widened, since
+ * "10.0.0.1/8" usually means a typo.
  */
+export function parseCidr(entry: string): Cidr {
+  const fail = (why: string): never => {
+    throw new Error(`invalid CIDR entry "${entry}": ${why}`);
+  };
+  const slash = entry.indexOf('/');
+  const addrText = slash >= 0 ? entry.slice(0, slash) : entry;
+  const prefixText = slash >= 0 ? entry.slice(slash + 1) : null;
+  const addr = isIPv4(addrText) ? parseV4(addrText) : addrText.includes('%') ? null : parseV6(addrText);
+  if (addr === null) return fail('not an IPv4 or IPv6 address');
+  const bits = isV4(addr) ? 32 : 128;
+  if (prefixText !== null && !/^\d{1,3}$/.test(prefixText)) fail('prefix length must be a number');
+  const prefix = prefixText === null ? bits : Number(prefixText);
+  if (prefix > bits) fail(`prefix length must be 0-${bits}`);
+  const network =
+    isV4(addr)
+      ? ipaddr.IPv4.networkAddressFromCIDR(`${addr.toString()}/${prefix}`)
+      : ipaddr.IPv6.networkAddressFromCIDR(`${addr.toNormalizedString()}/${prefix}`);
+  const text = `${format(network)}/${prefix}`;
+  if (format(network) !== format(addr)) fail(`host bits set (did you mean ${text}?)`);
+  return { family: bits === 32 ? 4 : 6, network, prefix, text };
+}
+
+/** "10.0.0.0/8, 2001:db8::/32, 127.0.0.2": each entry as parseCidr reads it; empty entries are skipped. */
 export function parseCidrList(s: string): Cidr[] {
-  const out: Cidr[] = [];
-  for (const raw of s.split(',')) {
-    const entry = raw.trim();
-    if (entry === '') continue;
-    const fail = (why: string): never => {
-      throw new Error(`invalid CIDR entry "${entry}": ${why}`);
-    };
-    const slash = entry.indexOf('/');
-    const addr = slash >= 0 ? entry.slice(0, slash) : entry;
-    const prefixText = slash >= 0 ? entry.slice(slash + 1) : null;
-    let family: 4 | 6;
-    let value: bigint | null;
-    if (isIPv4(addr)) {
-      family = 4;
-      value = parseLooseIPv4(addr);
-    } else if (isIPv6(addr) && !addr.includes('%')) {
-      family = 6;
-      value = parseIPv6(addr);
-    } else {
-      return fail('not an IPv4 or IPv6 address');
-    }
-    if (value === null) return fail('not an IPv4 or IPv6 address');
-    const bits = family === 4 ? V4_BITS : V6_BITS;
-    let prefix = bits;
-    if (prefixText !== null) {
-      if (!/^\d{1,3}$/.test(prefixText)) fail('prefix length must be a number');
-      prefix = Number(prefixText);
-      if (prefix > bits) fail(`prefix length must be 0-${bits}`);
-    }
-    const cidr = makeCidr(family, value, prefix);
-    if (cidr.network !== value) fail(`host bits set (did you mean ${cidr.text}?)`);
-    out.push(cidr);
-  }
-  return out;
+  return s
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')
+    .map(parseCidr);
 }
 
 // ---------------------------------------------------------------------------
 // Classification
 
 function rules(list: ReadonlyArray<readonly [string, string]>): Array<{ cidr: Cidr; what: string }> {
-  return list.map(([text, what]) => ({ cidr: parseCidrList(text)[0]!, what }));
+  return list.map(([text, what]) => ({ cidr: parseCidr(text), what }));
 }
 
 // First match wins, so more specific entries come first.
@@ -278,79 +183,84 @@ const V6_RULES = rules([
   ['ff00::/8', 'a multicast address'],
 ]);
 
-const GLOBAL_UNICAST = parseCidrList('2000::/3')[0]!;
+const [UNSPECIFIED_V6, LOOPBACK_V6, GLOBAL_UNICAST, MAPPED, TRANSLATED, COMPATIBLE, NAT64_WKP, NAT64_LOCAL, SIX_TO_FOUR, TEREDO] = [
+  '::/128',
+  '::1/128',
+  '2000::/3',
+  '::ffff:0:0/96',
+  '::ffff:0:0:0/96',
+  '::/96',
+  '64:ff9b::/96',
+  '64:ff9b:1::/48',
+  '2002::/16',
+  '2001::/32',
+].map(parseCidr) as [Cidr, Cidr, Cidr, Cidr, Cidr, Cidr, Cidr, Cidr, Cidr, Cidr];
 
-function v4What(v: bigint): string | null {
-  for (const r of V4_RULES) if (cidrContains(r.cidr, 4, v)) return r.what;
+function v4What(ip: ipaddr.IPv4): string | null {
+  for (const r of V4_RULES) if (inCidr(ip, r.cidr)) return r.what;
   return null;
 }
 
-const bitsAt = (v: bigint, from: number, len: number): bigint =>
-  (v >> BigInt(V6_BITS - from - len)) & ((1n << BigInt(len)) - 1n);
+type Embedded = { v4: ipaddr.IPv4; form: string };
+const v4At = (bytes: number[], at: number[]) => new ipaddr.IPv4(at.map((i) => bytes[i]!));
 
 /** Forms that are the same host as the embedded IPv4 (allow-list applies to it). */
-function sameHostV4(v: bigint): { v4: bigint; form: string } | null {
-  const hi96 = v >> 32n;
-  const low = v & 0xffffffffn;
-  if (hi96 === 0xffffn) return { v4: low, form: 'an IPv4-mapped' };
-  if (hi96 === 0xffff0000n) return { v4: low, form: 'an IPv4-translated' };
-  if (hi96 === 0n && low > 1n) return { v4: low, form: 'an IPv4-compatible' };
+function sameHostV4(ip: ipaddr.IPv6): Embedded | null {
+  const b = ip.toByteArray();
+  const low = v4At(b, [12, 13, 14, 15]);
+  if (inCidr(ip, MAPPED)) return { v4: low, form: 'an IPv4-mapped' };
+  if (inCidr(ip, TRANSLATED)) return { v4: low, form: 'an IPv4-translated' };
+  // :: and ::1 are themselves, not 0.0.0.0 and 0.0.0.1.
+  if (inCidr(ip, COMPATIBLE) && !inCidr(ip, UNSPECIFIED_V6) && !inCidr(ip, LOOPBACK_V6)) {
+    return { v4: low, form: 'an IPv4-compatible' };
+  }
   return null;
 }
 
-const NAT64_WKP = parseCidrList('64:ff9b::/96')[0]!;
-const NAT64_LOCAL = parseCidrList('64:ff9b:1::/48')[0]!;
-const SIX_TO_FOUR = parseCidrList('2002::/16')[0]!;
-const TEREDO = parseCidrList('2001::/32')[0]!;
-
-/** RFC 6052 decoding of an IPv4 embedded under a prefix of length `plen`. */
-function rfc6052(v: bigint, plen: 48 | 56 | 64 | 96): bigint | null {
-  if (plen === 96) return bitsAt(v, 96, 32);
-  // Bits 64..71 (the "u" octet) are skipped; bits after the IPv4 must be zero.
-  const [v4, end] =
-    plen === 48 ? [(bitsAt(v, 48, 16) << 16n) | bitsAt(v, 72, 16), 88]
-    : plen === 56 ? [(bitsAt(v, 56, 8) << 24n) | bitsAt(v, 72, 24), 96]
-    : [bitsAt(v, 72, 32), 104];
-  return bitsAt(v, end, V6_BITS - end) === 0n ? v4 : null;
-}
+// RFC 6052 section 2.2: where the IPv4 bytes sit under each prefix length
+// (byte 8, the "u" octet, is skipped), and the suffix after them must be zero.
+const RFC6052_LAYOUTS: ReadonlyArray<{ at: number[]; zeroFrom: number }> = [
+  { at: [6, 7, 9, 10], zeroFrom: 11 }, // /48
+  { at: [7, 9, 10, 11], zeroFrom: 12 }, // /56
+  { at: [9, 10, 11, 12], zeroFrom: 13 }, // /64
+  { at: [12, 13, 14, 15], zeroFrom: 16 }, // /96
+];
 
 /** IPv4 addresses that a v6 address carries for routing purposes. */
-function embeddedV4(v: bigint): Array<{ v4: bigint; form: string }> {
-  const same = sameHostV4(v);
+function embeddedV4(ip: ipaddr.IPv6): Embedded[] {
+  const same = sameHostV4(ip);
   if (same) return [same];
-  if (cidrContains(NAT64_WKP, 6, v)) return [{ v4: v & 0xffffffffn, form: 'a NAT64' }];
-  if (cidrContains(NAT64_LOCAL, 6, v)) {
+  const b = ip.toByteArray();
+  if (inCidr(ip, NAT64_WKP)) return [{ v4: v4At(b, [12, 13, 14, 15]), form: 'a NAT64' }];
+  if (inCidr(ip, NAT64_LOCAL)) {
     // Local-use NAT64 may use any RFC 6052 prefix length and we cannot know
     // which; judge every layout consistent with the address.
-    const out: Array<{ v4: bigint; form: string }> = [];
-    for (const plen of [48, 56, 64, 96] as const) {
-      const v4 = rfc6052(v, plen);
-      if (v4 !== null) out.push({ v4, form: 'a local-use NAT64' });
-    }
-    return out;
+    return RFC6052_LAYOUTS.filter((l) => b.slice(l.zeroFrom).every((x) => x === 0)).map((l) => ({
+      v4: v4At(b, l.at),
+      form: 'a local-use NAT64',
+    }));
   }
-  if (cidrContains(SIX_TO_FOUR, 6, v)) return [{ v4: bitsAt(v, 16, 32), form: 'a 6to4' }];
-  if (cidrContains(TEREDO, 6, v)) {
+  if (inCidr(ip, SIX_TO_FOUR)) return [{ v4: v4At(b, [2, 3, 4, 5]), form: 'a 6to4' }];
+  if (inCidr(ip, TEREDO)) {
     return [
-      { v4: bitsAt(v, 32, 32), form: 'a Teredo (server)' },
-      { v4: bitsAt(v, 96, 32) ^ 0xffffffffn, form: 'a Teredo (client)' },
+      { v4: v4At(b, [4, 5, 6, 7]), form: 'a Teredo (server)' },
+      { v4: new ipaddr.IPv4(b.slice(12).map((x) => x ^ 0xff)), form: 'a Teredo (client)' },
     ];
   }
   return [];
 }
 
-function classifyV6(v: bigint, text: string): string | null {
-  if (v === 0n || v === 1n) {
-    return `${text} is ${v === 0n ? 'the unspecified address' : 'a loopback address'}`;
-  }
-  const embedded = embeddedV4(v);
+function classifyV6(ip: ipaddr.IPv6, text: string): string | null {
+  if (inCidr(ip, UNSPECIFIED_V6)) return `${text} is the unspecified address`;
+  if (inCidr(ip, LOOPBACK_V6)) return `${text} is a loopback address`;
+  const embedded = embeddedV4(ip);
   for (const e of embedded) {
     const what = v4What(e.v4);
-    if (what !== null) return `${text} is ${e.form} form of ${formatIPv4(e.v4)}, ${what}`;
+    if (what !== null) return `${text} is ${e.form} form of ${e.v4.toString()}, ${what}`;
   }
-  for (const r of V6_RULES) if (cidrContains(r.cidr, 6, v)) return `${text} is ${r.what}`;
+  for (const r of V6_RULES) if (inCidr(ip, r.cidr)) return `${text} is ${r.what}`;
   // Embedding forms live outside 2000::/3 but carry a public IPv4 here.
-  if (embedded.length === 0 && !cidrContains(GLOBAL_UNICAST, 6, v)) {
+  if (embedded.length === 0 && !inCidr(ip, GLOBAL_UNICAST)) {
     return `${text} is not a global unicast address`;
   }
   return null;
@@ -364,14 +274,15 @@ export function refusalReason(ip: string): string | null {
   const p = parseAny(ip);
   if (p === null) return `${ip} is not an IP address`;
   const text = format(p);
-  if (p.family === 4) {
-    const what = v4What(p.value);
+  if (isV4(p)) {
+    const what = v4What(p);
     return what === null ? null : `${text} is ${what}`;
   }
-  const reason = classifyV6(p.value, p.zone === null ? text : text.slice(0, text.indexOf('%')));
+  const zoned = p.zoneId !== undefined;
+  const reason = classifyV6(p, zoned ? text.slice(0, text.indexOf('%')) : text);
   if (reason !== null) return reason;
   // A zone only makes sense for scoped (non-global) addresses.
-  return p.zone === null ? null : `${text} has a zone id (scoped addresses are refused)`;
+  return zoned ? `${text} has a zone id (scoped addresses are refused)` : null;
 }
 
 export class AddressGuard {
@@ -398,10 +309,10 @@ export class AddressGuard {
     return reason === null ? { allowed: true } : { allowed: false, reason };
   }
 
-  private allowed(p: Parsed): boolean {
-    if (this.allow.some((c) => cidrContains(c, p.family, p.value))) return true;
+  private allowed(ip: Ip): boolean {
+    if (this.allow.some((c) => inCidr(ip, c))) return true;
     // ::ffff:127.0.0.1 is 127.0.0.1, so an IPv4 entry covers it too.
-    const same = p.family === 6 ? sameHostV4(p.value) : null;
-    return same !== null && this.allow.some((c) => cidrContains(c, 4, same.v4));
+    const same = isV4(ip) ? null : sameHostV4(ip);
+    return same !== null && this.allow.some((c) => inCidr(same.v4, c));
   }
 }

@@ -1,6 +1,9 @@
 // Turning a fetched body into what the job asked for: charset detection and
 // decoding, HTML → plain text, HTML → markdown, JSON. Pure functions, no I/O.
 import { isUtf8 } from 'node:buffer';
+import { MIMEType } from 'node:util';
+import sniffHtmlEncoding from 'html-encoding-sniffer';
+import { decode, getBOMEncoding, labelToName } from 'whatwg-encoding';
 import { convert as htmlToTextConvert, type HtmlToTextOptions } from 'html-to-text';
 import TurndownService from 'turndown';
 import { tables as gfmTables } from 'turndown-plugin-gfm';
@@ -90,123 +93,57 @@ function looksLikeXml(body: Buffer): boolean {
   return /^\s*<\?xml[\s?]/.test(body.subarray(0, 64).toString('latin1'));
 }
 
-function hasBom(body: Buffer): boolean {
-  return bomEncoding(body) !== null;
-}
-
 /** Without a content type: a NUL byte early on means bytes, not text. */
 function looksBinary(body: Buffer): boolean {
-  if (hasBom(body)) return false;
+  if (getBOMEncoding(body) !== null) return false;
   return body.subarray(0, 1024).includes(0);
 }
 
 // ---------------------------------------------------------------------------
 // Charset detection and decoding
 
-/** WHATWG canonical name for a label, or null when TextDecoder does not know it. */
-function canonicalEncoding(label: string): string | null {
-  const l = label.trim().replace(/^["']|["']$/g, '').trim();
-  if (l === '') return null;
+/** The charset parameter of a Content-Type, read by WHATWG MIME type rules. */
+function headerLabel(contentType: string | null): string | null {
+  if (!contentType) return null;
   try {
-    return new TextDecoder(l).encoding.toLowerCase();
+    return new MIMEType(contentType).params.get('charset');
   } catch {
     return null;
   }
 }
 
-function bomEncoding(body: Buffer): string | null {
-  if (body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) return 'utf-8';
-  if (body.length >= 2 && body[0] === 0xff && body[1] === 0xfe) return 'utf-16le';
-  if (body.length >= 2 && body[0] === 0xfe && body[1] === 0xff) return 'utf-16be';
-  return null;
-}
+// Returned by the sniffer when no <meta> names an encoding (BOM and header are checked before it).
+const NO_META = '';
 
-function headerCharset(contentType: string | null): string | null {
-  if (!contentType) return null;
-  const m = /;\s*charset\s*=\s*(?:"([^"]*)"|'([^']*)'|([^;\s]*))/i.exec(contentType);
-  if (!m) return null;
-  return canonicalEncoding(m[1] ?? m[2] ?? m[3] ?? '');
-}
-
-const ATTR_RE = /([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g;
-
-function parseAttributes(tagBody: string): Map<string, string> {
-  const attrs = new Map<string, string>();
-  for (const m of tagBody.matchAll(ATTR_RE)) {
-    const name = m[1]!.toLowerCase();
-    if (!attrs.has(name)) attrs.set(name, m[2] ?? m[3] ?? m[4] ?? '');
-  }
-  return attrs;
-}
-
-/** Charset from a <meta> in the first 2048 bytes (HTML prescan, simplified). */
-function metaCharset(body: Buffer): string | null {
-  const head = body
-    .subarray(0, 2048)
-    .toString('latin1')
-    .replace(/<!--[\s\S]*?(?:-->|$)/g, '');
-  for (const m of head.matchAll(/<meta[\s/]([^>]*)>?/gi)) {
-    const attrs = parseAttributes(m[1]!);
-    let label: string | undefined;
-    if (attrs.has('charset')) {
-      label = attrs.get('charset');
-    } else if ((attrs.get('http-equiv') ?? '').trim().toLowerCase() === 'content-type') {
-      const cm = /charset\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s;"']+))/i.exec(attrs.get('content') ?? '');
-      if (cm) label = cm[1] ?? cm[2] ?? cm[3];
-    }
-    if (label === undefined) continue;
-    if (label.trim().toLowerCase() === 'x-user-defined') return 'windows-1252';
-    const enc = canonicalEncoding(label);
-    if (enc === null) continue; // unknown label: keep scanning, then the next rule
-    // HTML: a meta can't declare UTF-16 (the bytes that spelled it were ASCII).
-    return enc === 'utf-16le' || enc === 'utf-16be' ? 'utf-8' : enc;
-  }
-  return null;
-}
-
-function xmlDeclCharset(body: Buffer): string | null {
-  const head = body.subarray(0, 1024).toString('latin1');
-  const m = /^\s*<\?xml\s[^>]*?encoding\s*=\s*(?:"([^"]*)"|'([^']*)')/.exec(head);
-  if (!m) return null;
-  const enc = canonicalEncoding(m[1] ?? m[2] ?? '');
-  // Without a BOM the declaration itself was ASCII-compatible bytes.
-  return enc === 'utf-16le' || enc === 'utf-16be' ? 'utf-8' : enc;
-}
-
-// WHATWG index-windows-1252 for 0x80..0x9F. Node's TextDecoder decodes
-// windows-1252 as ISO-8859-1 since v20.18.3 / v22.13.0 (nodejs/node#56542,
-// #60888), so this one encoding is decoded here.
-const CP1252_HIGH = [
-  0x20ac, 0x0081, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008d, 0x017d, 0x008f,
-  0x0090, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x009d, 0x017e, 0x0178,
-];
-
-function decodeWindows1252(body: Buffer): string {
-  return body.toString('latin1').replace(/[\x80-\x9f]/g, (c) => String.fromCharCode(CP1252_HIGH[c.charCodeAt(0) - 0x80]!));
-}
-
-function decodeWith(body: Buffer, encoding: string): string {
-  if (encoding === 'windows-1252') return decodeWindows1252(body);
-  return new TextDecoder(encoding).decode(body); // strips a matching BOM
+function xmlDeclEncoding(body: Buffer): string | null {
+  const m = /^\s*<\?xml\s[^>]*?encoding\s*=\s*(?:"([^"]*)"|'([^']*)')/.exec(body.subarray(0, 1024).toString('latin1'));
+  const name = m ? labelToName(m[1] ?? m[2] ?? '') : null;
+  // A declaration readable as ASCII was not written in UTF-16.
+  return name === 'UTF-16LE' || name === 'UTF-16BE' ? 'UTF-8' : name;
 }
 
 /**
  * Decodes a response body. The encoding comes from, in order: a BOM; the
- * Content-Type charset; for HTML a <meta> charset in the first 2048 bytes;
- * for XML the <?xml encoding?> declaration; else UTF-8 if the bytes are valid
- * UTF-8, else windows-1252. A label TextDecoder does not know is skipped.
+ * Content-Type charset; for HTML a <meta> charset in the first 1024 bytes
+ * (the HTML standard's prescan); for HTML and XML the <?xml encoding?>
+ * declaration; else UTF-8 if the bytes are valid UTF-8, else windows-1252.
+ * A label whatwg-encoding does not know is skipped.
  */
 export function decodeBody(body: Buffer, contentType: string | null): DecodedBody {
   const mime = mimeType(contentType);
   const html = isHtmlMime(mime) || (mime === null && looksLikeHtml(body));
   const xml = isXmlMime(mime) || (mime === null && looksLikeXml(body));
-  const charset =
-    bomEncoding(body) ??
-    headerCharset(contentType) ??
-    (html ? metaCharset(body) : null) ??
-    (xml || html ? xmlDeclCharset(body) : null) ??
-    (isUtf8(body) ? 'utf-8' : 'windows-1252');
-  return { text: decodeWith(body, charset), charset };
+  const label = headerLabel(contentType);
+  const encoding =
+    getBOMEncoding(body) ??
+    (label === null ? null : labelToName(label)) ??
+    (html ? sniffHtmlEncoding(body, { defaultEncoding: NO_META }) || null : null) ??
+    (html || xml ? xmlDeclEncoding(body) : null) ??
+    (isUtf8(body) ? 'UTF-8' : 'windows-1252');
+  // Not TextDecoder: Node's decodes windows-1252 0x80–0x9F as C1 controls
+  // (nodejs/node#56542); iconv-lite gives € “ ” … and U+FFFD for the five
+  // unassigned bytes.
+  return { text: decode(body, encoding), charset: encoding.toLowerCase() };
 }
 
 // ---------------------------------------------------------------------------

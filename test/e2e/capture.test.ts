@@ -9,6 +9,7 @@ import { startReceiver } from '../helpers/receiver';
 import { startTestSite } from '../helpers/site';
 import { imageInfo } from '../helpers/images';
 import { verifyWithPython } from '../helpers/verify';
+import { until } from '../helpers/wait';
 
 describe('capture: scrape formats, JavaScript rendering, screenshots', () => {
   let hs: TestHookshot;
@@ -141,6 +142,68 @@ describe('capture: scrape formats, JavaScript rendering, screenshots', () => {
     }
   });
 
+  it('a main frame sent to a refused address fails the capture, however it gets there; refused sub-resources and allowed navigations do not', async () => {
+    // 127.0.0.2 is loopback outside the allow-list (127.0.0.1/32): it must see nothing.
+    let forbiddenHits = 0;
+    const forbidden = http.createServer((_q, s) => (forbiddenHits++, s.end('secret landing')));
+    await new Promise<void>((r) => forbidden.listen(0, '127.0.0.2', () => r()));
+    const fport = (forbidden.address() as AddressInfo).port;
+    const landing = `http://127.0.0.2:${fport}/landing`;
+    const tlsLanding = `https://127.0.0.2:${fport}/landing`;
+    const go = (url: string) => `<script>location.href = ${JSON.stringify(url)};</script>`;
+    // `refused`: the capture must fail naming that URL; `shows`: it must succeed with that text.
+    const pages: Record<string, { body: string; refused?: string; shows?: string; qs?: string }> = {
+      '/redirect': { body: '', refused: landing },
+      '/script': { body: `<p>leaving</p>${go(landing)}`, refused: landing },
+      '/meta-refresh': { body: `<meta http-equiv="refresh" content="0; url=${landing}"><p>leaving</p>`, refused: landing },
+      '/later': { body: `<p>first</p><script>setTimeout(() => { location.href = ${JSON.stringify(landing)}; }, 100);</script>`, refused: landing, qs: '&rendering_wait=1500' },
+      '/script-tls': { body: `<p>leaving</p>${go(tlsLanding)}`, refused: tlsLanding },
+      '/subresources': { body: `<p>still here</p><img src="${landing}/a.png"><iframe src="${landing}"></iframe><iframe src="${tlsLanding}"></iframe>`, shows: 'still here' },
+      '/meta-allowed': { body: '<meta http-equiv="refresh" content="0; url=/ok"><p>leaving</p>', shows: 'landed fine' },
+      '/script-allowed': { body: `<p>leaving</p>${go('/ok')}`, shows: 'landed fine' },
+      '/ok': { body: '<p>landed fine</p>' },
+    };
+    const nav = http.createServer((req, res) => {
+      const page = pages[(req.url ?? '/').split('?')[0]!];
+      if (!page) return void res.writeHead(404).end();
+      if (page.body === '') return void res.writeHead(302, { location: page.refused }).end();
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(`<html><body>${page.body}</body></html>`);
+    });
+    await new Promise<void>((r) => nav.listen(0, '127.0.0.1', () => r()));
+    const origin = `http://127.0.0.1:${(nav.address() as AddressInfo).port}`;
+    try {
+      // Every page is tried before judging, so one run shows every way that went wrong.
+      const wrong: string[] = [];
+      for (const [path, page] of Object.entries(pages)) {
+        if (!page.refused && !page.shows) continue;
+        const url = encodeURIComponent(origin + path);
+        const rendered = (await hs.api(`/scrape?url=${url}&render_js=true&format=raw${page.qs ?? ''}`, { key: hs.keys.live })).body.result;
+        const res = await fetch(`${hs.apiUrl}/screenshot?key=${hs.keys.live}&url=${url}${page.qs ?? ''}`);
+        const body = Buffer.from(await res.arrayBuffer());
+        const err = res.status === 422 ? (JSON.parse(body.toString()) as { code: string; message: string }) : null;
+        if (page.refused) {
+          if (rendered.success !== false || rendered.error?.code !== 'ERR::SCRAPE::ADDRESS_REFUSED' || !rendered.error.message.includes(page.refused)) {
+            wrong.push(`render_js ${path}: ${JSON.stringify(rendered.error ?? { success: rendered.success, url: rendered.url })}`);
+          }
+          if (err?.code !== 'ERR::SCREENSHOT::ADDRESS_REFUSED' || !err.message.includes(page.refused)) {
+            wrong.push(`screenshot ${path}: ${res.status} ${err ? JSON.stringify(err) : res.headers.get('content-type')}`);
+          }
+        } else {
+          if (rendered.success !== true || !String(rendered.content).includes(page.shows!)) {
+            wrong.push(`render_js ${path}: ${JSON.stringify(rendered.error ?? { url: rendered.url, content: String(rendered.content).slice(0, 200) })}`);
+          }
+          if (res.status !== 200 || imageInfo(body).format !== 'png') wrong.push(`screenshot ${path}: ${res.status} ${body.toString().slice(0, 200)}`);
+        }
+      }
+      assert.deepEqual(wrong, []);
+      assert.equal(forbiddenHits, 0, 'nothing reached the refused address');
+    } finally {
+      nav.closeAllConnections();
+      forbidden.closeAllConnections();
+      await Promise.all([new Promise((r) => nav.close(r)), new Promise((r) => forbidden.close(r))]);
+    }
+  });
+
   it('delivers a screenshot as signed image bytes to a webhook', async () => {
     const receiver = await startReceiver();
     try {
@@ -161,22 +224,36 @@ describe('capture: scrape formats, JavaScript rendering, screenshots', () => {
 
   it('recovers when the browser process is killed mid-capture', async () => {
     await shot('/static'); // the browser runs
-    const pending = shot('/slow', '&timeout=15000');
-    await new Promise((r) => setTimeout(r, 800));
-    const browsers = execFileSync('pgrep', ['-P', String(process.pid)]).toString().trim().split('\n')
-      .filter((pid) => {
-        try {
-          return /chrom/i.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
-        } catch {
-          return false;
-        }
-      });
-    assert.ok(browsers.length >= 1, 'a Chromium child process runs');
-    for (const pid of browsers) process.kill(Number(pid), 'SIGKILL');
-    const r = await pending;
-    assert.equal(r.status, 200, r.body.toString().slice(0, 300));
-    assert.equal(imageInfo(r.body).format, 'png');
-    const next = await shot('/static');
-    assert.equal(next.status, 200);
+    // A page of its own, so a late request of an earlier capture (a favicon) cannot pass for this one.
+    let asked = 0;
+    const slow = http.createServer((_q, s) => (asked++, void setTimeout(() => s.end('<html><body>finally</body></html>'), 3000).unref()));
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', () => r()));
+    try {
+      const slowUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/slow`;
+      const pending = fetch(`${hs.apiUrl}/screenshot?key=${hs.keys.live}&url=${encodeURIComponent(slowUrl)}&timeout=15000`).then(async (res) => ({
+        status: res.status,
+        body: Buffer.from(await res.arrayBuffer()),
+      }));
+      // Chromium has asked for the page, which answers after 3 s: the capture is under way.
+      await until(async () => (asked > 0 ? true : undefined), 15_000, 20);
+      const browsers = execFileSync('pgrep', ['-P', String(process.pid)]).toString().trim().split('\n')
+        .filter((pid) => {
+          try {
+            return /chrom/i.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+          } catch {
+            return false;
+          }
+        });
+      assert.ok(browsers.length >= 1, 'a Chromium child process runs');
+      for (const pid of browsers) process.kill(Number(pid), 'SIGKILL');
+      const r = await pending;
+      assert.equal(r.status, 200, r.body.toString().slice(0, 300));
+      assert.equal(imageInfo(r.body).format, 'png');
+      const next = await shot('/static');
+      assert.equal(next.status, 200);
+    } finally {
+      slow.closeAllConnections();
+      await new Promise((r) => slow.close(r));
+    }
   });
 });

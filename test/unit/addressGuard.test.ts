@@ -156,6 +156,12 @@ describe('normalizeIpLiteral', () => {
     ['[127.0.0.1]', null],
     ['::1::1', null],
     [' 127.0.0.1', null],
+    // ipaddr.js alone would read these as other addresses.
+    ['::127.0.0.1', '::7f00:1'], // not ::ffff:7f00:1
+    ['[::10.0.0.1]', '::a00:1'],
+    ['::ffff:0177.0.0.1', null], // not 177.0.0.1
+    ['::ffff:127.1', null],
+    ['fe80::1%eth_0.5', 'fe80::1%eth_0.5'],
   ];
   for (const [input, want] of cases) {
     it(`${JSON.stringify(input)} -> ${JSON.stringify(want)}`, () => {
@@ -166,7 +172,7 @@ describe('normalizeIpLiteral', () => {
     for (const h of ['2130706433', '0x7f000001', '0177.0.0.1', '127.1', '127.0.1', '0x7f.1', '0xa9.0xfe.43518']) {
       assert.equal(normalizeIpLiteral(h), new URL(`http://${h}/`).hostname, h);
     }
-    for (const h of ['[::ffff:127.0.0.1]', '[64:ff9b::10.0.0.1]', '[2001:DB8:0:0::1]']) {
+    for (const h of ['[::ffff:127.0.0.1]', '[64:ff9b::10.0.0.1]', '[2001:DB8:0:0::1]', '[::127.0.0.1]']) {
       assert.equal(`[${normalizeIpLiteral(h)}]`, new URL(`http://${h}/`).hostname, h);
     }
   });
@@ -214,6 +220,12 @@ describe('parseCidrList', () => {
     );
     assert.deepEqual(list.map((c) => c.family), [4, 4, 6, 6, 4]);
   });
+  it('reads a dotted IPv6 tail as the address it spells', () => {
+    assert.deepEqual(parseCidrList('::10.0.0.0/104, ::ffff:10.0.0.0/104').map((c) => c.text), ['::a00:0/104', '::ffff:a00:0/104']);
+    const g = new AddressGuard(parseCidrList('::10.0.0.0/104'));
+    assert.deepEqual(g.check('::10.1.2.3'), { allowed: true });
+    assert.equal(g.check('::ffff:10.1.2.3').allowed, false);
+  });
   it('returns [] for an empty string', () => {
     assert.deepEqual(parseCidrList(''), []);
     assert.deepEqual(parseCidrList(' , '), []);
@@ -229,6 +241,9 @@ describe('parseCidrList', () => {
     ['127.1', '127.1', /not an IPv4 or IPv6/],
     ['fe80::1%eth0', 'fe80::1%eth0', /not an IPv4 or IPv6/],
     ['10.0.0.0/8/8', '10.0.0.0/8/8', /prefix length/],
+    ['999.1.1.1', '999.1.1.1', /not an IPv4 or IPv6/],
+    ['2001:db8::1/32', '2001:db8::1/32', /did you mean 2001:db8::\/32/],
+    ['::ffff:0177.0.0.1', '::ffff:0177.0.0.1', /not an IPv4 or IPv6/],
   ];
   for (const [input, entry, why] of bad) {
     it(`rejects ${JSON.stringify(input)} naming the entry`, () => {

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigError, loadConfig } from '../../src/config';
+import { AddressGuard } from '../../src/net/addressGuard';
 
 const execFileP = promisify(execFile);
 
@@ -60,6 +61,11 @@ describe('configuration', () => {
     [{ WEBHOOK_DISABLE_AFTER: '0' }, 'WEBHOOK_DISABLE_AFTER', /1/],
     [{ WEBHOOK_REQUIRE_HTTPS: 'maybe' }, 'WEBHOOK_REQUIRE_HTTPS', /true|false/],
     [{ WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32,not a range' }, 'WEBHOOK_ALLOWED_CIDRS', /"not a range"/],
+    [{ WEBHOOK_ALLOWED_CIDRS: '999.1.1.1' }, 'WEBHOOK_ALLOWED_CIDRS', /"999\.1\.1\.1".*not an IPv4 or IPv6 address/],
+    [{ SCRAPE_ALLOWED_CIDRS: '10.0.0.1/8' }, 'SCRAPE_ALLOWED_CIDRS', /"10\.0\.0\.1\/8".*did you mean 10\.0\.0\.0\/8\?/],
+    [{ SCRAPE_ALLOWED_CIDRS: '127.0.0.1/33' }, 'SCRAPE_ALLOWED_CIDRS', /0-32/],
+    [{ SCRAPE_ALLOWED_CIDRS: 'fd00::1/8' }, 'SCRAPE_ALLOWED_CIDRS', /did you mean fd00::\/8\?/],
+    [{ SCRAPE_ALLOWED_CIDRS: '127.1' }, 'SCRAPE_ALLOWED_CIDRS', /"127\.1".*not an IPv4 or IPv6 address/],
     [{ ADMIN_TOKEN: 'short' }, 'ADMIN_TOKEN', /16/],
     [{ PUBLIC_URL: 'ftp://x' }, 'PUBLIC_URL', /./],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /./],
@@ -72,6 +78,26 @@ describe('configuration', () => {
       assert.match(problems[0]!, why);
     });
   }
+
+  it('parses the allow-lists into ranges, IPv6 included; a bare address is one host', () => {
+    const c = loadConfig({ SCRAPE_ALLOWED_CIDRS: '::1, fd00::/8 ,2001:db8:0:0::/64', WEBHOOK_ALLOWED_CIDRS: '127.0.0.2' });
+    assert.deepEqual(c.scrape.allowedCidrs.map((r) => r.text), ['::1/128', 'fd00::/8', '2001:db8::/64']);
+    assert.deepEqual(c.scrape.allowedCidrs.map((r) => r.family), [6, 6, 6]);
+    assert.deepEqual(c.webhook.allowedCidrs.map((r) => [r.text, r.prefix]), [['127.0.0.2/32', 32]]);
+    const scrape = new AddressGuard(c.scrape.allowedCidrs);
+    for (const ip of ['::1', 'fd12::5', '2001:db8::1']) assert.deepEqual(scrape.check(ip), { allowed: true }, ip);
+    for (const ip of ['127.0.0.1', 'fe80::1', '2001:db8:0:1::1']) assert.equal(scrape.check(ip).allowed, false, ip);
+    const webhook = new AddressGuard(c.webhook.allowedCidrs);
+    assert.deepEqual(webhook.check('127.0.0.2'), { allowed: true });
+    assert.equal(webhook.check('127.0.0.3').allowed, false);
+  });
+
+  it('names every bad allow-list entry', () => {
+    const problems = problemsOf({ WEBHOOK_ALLOWED_CIDRS: '999.1.1.1, 127.0.0.1/32, 10.0.0.1/8' });
+    assert.equal(problems.length, 2, problems.join('\n'));
+    assert.ok(problems.every((p) => p.startsWith('WEBHOOK_ALLOWED_CIDRS: ')), problems.join('\n'));
+    assert.match(problems.join('\n'), /"999\.1\.1\.1"[\s\S]*"10\.0\.0\.1\/8"/);
+  });
 
   it('reports every bad variable at once', () => {
     const problems = problemsOf({ PORT: 'x', ROLE: 'y' });
@@ -91,5 +117,26 @@ describe('configuration', () => {
     assert.match(err.stderr, /invalid configuration/);
     assert.match(err.stderr, /ROLE: /);
     assert.match(err.stderr, /WEBHOOK_TIMEOUT_MS: /);
+  });
+
+  it('a bad allow-list stops an API-only process too, before it connects to anything', async () => {
+    const main = path.join(__dirname, '..', '..', 'src', 'main.js');
+    // Unreachable loopback servers: if the value got through, boot would fail later with another code.
+    const err = await execFileP(process.execPath, [main], {
+      env: {
+        PATH: process.env.PATH,
+        ROLE: 'api',
+        WEBHOOK_ALLOWED_CIDRS: '10.0.0.1/8',
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
+        TEMPORAL_ADDRESS: '127.0.0.1:1',
+        LOG_LEVEL: 'silent',
+      },
+      timeout: 20_000,
+    }).then(
+      () => assert.fail('main.js should have exited non-zero'),
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(err.code, 2, err.stderr);
+    assert.match(err.stderr, /WEBHOOK_ALLOWED_CIDRS: .*did you mean 10\.0\.0\.0\/8/);
   });
 });

@@ -77,6 +77,26 @@ describe('decodeBody', () => {
     assert.match(r.text, /日本語/);
   });
 
+  it('windows-1252 0x80–0x9F: the assigned bytes as the WHATWG index has them, the five unassigned ones as U+FFFD', () => {
+    const high = Buffer.from(Array.from({ length: 32 }, (_, i) => 0x80 + i));
+    const r = decodeBody(high, 'text/plain; charset=windows-1252');
+    assert.equal(r.charset, 'windows-1252');
+    assert.equal(r.text, '€\ufffd‚ƒ„…†‡ˆ‰Š‹Œ\ufffdŽ\ufffd\ufffd‘’“”•–—˜™š›œ\ufffdžŸ');
+  });
+
+  it('a <meta> after the first 1024 bytes is not read (the HTML prescan window)', () => {
+    const pad = `<html><head>${'<!-- pad -->'.repeat(90)}`;
+    assert.ok(pad.length > 1024 && pad.length < 2048);
+    assert.equal(decodeBody(bytes(pad, '<meta charset="shift_jis"></head><body>', CAFE, '</body></html>'), 'text/html').charset, 'windows-1252');
+    assert.equal(decodeBody(bytes('<html><head><meta charset="shift_jis"></head><body>', SJIS), 'text/html').charset, 'shift_jis');
+  });
+
+  it('<meta> UTF-16 means UTF-8, <meta> x-user-defined means windows-1252, an unknown <meta> label is skipped', () => {
+    assert.deepEqual(decodeBody(Buffer.from('<meta charset="utf-16"><p>naïve</p>', 'utf8'), 'text/html'), { text: '<meta charset="utf-16"><p>naïve</p>', charset: 'utf-8' });
+    assert.deepEqual(decodeBody(bytes('<meta charset="x-user-defined"><p>', CAFE, '</p>'), 'text/html'), { text: '<meta charset="x-user-defined"><p>café</p>', charset: 'windows-1252' });
+    assert.equal(decodeBody(bytes('<meta charset="bogus"><meta charset="shift_jis"><p>', SJIS, '</p>'), 'text/html').charset, 'shift_jis');
+  });
+
   it('uses the XML declaration for XML', () => {
     const xml = bytes('<?xml version="1.0" encoding="ISO-8859-15"?><price>', [0xa4], '5</price>');
     assert.deepEqual(decodeBody(xml, 'application/rss+xml'), { text: '<?xml version="1.0" encoding="ISO-8859-15"?><price>€5</price>', charset: 'iso-8859-15' });
