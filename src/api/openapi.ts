@@ -143,7 +143,7 @@ export function buildOpenApi(config: Config) {
       title: 'Hookshot API',
       version: '0.1.0',
       description:
-        'Scrape jobs delivered to your webhooks, durably, on Temporal. Deliveries are Scrapfly-compatible (headers, HMAC, body). Every error is {code, message, http_code, retryable}.',
+        'Scrape jobs delivered to your webhooks, durably, on Temporal. Deliveries are Scrapfly-compatible (headers, HMAC, body). Every error is {code, message, http_code, retryable, error_id}.',
     },
     servers: [{ url: config.publicUrl }],
     components: {
