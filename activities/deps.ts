@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Dispatcher } from 'undici';
 import type { BrowserPool } from '../src/capture/browser';
+import type { CaptureSlots } from '../src/capture/slots';
 import type { Config } from '../src/config';
 import type { Db } from '../src/db/pool';
 import type { Logger } from '../src/logger';
@@ -17,4 +18,6 @@ export interface ActivityDeps {
   temporal: Client;
   /** Chromium for screenshots and render_js. */
   browser: BrowserPool;
+  /** The plan's concurrency limit: a capture runs only while it holds a slot. */
+  slots: CaptureSlots;
 }

@@ -3,6 +3,7 @@ import { runCapture } from '../src/capture/run';
 import {
   beginDeliverySeries,
   getJob,
+  getJobWithProject,
   loadAttemptContext,
   recordAttempt,
   saveResult,
@@ -11,7 +12,7 @@ import {
 import { getWebhookStatus } from '../src/db/repositories/webhooks';
 import { deliverOnce } from '../src/delivery/deliver';
 import type { DeliveryAttemptInput, DeliveryAttemptOutcome, FinishJobInput, RunJobOutcome } from '../src/shared/jobTypes';
-import { webhookTaskQueue, webhookWorkflowId } from '../src/shared/names';
+import { jobWorkflowId, webhookTaskQueue, webhookWorkflowId } from '../src/shared/names';
 import { attemptOutcomeSignal, type AttemptOutcome } from '../src/shared/workflowApi';
 import type { ActivityDeps } from './deps';
 
@@ -37,36 +38,53 @@ export function createJobActivities(deps: ActivityDeps) {
     });
 
   return {
-    /** Runs the job's capture and stores its result; returns a summary only. */
+    /**
+     * Runs the job's capture while holding one of its project's capture
+     * slots, and stores the result; returns a summary only. With no slot
+     * free it joins the project's line and answers `queued`: the workflow
+     * waits for the slotGranted signal and calls again.
+     */
     async runJob({ jobId }: { jobId: string }): Promise<RunJobOutcome> {
-      const job = await getJob(db, jobId);
-      if (!job) throw jobNotFound(jobId);
-      await setJobStatus(db, jobId, 'running');
-      // Browser captures run as regular activities: heartbeats tell Temporal
-      // the worker lives, and a cancellation closes the page.
-      const ctx = Context.current();
-      const beat = ctx.info.isLocal ? null : setInterval(() => heartbeat(), 1000);
-      const outcome = await runCapture(job, {
-        http: deps.scrapeHttp,
-        browser: deps.browser,
-        timeoutMs: config.scrape.timeoutMs,
-        maxBytes: config.scrape.maxBytes,
-        signal: ctx.cancellationSignal,
-      }).finally(() => beat && clearInterval(beat));
-      // A cancelled activity ends as cancelled, not as a failed capture.
-      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-      if (outcome.result) await saveResult(db, outcome.result);
-      await setJobStatus(db, jobId, job.webhook_id ? 'delivering' : 'running', {
-        error_code: outcome.errorCode,
-        error_message: outcome.errorMessage,
-      });
-      logger.info({ jobId, ok: outcome.errorCode === null, errorCode: outcome.errorCode }, 'job ran');
-      return {
-        ok: outcome.errorCode === null,
-        errorCode: outcome.errorCode,
-        statusCode: outcome.result?.status_code ?? null,
-        sizeBytes: outcome.result?.size_bytes ?? 0,
-      };
+      const found = await getJobWithProject(db, jobId);
+      if (!found) throw jobNotFound(jobId);
+      const { job, project } = found;
+      const holder = jobWorkflowId(jobId);
+      if ((await deps.slots.acquire(project, holder, true)) !== 'granted') {
+        return { queued: true, ok: false, errorCode: null, statusCode: null, sizeBytes: 0 };
+      }
+      try {
+        await setJobStatus(db, jobId, 'running');
+        // Browser captures run as regular activities: heartbeats tell Temporal
+        // the worker lives, and a cancellation closes the page.
+        const ctx = Context.current();
+        const beat = ctx.info.isLocal ? null : setInterval(() => heartbeat(), 1000);
+        const outcome = await runCapture(job, {
+          http: deps.scrapeHttp,
+          browser: deps.browser,
+          timeoutMs: config.scrape.timeoutMs,
+          maxBytes: config.scrape.maxBytes,
+          signal: ctx.cancellationSignal,
+        }).finally(() => beat && clearInterval(beat));
+        // A cancelled activity ends as cancelled, not as a failed capture.
+        if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+        if (outcome.result) await saveResult(db, outcome.result);
+        await setJobStatus(db, jobId, job.webhook_id ? 'delivering' : 'running', {
+          error_code: outcome.errorCode,
+          error_message: outcome.errorMessage,
+        });
+        logger.info({ jobId, ok: outcome.errorCode === null, errorCode: outcome.errorCode }, 'job ran');
+        return {
+          queued: false,
+          ok: outcome.errorCode === null,
+          errorCode: outcome.errorCode,
+          statusCode: outcome.result?.status_code ?? null,
+          sizeBytes: outcome.result?.size_bytes ?? 0,
+        };
+      } finally {
+        // The slot is held only around the capture. A release that fails is
+        // not worth capturing again: the lease expires and is reclaimed.
+        await deps.slots.release(project, holder).catch((err) => logger.warn({ jobId, err: (err as Error).message }, 'capture slot not released; it expires'));
+      }
     },
 
     /**

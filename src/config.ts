@@ -80,6 +80,7 @@ const EnvSchema = z.object({
   SCRAPE_MAX_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
   CHROMIUM_PATH: z.string().min(1).default('/usr/bin/chromium'),
   BROWSER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  CAPTURE_CONCURRENCY: z.enum(['plan', 'off']).default('plan'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
@@ -120,6 +121,8 @@ const ConfigSchema = EnvSchema.transform((e) => ({
   },
   chromiumPath: e.CHROMIUM_PATH,
   browserConcurrency: e.BROWSER_CONCURRENCY,
+  /** 'plan': a project runs at most its plan's (or its own) number of captures at once; 'off': no limit. */
+  captureConcurrency: e.CAPTURE_CONCURRENCY,
   logLevel: e.LOG_LEVEL,
   apiBodyLimitBytes: e.API_BODY_LIMIT_BYTES,
   shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

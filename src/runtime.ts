@@ -17,6 +17,8 @@ import { createApp } from './api/app';
 import { AddressGuard } from './net/addressGuard';
 import { createGuardedAgent } from './net/httpClient';
 import { BrowserPool } from './capture/browser';
+import { createCaptureSlots } from './capture/slots';
+import { captureLeaseTtlMs } from './temporal/jobInput';
 
 export interface Hookshot {
   /** Base URL the API listens on (role api/all), else null. */
@@ -96,6 +98,7 @@ export async function startHookshot(config: Config, logger: Logger, opts: Hooksh
     // One client for the process: the API starts workflows, activities signal them.
     const temporal: Client = await createTemporalClient(temporalAddress, config.temporal.namespace);
     stack.push(() => temporal.connection.close());
+    const slots = createCaptureSlots({ db, temporal, logger, ttlMs: captureLeaseTtlMs(config), enabled: config.captureConcurrency === 'plan' });
 
     if (config.role !== 'api') {
       installSdkLogger(logger);
@@ -130,6 +133,7 @@ export async function startHookshot(config: Config, logger: Logger, opts: Hooksh
           scrapeHttp,
           temporal,
           browser,
+          slots,
         },
       });
       const running = workers.map((w) => {
@@ -146,7 +150,7 @@ export async function startHookshot(config: Config, logger: Logger, opts: Hooksh
 
     let apiUrl: string | null = null;
     if (config.role !== 'worker') {
-      const app = createApp({ db, config, logger, temporal: opts.wrapApiTemporal?.(temporal) ?? temporal });
+      const app = createApp({ db, config, logger, temporal: opts.wrapApiTemporal?.(temporal) ?? temporal, slots });
       const server = http.createServer(app.callback());
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);

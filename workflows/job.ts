@@ -12,7 +12,7 @@ import type { DeliveryAttemptOutcome, JobWorkflowInput, JobWorkflowResult, RunJo
 import type { JobStatus } from '../src/shared/names';
 import { retryDelayMs } from '../src/shared/retrySchedule';
 import { SA_JOB_STATUS } from '../src/shared/searchAttributes';
-import { jobStateQuery, replayJobSignal, wakeJobSignal, type JobState } from '../src/shared/workflowApi';
+import { jobStateQuery, replayJobSignal, slotGrantedSignal, wakeJobSignal, type JobState } from '../src/shared/workflowApi';
 
 const MAX_RETRY = 'ERR::WEBHOOK::MAX_RETRY';
 // Worker-side faults (database down, worker killed) are retried this often
@@ -81,16 +81,27 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
   setHandler(wakeJobSignal, () => {
     woken = true;
   });
+  let slotGranted = false;
+  setHandler(slotGrantedSignal, () => {
+    slotGranted = true;
+  });
 
   if (input.mode === 'replay') {
     // Started by signal-with-start after the job had closed: the result is stored already.
     state = { ...state, series: await local.beginSeries({ jobId: input.jobId }) };
     replayPending = false;
   } else {
-    setStatus('running', false);
     let run: RunJobOutcome;
     try {
-      run = await capture.runJob({ jobId: input.jobId });
+      // The project's capture slots are taken: wait in line (status stays
+      // queued) until a slot is granted; the recheck only covers a lost signal.
+      for (;;) {
+        run = await capture.runJob({ jobId: input.jobId });
+        if (!run.queued) break;
+        await condition(() => slotGranted, input.slotRecheckMs);
+        slotGranted = false;
+      }
+      setStatus('running', false);
     } catch (err) {
       const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
       // The row is gone (deleted with its project): nothing to record or deliver.
@@ -100,7 +111,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
       const errorCode = `ERR::${input.kind === 'screenshot' ? 'SCREENSHOT' : 'SCRAPE'}::FAILED`;
       const message = cause instanceof Error ? cause.message : String(cause);
       await local.recordCaptureFailure({ jobId: input.jobId, errorCode, errorMessage: `the capture failed after retries: ${message}` });
-      run = { ok: false, errorCode, statusCode: null, sizeBytes: 0 };
+      run = { queued: false, ok: false, errorCode, statusCode: null, sizeBytes: 0 };
     }
     if (!input.deliver) {
       const status: JobStatus = run.ok ? 'done' : 'failed';

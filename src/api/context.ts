@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import type { CaptureSlots } from '../capture/slots';
 import type Koa from 'koa';
 import type { Config } from '../config';
 import type { Db } from '../db/pool';
@@ -10,6 +11,8 @@ export interface ApiDeps {
   config: Config;
   logger: Logger;
   temporal: Client;
+  /** Plan concurrency: a synchronous capture takes its slot before it starts, or is refused. */
+  slots: CaptureSlots;
 }
 
 export interface AppState {

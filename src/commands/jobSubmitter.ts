@@ -14,7 +14,7 @@ import type { Config } from '../config';
 import { withTransaction, type Db, type DbClient } from '../db/pool';
 import { claimIdempotencyKey, releaseIdempotencyKey, saveIdempotentResponse, type IdempotencyHit } from '../db/repositories/idempotency';
 import { failUnstartedJob, getJob, getResult, insertJob, insertJobWithinQueueLimit, QueueFullError, type Job, type JobResult } from '../db/repositories/jobs';
-import { QUEUE_LIMITS, type Env, type Project } from '../db/repositories/projects';
+import { concurrencyOf, QUEUE_LIMITS, type Env, type Project } from '../db/repositories/projects';
 import { getWebhookByName } from '../db/repositories/webhooks';
 import { logUrl } from '../delivery/payload';
 import { AppError, WebhookErrors } from '../errors';
@@ -22,6 +22,7 @@ import type { Logger } from '../logger';
 import { jobWorkflowId, type JobKind } from '../shared/names';
 import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME, SA_WEBHOOK_NAME } from '../shared/searchAttributes';
 import { buildJobWorkflowInput } from '../temporal/jobInput';
+import type { CaptureSlots } from '../capture/slots';
 
 export interface JobSubmission {
   project: Project;
@@ -98,6 +99,7 @@ export interface JobSubmitterDeps {
   config: Config;
   logger: Logger;
   temporal: Client;
+  slots: CaptureSlots;
 }
 
 /**
@@ -138,8 +140,17 @@ export class JobSubmitter {
     if (!s.webhookName) {
       const hit = await withTransaction(db, async (c) => {
         const h = await claim(c);
-        if (!h) await insertJob(c, { ...row, webhook_id: null, webhook_name: null }, null);
-        return h;
+        if (h) return h;
+        await insertJob(c, { ...row, webhook_id: null, webhook_name: null }, null);
+        // A synchronous capture does not wait in line: it has a slot now, or
+        // nothing is created (the transaction rolls back) and the caller is told.
+        if ((await this.deps.slots.acquire(s.project, jobWorkflowId(jobId), false, c)) !== 'granted') {
+          throw new AppError(
+            'ERR::THROTTLE::MAX_CONCURRENT_REQUEST_EXCEEDED',
+            `the project runs ${concurrencyOf(s.project)} captures at once, its limit; retry when one has finished, or use a webhook to queue the job`,
+          );
+        }
+        return null;
       });
       if (hit) return repeat(hit);
       const handle = await this.startOrExplain(s, jobId, null);
@@ -157,7 +168,10 @@ export class JobSubmitter {
       const out = await withTransaction(db, async (c) => {
         const h = await claim(c);
         if (h) return { hit: h, queued: 0 };
-        return { hit: null, queued: await insertJobWithinQueueLimit(c, { ...row, webhook_id: webhook.id, webhook_name: webhookName }, limit) };
+        const queued = await insertJobWithinQueueLimit(c, { ...row, webhook_id: webhook.id, webhook_name: webhookName }, limit);
+        // Its place in the project's line for a capture slot: submission order.
+        await this.deps.slots.enqueue(s.project, jobWorkflowId(jobId), c);
+        return { hit: null, queued };
       });
       if (out.hit) return repeat(out.hit);
       queued = out.queued;
@@ -195,6 +209,8 @@ export class JobSubmitter {
         await releaseIdempotencyKey(c, jobId);
         return true;
       });
+      // The job took a capture slot (synchronous) or a place in line (webhook) before the start: give it back.
+      if (failed) await this.deps.slots.release(s.project, jobWorkflowId(jobId)).catch(() => undefined);
       // The row moved on from queued: a workflow has it after all.
       if (!failed) return this.deps.temporal.workflow.getHandle(jobWorkflowId(jobId));
       logger.warn({ jobId, err: out.error }, 'job workflow was not started; job marked failed');

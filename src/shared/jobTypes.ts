@@ -13,6 +13,11 @@ export interface JobWorkflowInput {
   captureLocal: boolean;
   /** The capture's own limit (SCRAPE_TIMEOUT_MS); sizes the capture activity's timeout. */
   captureTimeoutMs: number;
+  /**
+   * While waiting in line for a capture slot, ask again this often in case a
+   * wake-up signal was lost (the wake is a signal; this is only a safety net).
+   */
+  slotRecheckMs: number;
   /** false for synchronous jobs: nothing to deliver. */
   deliver: boolean;
   /** Waits between failed attempts; attempts = waits + 1. */
@@ -30,6 +35,8 @@ export interface JobWorkflowResult {
 }
 
 export interface RunJobOutcome {
+  /** No capture slot of the project was free: the job waits in line and is woken by slotGranted. */
+  queued: boolean;
   ok: boolean;
   errorCode: string | null;
   statusCode: number | null;

@@ -22,6 +22,9 @@ export const jobStateQuery = defineQuery<JobState>('jobState');
 /** Deliver again: a new attempt series with the same Job-Id. replayId makes repeats harmless. */
 export const replayJobSignal = defineSignal<[{ replayId: string }]>('replay');
 
+/** A capture slot of the job's project was granted to it: run the capture now. */
+export const slotGrantedSignal = defineSignal('slotGranted');
+
 /** The webhook changed (disabled): stop waiting and make the next attempt now, which ends the series. */
 export const wakeJobSignal = defineSignal('wake');
 

@@ -2,6 +2,9 @@ import type { Config } from '../config';
 import type { JobKind } from '../shared/names';
 import type { JobWorkflowInput } from '../shared/jobTypes';
 
+/** A capture slot's lease lives as long as the capture activity may run; only a vanished holder outlives it. */
+export const captureLeaseTtlMs = (config: Pick<Config, 'scrape'>) => config.scrape.timeoutMs + 30_000;
+
 /**
  * The job workflow's input, from the job and the process configuration. The
  * one place that turns settings into workflow data, so the API (new jobs)
@@ -19,6 +22,7 @@ export function buildJobWorkflowInput(
     mode: job.mode,
     captureLocal: job.captureLocal,
     captureTimeoutMs: config.scrape.timeoutMs,
+    slotRecheckMs: Math.round(captureLeaseTtlMs(config) / 2),
     retryScheduleMs: config.webhook.retryScheduleMs,
     retryJitter: config.webhook.retryJitter,
     deliveryTimeoutMs: config.webhook.timeoutMs,

@@ -1,5 +1,5 @@
 import type { Db, DbClient } from '../pool';
-import type { Env } from './projects';
+import type { Env, Project } from './projects';
 import type { JobKind, JobStatus } from '../../shared/names';
 import type { Webhook } from './webhooks';
 import { DELIVERY_END_CODES } from '../../errors';
@@ -98,6 +98,19 @@ export async function insertJob(
 export async function getJob(db: Q, id: string): Promise<Job | null> {
   const { rows } = await db.query<Job>('SELECT * FROM jobs WHERE id = $1', [id]);
   return rows[0] ?? null;
+}
+
+/** A job with what its capture slot depends on: its project's plan and limit. */
+export async function getJobWithProject(db: Q, id: string): Promise<{ job: Job; project: Pick<Project, 'id' | 'plan' | 'concurrency'> } | null> {
+  const { rows } = await db.query<Job & { project_plan: Project['plan']; project_concurrency: number | null }>(
+    `SELECT j.*, p.plan AS project_plan, p.concurrency AS project_concurrency
+       FROM jobs j JOIN projects p ON p.id = j.project_id WHERE j.id = $1`,
+    [id],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  const { project_plan, project_concurrency, ...job } = r;
+  return { job, project: { id: job.project_id, plan: project_plan, concurrency: project_concurrency } };
 }
 
 export async function getJobInScope(db: Q, id: string, projectId: string, env: Env): Promise<Job | null> {

@@ -13,11 +13,22 @@ export const QUEUE_LIMITS: Record<Plan, number> = {
   ENTERPRISE: 10000,
 };
 
+/** Captures of one project that may run at once, by plan (a project's own `concurrency` overrides it). */
+export const PLAN_CONCURRENCY: Record<Plan, number> = {
+  FREE: 1,
+  DISCOVERY: 5,
+  PRO: 20,
+  STARTUP: 50,
+  ENTERPRISE: 100,
+};
+
 export interface Project {
   id: string;
   name: string;
   plan: Plan;
   alert_url: string | null;
+  /** The operator's own limit of simultaneous captures; null: the plan's. */
+  concurrency: number | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -48,18 +59,22 @@ export async function getProjectByName(db: Q, name: string): Promise<Project | n
   return rows[0] ?? null;
 }
 
+/** The captures this project may run at once. */
+export const concurrencyOf = (p: Pick<Project, 'plan' | 'concurrency'>): number => p.concurrency ?? PLAN_CONCURRENCY[p.plan];
+
 export async function updateProject(
   db: Q,
   name: string,
-  patch: { plan?: Plan; alert_url?: string | null },
+  patch: { plan?: Plan; alert_url?: string | null; concurrency?: number | null },
 ): Promise<Project | null> {
   const { rows } = await db.query<Project>(
     `UPDATE projects SET
        plan = COALESCE($2, plan),
        alert_url = CASE WHEN $3::boolean THEN $4 ELSE alert_url END,
+       concurrency = CASE WHEN $5::boolean THEN $6 ELSE concurrency END,
        updated_at = now()
      WHERE name = $1 RETURNING *`,
-    [name, patch.plan ?? null, patch.alert_url !== undefined, patch.alert_url ?? null],
+    [name, patch.plan ?? null, patch.alert_url !== undefined, patch.alert_url ?? null, patch.concurrency !== undefined, patch.concurrency ?? null],
   );
   return rows[0] ?? null;
 }

@@ -24,7 +24,7 @@ function fakeActivities(deliver: (i: DeliveryAttemptInput, n: number) => Deliver
   const calls = { deliver: [] as DeliveryAttemptInput[], finish: [] as FinishJobInput[], beginSeries: 0, captureFailures: [] as string[] };
   let series = 0;
   const activities = {
-    runJob: runJob ?? (async (): Promise<RunJobOutcome> => ({ ok: true, errorCode: null, statusCode: 200, sizeBytes: 4 })),
+    runJob: runJob ?? (async (): Promise<RunJobOutcome> => ({ queued: false, ok: true, errorCode: null, statusCode: 200, sizeBytes: 4 })),
     async deliverWebhook(i: DeliveryAttemptInput) {
       calls.deliver.push(i);
       return deliver(i, calls.deliver.length);
@@ -50,6 +50,7 @@ const input = (o: Partial<JobWorkflowInput> = {}): JobWorkflowInput => ({
   mode: 'new',
   captureLocal: true,
   captureTimeoutMs: 30_000,
+  slotRecheckMs: 60_000,
   deliver: true,
   retryScheduleMs: [10, 10],
   retryJitter: 0,

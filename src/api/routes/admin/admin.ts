@@ -2,20 +2,25 @@ import Router from '@koa/router';
 import type { z } from 'zod';
 import { AppError } from '../../../errors';
 import {
+  concurrencyOf,
   createApiKey,
   createProject,
   getProjectByName,
   revokeApiKey,
   updateProject,
+  type Project,
 } from '../../../db/repositories/projects';
 import type { ApiDeps, AppState } from '../../context';
 import { requireAdmin } from '../../middleware/auth';
 import { input, validate } from '../../middleware/validate';
 import { CreateKey, CreateProject, RevokeKey, UpdateProject } from './schema';
 
+/** A project as the operator API shows it: its own limit and the one in force. */
+const presentProject = (p: Project) => ({ ...p, effective_concurrency: concurrencyOf(p) });
+
 const projectNotFound = (name: string) => new AppError('ERR::PROJECT::NOT_FOUND', `project "${name}" does not exist`);
 
-export function adminRoutes({ db, config }: ApiDeps): Router<AppState> {
+export function adminRoutes({ db, config, slots, logger }: ApiDeps): Router<AppState> {
   const r = new Router<AppState>({ prefix: '/admin', sensitive: true });
   r.use(requireAdmin(config.adminToken));
 
@@ -25,7 +30,7 @@ export function adminRoutes({ db, config }: ApiDeps): Router<AppState> {
       throw new AppError('ERR::PROJECT::ALREADY_EXISTS', `project "${body.name}" already exists`);
     }
     try {
-      ctx.body = await createProject(db, body);
+      ctx.body = presentProject(await createProject(db, body));
     } catch (err) {
       if ((err as { code?: string }).code === '23505') {
         throw new AppError('ERR::PROJECT::ALREADY_EXISTS', `project "${body.name}" already exists`);
@@ -39,7 +44,11 @@ export function adminRoutes({ db, config }: ApiDeps): Router<AppState> {
     const { name, ...patch } = input<z.infer<typeof UpdateProject>>(ctx);
     const project = await updateProject(db, name, patch);
     if (!project) throw projectNotFound(name);
-    ctx.body = project;
+    // A raised limit (or a plan with more slots) lets waiting captures start now.
+    if (patch.concurrency !== undefined || patch.plan) {
+      await slots.refill(project).catch((err) => logger.warn({ project: name, err: (err as Error).message }, 'waiting captures not granted yet'));
+    }
+    ctx.body = presentProject(project);
   });
 
   r.post('/projects/:name/keys', validate(CreateKey), async (ctx) => {

@@ -13,6 +13,8 @@ export const UpdateProject = z.strictObject({
   name: z.string(),
   plan: z.enum(PLANS).optional(),
   alert_url: alertUrl.optional(),
+  /** Captures that may run at once; null returns to the plan's number. */
+  concurrency: z.number().int().min(1).max(100_000).nullable().optional(),
 });
 
 export const CreateKey = z.strictObject({ name: z.string(), env: z.enum(['test', 'live']) });

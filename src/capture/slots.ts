@@ -1,0 +1,87 @@
+import type { Client } from '@temporalio/client';
+import type { Db, DbClient } from '../db/pool';
+import { acquireCaptureSlot, enqueueCapture, fillCaptureSlots, releaseCaptureSlot, type SlotState } from '../db/repositories/captureSlots';
+import { concurrencyOf, type Project } from '../db/repositories/projects';
+import type { Logger } from '../logger';
+import { slotGrantedSignal } from '../shared/workflowApi';
+
+export interface CaptureSlotsDeps {
+  db: Db;
+  temporal: Client;
+  logger: Logger;
+  /** A lease's life without release: the capture activity's own limit, so only a vanished holder outlives it. */
+  ttlMs: number;
+  /** How long a slot granted from the line waits for its job to come for it (a busy worker may take a while). */
+  grantTtlMs?: number;
+  /** CAPTURE_CONCURRENCY=off: no limit (benchmarks compare the cost). */
+  enabled: boolean;
+}
+
+export type SlotProject = Pick<Project, 'id' | 'plan' | 'concurrency'>;
+
+const GRANT_TTL_MS = 15 * 60_000;
+
+/**
+ * The plan's concurrency limit: a capture runs only while it holds one of
+ * its project's C slots (leases in PostgreSQL, see 005_capture_slots).
+ * Webhook jobs join their project's line when submitted and get slots in
+ * that order; a job that asks while its turn has not come is woken by a
+ * signal to its workflow when it is granted one. Nothing polls.
+ */
+export function createCaptureSlots(deps: CaptureSlotsDeps) {
+  const request = (project: SlotProject, holder: string) => ({
+    projectId: project.id,
+    holder,
+    limit: concurrencyOf(project),
+    ttlMs: deps.ttlMs,
+    grantTtlMs: deps.grantTtlMs ?? GRANT_TTL_MS,
+  });
+
+  /** Wakes the workflows granted a slot. A lost signal is caught up by the waiter's own recheck. */
+  const wake = async (holders: string[]) => {
+    await Promise.all(
+      holders.map((h) =>
+        deps.temporal.workflow
+          .getHandle(h)
+          .signal(slotGrantedSignal)
+          .catch((err) => deps.logger.warn({ holder: h, err: (err as Error).message }, 'could not wake a capture granted a slot')),
+      ),
+    );
+  };
+
+  return {
+    enabled: deps.enabled,
+
+    /**
+     * A slot for the holder, or its place in line (`wait`), or 'full'. Pass
+     * the transaction's client to take the slot in the same transaction as
+     * other writes (a synchronous job's row).
+     */
+    async acquire(project: SlotProject, holder: string, wait: boolean, db: Db | DbClient = deps.db): Promise<SlotState> {
+      if (!deps.enabled) return 'granted';
+      const { state, woken } = await acquireCaptureSlot(db, { ...request(project, holder), wait });
+      if (woken.length) await wake(woken);
+      return state;
+    },
+
+    /** A webhook job joins its project's line when submitted (inside the submission's transaction). */
+    async enqueue(project: SlotProject, holder: string, db: DbClient): Promise<void> {
+      if (deps.enabled) await enqueueCapture(db, project.id, holder);
+    },
+
+    /** Frees the slot (or the place in line) and wakes whoever is granted it. */
+    async release(project: SlotProject, holder: string): Promise<void> {
+      if (!deps.enabled) return;
+      await wake(await releaseCaptureSlot(deps.db, request(project, holder)));
+    },
+
+    /** After a limit was raised: grant what is now free. */
+    async refill(project: SlotProject): Promise<void> {
+      if (!deps.enabled) return;
+      const { projectId, limit, grantTtlMs } = request(project, '');
+      await wake(await fillCaptureSlots(deps.db, { projectId, limit, grantTtlMs }));
+    },
+  };
+}
+
+export type CaptureSlots = ReturnType<typeof createCaptureSlots>;
