@@ -9,7 +9,7 @@ import { Worker } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { DeliveryAttemptInput, DeliveryAttemptOutcome, FinishJobInput, JobWorkflowInput, RunJobOutcome } from '../../../src/shared/jobTypes';
 import { jobWorkflowId } from '../../../src/shared/names';
-import { jobStateQuery, replayJobSignal, wakeJobSignal } from '../../../src/shared/workflowApi';
+import { jobStateQuery, replayJobSignal, slotGrantedSignal, wakeJobSignal } from '../../../src/shared/workflowApi';
 import { WORKFLOW_BUNDLE } from '../../../src/worker/worker';
 import { createWorkflowEnv, withWorker } from '../../helpers/workflowEnv';
 import { until } from '../../helpers/wait';
@@ -197,6 +197,39 @@ describe('job workflow', () => {
     );
     assert.equal(tries, 1);
     assert.equal(calls.deliver.length, 0);
+  });
+
+  it('waits in line as queued until a capture slot is granted, then runs', async () => {
+    let asked = 0;
+    const { calls, activities } = fakeActivities(
+      () => ok,
+      async () => (++asked === 1 ? { queued: true, ok: false, errorCode: null, statusCode: null, sizeBytes: 0 } : { queued: false, ok: true, errorCode: null, statusCode: 200, sizeBytes: 4 }),
+    );
+    const wf = input({ slotRecheckMs: 3_600_000 });
+    const result = await withWorker(env, activities, async (taskQueue) => {
+      const handle = await env.client.workflow.start('jobWorkflow', { workflowId: jobWorkflowId(wf.jobId), taskQueue, args: [wf] });
+      await until(async () => (asked === 1 ? true : undefined));
+      assert.equal((await handle.query(jobStateQuery)).status, 'queued');
+      assert.equal(calls.deliver.length, 0, 'nothing runs before the slot');
+      await handle.signal(slotGrantedSignal);
+      return handle.result();
+    });
+    assert.deepEqual(result, { status: 'delivered', attempts: 1 });
+    assert.equal(asked, 2);
+  });
+
+  it('asks again after the recheck interval when a wake-up signal was lost', async () => {
+    let asked = 0;
+    const { activities } = fakeActivities(
+      () => ok,
+      async () => (++asked < 3 ? { queued: true, ok: false, errorCode: null, statusCode: null, sizeBytes: 0 } : { queued: false, ok: true, errorCode: null, statusCode: 200, sizeBytes: 4 }),
+    );
+    const wf = input({ slotRecheckMs: 50 });
+    const result = await withWorker(env, activities, (taskQueue) =>
+      env.client.workflow.execute('jobWorkflow', { workflowId: jobWorkflowId(wf.jobId), taskQueue, args: [wf] }),
+    );
+    assert.deepEqual(result, { status: 'delivered', attempts: 1 });
+    assert.equal(asked, 3);
   });
 
   it('a synchronous job ends as done without delivering', async () => {
