@@ -17,8 +17,10 @@ import { repoRoot } from '../src/shared/repoRoot';
 import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
 import { bootstrapDefaultProject } from '../src/db/repositories/projects';
+import { acquireCaptureSlot, releaseCaptureSlot } from '../src/db/repositories/captureSlots';
 
 const N = Number(process.env.BENCH_JOBS ?? 300);
+const peakOf = (r: unknown) => (r as { per_second: number }).per_second;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 20);
 const ADMIN_DB = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -175,7 +177,7 @@ async function main() {
       await migrate(setup);
       const keys = (await bootstrapDefaultProject(setup))!;
       await setup.end();
-      const config = loadConfig({
+      const env = {
         PORT: '0',
         HOST: '127.0.0.1',
         DATABASE_URL: dbUrl,
@@ -185,7 +187,8 @@ async function main() {
         SCRAPE_ALLOWED_CIDRS: '127.0.0.1/32',
         LOG_LEVEL: 'warn',
         BROWSER_CONCURRENCY: process.env.BROWSER_CONCURRENCY ?? '2',
-      });
+      };
+      const config = { ...loadConfig(env), env };
       const hs = await startHookshot(config, createLogger('warn'));
       let peakRss = process.memoryUsage().rss;
       const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
@@ -224,6 +227,56 @@ async function main() {
       const peak = delivered / elapsed;
       results.c_hookshot_peak = { jobs: N, delivered, per_second: Math.round(peak * 10) / 10, latency_ms: summary(latencies()) };
       console.log('(c) hookshot, closed loop', results.c_hookshot_peak);
+
+      // (c) again with the plan concurrency limit off (CAPTURE_CONCURRENCY=off),
+      // same database, project and server: what the capture slots cost a job.
+      {
+        const off = await startHookshot(
+          loadConfig({ ...config.env, TEMPORAL_TASK_QUEUE: `bench-jobs-off-${randomBytes(3).toString('hex')}`, CAPTURE_CONCURRENCY: 'off' }),
+          createLogger('warn'),
+        );
+        const offApi = new Pool(off.apiUrl!, { connections: CONCURRENCY });
+        // Closed loops alternate on, off, on, off (the first "on" is the one
+        // above), so warm-up and a growing database weigh on both alike.
+        const loop = async (via: Pool) => {
+          submitted.clear();
+          const submitVia = async () => {
+            const st = performance.now();
+            const r = await via.request({ path: `/scrape?key=${keys.live}&webhook_name=bench&url=${encodeURIComponent(siteUrl)}`, method: 'GET' });
+            const b = (await r.body.json()) as { job_uuid?: string };
+            if (!b.job_uuid) throw new Error(`submission failed: ${JSON.stringify(b)}`);
+            submitted.set(b.job_uuid, st);
+          };
+          const t = performance.now();
+          await pool(N, CONCURRENCY, submitVia);
+          await waitAll();
+          return latencies().length / ((performance.now() - t) / 1000);
+        };
+        const off1 = await loop(offApi);
+        const on2 = await loop(api);
+        const off2 = await loop(offApi);
+        const r1 = (x: number) => Math.round(x * 10) / 10;
+        results.c_hookshot_peak_without_slots = { jobs: N, runs_per_second: [r1(off1), r1(off2)], per_second: r1((off1 + off2) / 2) };
+        results.c_hookshot_peak_with_slots = { jobs: N, runs_per_second: [peakOf(results.c_hookshot_peak), r1(on2)], per_second: r1((peakOf(results.c_hookshot_peak) + on2) / 2) };
+        console.log('(c) hookshot with capture slots', results.c_hookshot_peak_with_slots);
+        console.log('(c) hookshot without capture slots', results.c_hookshot_peak_without_slots);
+        await offApi.close();
+        await off.stop();
+
+        // The slots' own database cost: one acquire and one release, one after another.
+        const db = createPool(dbUrl, 1);
+        const { rows } = await db.query<{ id: string }>("SELECT id FROM projects WHERE name = 'default'");
+        const req = { projectId: rows[0]!.id, limit: 100, ttlMs: 60_000, grantTtlMs: 60_000 };
+        const pairs = 500;
+        const t4 = performance.now();
+        for (let i = 0; i < pairs; i++) {
+          await acquireCaptureSlot(db, { ...req, holder: `bench-${i}`, wait: true });
+          await releaseCaptureSlot(db, { ...req, holder: `bench-${i}` });
+        }
+        results.capture_slot_pair_ms = Math.round(((performance.now() - t4) / pairs) * 100) / 100;
+        console.log('capture slots: one acquire + release', results.capture_slot_pair_ms, 'ms');
+        await db.end();
+      }
 
       submitted.clear();
       const rate = Math.max(1, peak / 2);
@@ -280,11 +333,19 @@ async function main() {
       results.process_peak_rss_mb = Math.round(peakRss / 1024 / 1024);
       await api.close();
       await hs.stop();
+
     }
 
     const b = results.b_temporal_empty as { per_second: number };
     const c = results.c_hookshot_peak as { per_second: number };
+    const cOff = results.c_hookshot_peak_without_slots as { per_second: number };
+    const cOn = results.c_hookshot_peak_with_slots as { per_second: number };
     results.ratio_c_to_b = Math.round((c.per_second / b.per_second) * 100) / 100;
+    results.ratio_c_with_slots_to_b = Math.round((cOn.per_second / b.per_second) * 100) / 100;
+    results.ratio_c_without_slots_to_b = Math.round((cOff.per_second / b.per_second) * 100) / 100;
+    // Wall time per job that the slots add, from the alternating closed loops of the same run.
+    results.capture_slots_cost_ms_per_job = Math.round((1000 / cOn.per_second - 1000 / cOff.per_second) * 10) / 10;
+    console.log('ratio (c)/(b) with capture slots:', results.ratio_c_with_slots_to_b, ' without:', results.ratio_c_without_slots_to_b, ' slots cost per job (ms):', results.capture_slots_cost_ms_per_job);
     console.log('ratio (c)/(b):', results.ratio_c_to_b, ' process peak RSS MB:', results.process_peak_rss_mb);
     const dir = path.join(repoRoot(), 'bench', 'results');
     mkdirSync(dir, { recursive: true });

@@ -14,7 +14,7 @@ import type { Config } from '../config';
 import { withTransaction, type Db, type DbClient } from '../db/pool';
 import { claimIdempotencyKey, releaseIdempotencyKey, saveIdempotentResponse, type IdempotencyHit } from '../db/repositories/idempotency';
 import { failUnstartedJob, getJob, getResult, insertJob, insertJobWithinQueueLimit, QueueFullError, type Job, type JobResult } from '../db/repositories/jobs';
-import { concurrencyOf, QUEUE_LIMITS, type Env, type Project } from '../db/repositories/projects';
+import { concurrencyOf, lockProject, QUEUE_LIMITS, type Env, type Project } from '../db/repositories/projects';
 import { getWebhookByName } from '../db/repositories/webhooks';
 import { logUrl } from '../delivery/payload';
 import { AppError, WebhookErrors } from '../errors';
@@ -139,6 +139,10 @@ export class JobSubmitter {
 
     if (!s.webhookName) {
       const hit = await withTransaction(db, async (c) => {
+        // The project's lock first: the key claim and the job row reference the
+        // project (a shared row lock), and two submissions that both hold that
+        // and then both want the exclusive lock deadlock.
+        await lockProject(c, s.project.id);
         const h = await claim(c);
         if (h) return h;
         await insertJob(c, { ...row, webhook_id: null, webhook_name: null }, null);
@@ -166,6 +170,7 @@ export class JobSubmitter {
     let queued: number;
     try {
       const out = await withTransaction(db, async (c) => {
+        await lockProject(c, s.project.id); // before the claim's shared lock: see the synchronous path
         const h = await claim(c);
         if (h) return { hit: h, queued: 0 };
         const queued = await insertJobWithinQueueLimit(c, { ...row, webhook_id: webhook.id, webhook_name: webhookName }, limit);

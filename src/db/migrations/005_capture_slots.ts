@@ -1,9 +1,11 @@
 // Plan concurrency: at most C captures of a project run at once. A slot is a
 // lease row held by one capture (a job, later a crawl page); captures take
 // slots in submission order: a webhook job joins its project's line when it
-// is submitted, and the line is served from its head. Leases and the line
-// change only under the project's row lock, so counts are exact under
-// concurrency, and both live in the database every process shares, so no
+// is submitted (under the project's row lock, so the line's order is the
+// order of submission), and the line is served from its head. Leases change
+// only under a per-project lock of their own (an advisory lock, so slot
+// traffic does not queue behind submissions), so counts are exact under
+// concurrency; both live in the database every process shares, so no
 // worker's memory is the truth. A lease carries an expiry: one whose holder
 // vanished (a workflow terminated by hand mid-capture) is reclaimed.
 export const sql = `
@@ -29,9 +31,13 @@ CREATE TABLE capture_waiters (
 );
 CREATE INDEX capture_waiters_project ON capture_waiters (project_id, seq);
 
+-- Serializes one project's slot changes until the transaction ends.
+CREATE FUNCTION capture_slots_lock(p_project uuid) RETURNS void
+LANGUAGE sql AS $$ SELECT pg_advisory_xact_lock(hashtextextended(p_project::text, 51070)) $$;
+
 -- Reclaims expired leases, then hands free slots to the head of the line.
 -- Returns the parked holders it granted (their workflows are then woken);
--- the others find their lease when they ask. The caller holds the project lock.
+-- the others find their lease when they ask. The caller holds capture_slots_lock.
 CREATE FUNCTION capture_slots_fill(p_project uuid, p_limit integer, p_grant_ttl_ms integer) RETURNS text[]
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -60,7 +66,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
   used integer;
 BEGIN
-  PERFORM 1 FROM projects WHERE id = p_project FOR UPDATE;
+  PERFORM capture_slots_lock(p_project);
   UPDATE capture_leases SET started = true, expires_at = clock_timestamp() + p_ttl_ms * interval '1 millisecond'
    WHERE holder = p_holder AND expires_at > clock_timestamp();
   IF FOUND THEN state := 'granted'; woken := '{}'; RETURN; END IF;
@@ -95,7 +101,7 @@ END $$;
 CREATE FUNCTION capture_slot_release(p_project uuid, p_holder text, p_limit integer, p_grant_ttl_ms integer) RETURNS text[]
 LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM 1 FROM projects WHERE id = p_project FOR UPDATE;
+  PERFORM capture_slots_lock(p_project);
   DELETE FROM capture_leases WHERE holder = p_holder;
   DELETE FROM capture_waiters WHERE holder = p_holder;
   RETURN capture_slots_fill(p_project, p_limit, p_grant_ttl_ms);

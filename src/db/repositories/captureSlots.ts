@@ -16,7 +16,7 @@ export interface SlotRequest {
 
 export type SlotState = 'granted' | 'queued' | 'full';
 
-/** Joins the project's line at submission, so slots go out in submission order. The caller holds the project lock. */
+/** Joins the project's line at submission, so slots go out in submission order. The caller holds the project's row lock (lockProject). */
 export async function enqueueCapture(db: Q, projectId: string, holder: string): Promise<void> {
   await db.query('INSERT INTO capture_waiters (holder, project_id) VALUES ($1, $2) ON CONFLICT (holder) DO NOTHING', [holder, projectId]);
 }
@@ -48,7 +48,7 @@ export async function releaseCaptureSlot(db: Q, r: SlotRequest): Promise<string[
 /** Hands free slots to the line (after a limit was raised); returns the parked holders granted. */
 export function fillCaptureSlots(db: Db, r: Omit<SlotRequest, 'holder' | 'ttlMs'>): Promise<string[]> {
   return withTransaction(db, async (c) => {
-    await c.query('SELECT 1 FROM projects WHERE id = $1 FOR UPDATE', [r.projectId]);
+    await c.query('SELECT capture_slots_lock($1)', [r.projectId]);
     const { rows } = await c.query<{ woken: string[] }>('SELECT capture_slots_fill($1, $2, $3) AS woken', [r.projectId, r.limit, r.grantTtlMs]);
     return rows[0]!.woken;
   });

@@ -1,5 +1,5 @@
 import type { Db, DbClient } from '../pool';
-import type { Env, Project } from './projects';
+import { lockProject, type Env, type Project } from './projects';
 import type { JobKind, JobStatus } from '../../shared/names';
 import type { Webhook } from './webhooks';
 import { DELIVERY_END_CODES } from '../../errors';
@@ -72,7 +72,7 @@ export async function insertJobWithinQueueLimit(
   job: Pick<Job, 'id' | 'project_id' | 'env' | 'kind' | 'webhook_id' | 'webhook_name' | 'params'>,
   limit: number,
 ): Promise<number> {
-  await client.query('SELECT 1 FROM projects WHERE id = $1 FOR UPDATE', [job.project_id]);
+  await lockProject(client, job.project_id);
   const { rows } = await client.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM jobs WHERE project_id = $1 AND delivery_status = 'pending'`,
     [job.project_id],

@@ -59,6 +59,11 @@ export async function getProjectByName(db: Q, name: string): Promise<Project | n
   return rows[0] ?? null;
 }
 
+/** Serializes a project's queue and capture-slot changes for the rest of the transaction. */
+export async function lockProject(c: DbClient, projectId: string): Promise<void> {
+  await c.query('SELECT 1 FROM projects WHERE id = $1 FOR UPDATE', [projectId]);
+}
+
 /** The captures this project may run at once. */
 export const concurrencyOf = (p: Pick<Project, 'plan' | 'concurrency'>): number => p.concurrency ?? PLAN_CONCURRENCY[p.plan];
 

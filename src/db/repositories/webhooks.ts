@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { withTransaction, type Db, type DbClient } from '../pool';
-import type { Env } from './projects';
+import { lockProject, type Env } from './projects';
 import type { Attempt } from './jobs';
 
 export const CONTENT_TYPES = ['application/json', 'application/msgpack'] as const;
@@ -112,7 +112,7 @@ export async function rotateSigningSecret(db: Q, id: string): Promise<Webhook | 
  * the one job submission takes, so no job can slip in between check and delete.
  */
 export async function deleteWebhookIfIdle(client: DbClient, w: Pick<Webhook, 'id' | 'project_id'>): Promise<{ deleted: boolean; pending: number }> {
-  await client.query('SELECT 1 FROM projects WHERE id = $1 FOR UPDATE', [w.project_id]);
+  await lockProject(client, w.project_id);
   const { rows } = await client.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM jobs WHERE webhook_id = $1 AND delivery_status = 'pending'`,
     [w.id],
