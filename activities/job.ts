@@ -38,6 +38,13 @@ export function createJobActivities(deps: ActivityDeps) {
     });
 
   return {
+    /** Takes the job's capture slot, or its place in line ('queued': the workflow waits for slotGranted). */
+    async acquireSlot({ jobId }: { jobId: string }): Promise<'granted' | 'queued'> {
+      const found = await getJobWithProject(db, jobId);
+      if (!found) throw jobNotFound(jobId);
+      return (await deps.slots.acquire(found.project, jobWorkflowId(jobId), true)) === 'granted' ? 'granted' : 'queued';
+    },
+
     /**
      * Runs the job's capture while holding one of its project's capture
      * slots, and stores the result; returns a summary only. With no slot

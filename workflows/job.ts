@@ -86,22 +86,36 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
     slotGranted = true;
   });
 
+  // Set when the Web UI was told the job is running (browser captures).
+  let runningShown = false;
   if (input.mode === 'replay') {
     // Started by signal-with-start after the job had closed: the result is stored already.
     state = { ...state, series: await local.beginSeries({ jobId: input.jobId }) };
     replayPending = false;
   } else {
+    // While the project's capture slots are all taken the job waits in line
+    // (status queued) until a slot is granted; the recheck covers a lost signal.
+    const waitForSlot = async () => {
+      await condition(() => slotGranted, input.slotRecheckMs);
+      slotGranted = false;
+    };
     let run: RunJobOutcome;
     try {
-      // The project's capture slots are taken: wait in line (status stays
-      // queued) until a slot is granted; the recheck only covers a lost signal.
+      if (!input.captureLocal) {
+        // Browser captures take seconds: the slot first, so the Web UI can
+        // show the job running (JobStatus) while it captures.
+        while ((await local.acquireSlot({ jobId: input.jobId })) !== 'granted') await waitForSlot();
+        setStatus('running', true);
+        runningShown = true;
+      }
+      // A plain scrape takes its slot inside runJob (no extra round trip); it
+      // is over in milliseconds, so it goes from queued straight to delivering.
       for (;;) {
         run = await capture.runJob({ jobId: input.jobId });
         if (!run.queued) break;
-        await condition(() => slotGranted, input.slotRecheckMs);
-        slotGranted = false;
+        await waitForSlot();
       }
-      setStatus('running', false);
+      state = { ...state, status: 'running' };
     } catch (err) {
       const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
       // The row is gone (deleted with its project): nothing to record or deliver.
@@ -122,6 +136,8 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
     }
   }
 
+  // A job shown as running in the Web UI no longer holds its slot: say so.
+  if (runningShown) setStatus('delivering', true);
   let total = 0;
   for (;;) {
     state = { ...state, status: 'delivering' };

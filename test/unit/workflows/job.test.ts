@@ -11,6 +11,7 @@ import type { DeliveryAttemptInput, DeliveryAttemptOutcome, FinishJobInput, JobW
 import { jobWorkflowId } from '../../../src/shared/names';
 import { jobStateQuery, replayJobSignal, slotGrantedSignal, wakeJobSignal } from '../../../src/shared/workflowApi';
 import { WORKFLOW_BUNDLE } from '../../../src/worker/worker';
+import { SA_JOB_STATUS } from '../../../src/shared/searchAttributes';
 import { createWorkflowEnv, withWorker } from '../../helpers/workflowEnv';
 import { until } from '../../helpers/wait';
 
@@ -34,6 +35,9 @@ function fakeActivities(deliver: (i: DeliveryAttemptInput, n: number) => Deliver
     },
     async recordCaptureFailure(i: { errorCode: string }) {
       calls.captureFailures.push(i.errorCode);
+    },
+    async acquireSlot() {
+      return 'granted';
     },
     async beginSeries() {
       calls.beginSeries++;
@@ -216,6 +220,38 @@ describe('job workflow', () => {
     });
     assert.deepEqual(result, { status: 'delivered', attempts: 1 });
     assert.equal(asked, 2);
+  });
+
+  it('a browser capture takes its slot first and shows as running in the Web UI while it captures', async () => {
+    let slotAsked = 0;
+    let release!: () => void;
+    const capturing = new Promise<void>((r) => (release = r));
+    let started = false;
+    const { activities } = fakeActivities(() => ok, async () => {
+      started = true;
+      await capturing;
+      return { queued: false, ok: true, errorCode: null, statusCode: 200, sizeBytes: 4 };
+    });
+    const acts = { ...activities, acquireSlot: async () => (++slotAsked === 1 ? 'queued' : 'granted') };
+    const wf = input({ kind: 'screenshot', captureLocal: false, slotRecheckMs: 3_600_000 });
+    const result = await withWorker(env, acts, async (taskQueue) => {
+      const handle = await env.client.workflow.start('jobWorkflow', {
+        workflowId: jobWorkflowId(wf.jobId), taskQueue, args: [wf],
+        typedSearchAttributes: [{ key: SA_JOB_STATUS, value: 'queued' }],
+      });
+      await until(async () => (slotAsked === 1 ? true : undefined));
+      assert.equal(started, false, 'no capture before the slot');
+      await handle.signal(slotGrantedSignal);
+      await until(async () => (started ? true : undefined));
+      const status = await until(async () => {
+        const d = await handle.describe();
+        return d.searchAttributes.JobStatus?.[0] === 'running' ? 'running' : undefined;
+      });
+      assert.equal(status, 'running');
+      release();
+      return handle.result();
+    });
+    assert.deepEqual(result, { status: 'delivered', attempts: 1 });
   });
 
   it('asks again after the recheck interval when a wake-up signal was lost', async () => {
