@@ -11,7 +11,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { createTemporalClient } from '../../src/temporal/client';
 import { WORKFLOW_BUNDLE } from '../../src/worker/worker';
-import { startTestHookshot, type TestHookshot } from '../helpers/hookshot';
+import { ADMIN_TOKEN, startTestHookshot, type TestHookshot } from '../helpers/hookshot';
 import { startReceiver } from '../helpers/receiver';
 import { until } from '../helpers/wait';
 import { repoRoot } from '../../src/shared/repoRoot';
@@ -80,6 +80,31 @@ describe('workflow replay', () => {
           await client.connection.close();
         }
       } finally {
+        await receiver.close();
+      }
+    });
+
+    it('replays the history of a screenshot that waited in line for a capture slot', async () => {
+      const receiver = await startReceiver();
+      const client = await createTemporalClient(hs.temporalAddress, 'default');
+      try {
+        await hs.api('/admin/projects/default', { method: 'PATCH', headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, json: { concurrency: 1 } });
+        await hs.api('/webhooks', { method: 'POST', key: hs.keys.live, json: { name: 'shots', url: receiver.url } });
+        const target = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
+        const first = await hs.api(`/screenshot?url=${encodeURIComponent(target)}&webhook_name=shots&rendering_wait=300`, { key: hs.keys.live });
+        const second = await hs.api(`/screenshot?url=${encodeURIComponent(target)}&webhook_name=shots`, { key: hs.keys.live });
+        assert.equal(second.status, 200, JSON.stringify(second.body));
+        const handle = client.workflow.getHandle(`job:${second.body.job_uuid}`);
+        assert.deepEqual(await handle.result(), { status: 'delivered', attempts: 1 });
+        await client.workflow.getHandle(`job:${first.body.job_uuid}`).result();
+        const history = await handle.fetchHistory();
+        const signals = history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes).map((e) => e.workflowExecutionSignaledEventAttributes!.signalName);
+        assert.ok(signals.includes('slotGranted'), `the second screenshot waited for the first: ${signals.join(',')}`);
+        await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE } }, history);
+        const tag = process.env.RECORD_HISTORIES;
+        if (tag) writeFileSync(path.join(FIXTURES, `job-screenshot-waited-for-slot-${tag}.json`), historyToJSON(history));
+      } finally {
+        await client.connection.close();
         await receiver.close();
       }
     });
