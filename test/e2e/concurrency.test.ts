@@ -5,7 +5,12 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { startDevServer } from '../../src/temporal/devServer';
+import { testEnv } from '../helpers/env';
+import { freePort } from '../helpers/net';
 import { createTemporalClient } from '../../src/temporal/client';
 import { jobWorkflowId } from '../../src/shared/names';
 import { ADMIN_TOKEN, startTestHookshot, type TestHookshot } from '../helpers/hookshot';
@@ -161,6 +166,38 @@ describe('plan concurrency', () => {
     } finally {
       await hs.close();
       await target.close();
+    }
+  });
+
+  it('queued jobs survive a Temporal server restart and all run, one at a time', async () => {
+    const target = await startHoldingTarget(1500);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hookshot-temporal-'));
+    const port = await freePort();
+    const serverOpts = { cliPath: testEnv().cliPath!, port, uiPort: port + 1, namespace: 'default', headless: true, dbFile: path.join(dir, 'temporal.db') };
+    let server = await startDevServer(serverOpts);
+    // A short capture limit makes the waiters' safety recheck short too, in case a wake-up was lost in the outage.
+    const hs = await startTestHookshot({ TEMPORAL_ADDRESS: server.address, SCRAPE_TIMEOUT_MS: '4000' });
+    try {
+      await hs.api('/admin/projects/default', { method: 'PATCH', headers: admin, json: { concurrency: 1 } });
+      await hs.api('/webhooks', { method: 'POST', key: hs.keys.live, json: { name: 'hook', url: receiver.url } });
+      for (let i = 0; i < 4; i++) {
+        assert.equal((await hs.api(`/scrape?url=${encodeURIComponent(target.url(i))}&webhook_name=hook`, { key: hs.keys.live })).status, 200);
+      }
+      await until(async () => (target.open === 1 && (await usage(hs)).waiting === 3 ? true : undefined), 30_000);
+      await server.stop();
+      await new Promise((res) => setTimeout(res, 1000)); // an outage, not just a restart
+      server = await startDevServer(serverOpts);
+      await until(async () => {
+        const { rows } = await hs.db.query(`SELECT count(*)::int AS n FROM jobs WHERE status = 'delivered'`);
+        return rows[0].n === 4 ? true : undefined;
+      }, 120_000);
+      assert.equal(target.peak, 1);
+      assert.deepEqual(await usage(hs), { held: 0, waiting: 0 });
+    } finally {
+      await hs.close();
+      await server.stop();
+      await target.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
