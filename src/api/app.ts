@@ -7,6 +7,7 @@ import { adminRoutes } from './routes/admin/admin';
 import { webhookRoutes } from './routes/webhooks/webhooks';
 import { scrapeRoutes } from './routes/scrape/scrape';
 import { jobRoutes } from './routes/jobs/jobs';
+import { accountRoutes } from './routes/account/account';
 import { docsRoutes } from './routes/docs/docs';
 import { buildOpenApi } from './openapi';
 import { pingDatabase } from '../db/repositories/health';
@@ -35,5 +36,5 @@ export function buildRouters(deps: ApiDeps): Router<AppState>[] {
   ops.get('/openapi.json', (ctx) => {
     ctx.body = doc;
   });
-  return [ops, docsRoutes(), adminRoutes(deps), webhookRoutes(deps), scrapeRoutes(deps), jobRoutes(deps)];
+  return [ops, docsRoutes(), adminRoutes(deps), webhookRoutes(deps), scrapeRoutes(deps), jobRoutes(deps), accountRoutes(deps)];
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Config } from '../config';
 import { CreateKey, CreateProject, RevokeKey, UpdateProject } from './routes/admin/schema';
 import { JobByUuid } from './routes/jobs/schema';
+import { AccountQuery } from './routes/account/schema';
 import { DOCS_ASSETS } from './routes/docs/docs';
 import { ScrapeParams, ScreenshotParams } from './routes/scrape/schema';
 import { createWebhookSchema, ListDeliveries, ReplayWebhook, updateWebhookSchema, WebhookByName } from './routes/webhooks/schema';
@@ -47,6 +48,8 @@ export function operations(config: Pick<Config, 'scrape' | 'webhook'>): Op[] {
     { method: 'post', path: '/scrape', summary: 'Same as GET /scrape; parameters may also come as a JSON body', tag: 'jobs', auth: 'key', input: scrape, body: true, ok: scrapeOk, errors: [400, 401, 404, 409, 413, 415, 429, 503] },
     { method: 'get', path: '/screenshot', summary: 'Screenshot a URL in headless Chromium; with webhook_name, enqueue and deliver the image', tag: 'jobs', auth: 'key', input: ScreenshotParams(config.scrape.timeoutMs), ok: { status: 200, description: 'With webhook_name: the promise (as /scrape). Without: the image bytes (image/png, image/jpeg or image/webp).' }, errors: [400, 401, 404, 409, 422, 429, 502, 503, 504] },
     { method: 'post', path: '/screenshot', summary: 'Same as GET /screenshot; parameters may also come as a JSON body', tag: 'jobs', auth: 'key', input: ScreenshotParams(config.scrape.timeoutMs), body: true, ok: { status: 200, description: 'As GET /screenshot' }, errors: [400, 401, 404, 409, 413, 415, 422, 429, 502, 503, 504] },
+    { method: 'get', path: '/account', summary: "The key's project and environment: plan, queue and concurrency use, and the secret that signs event webhooks", tag: 'account', auth: 'key', input: AccountQuery, ok: { status: 200, description: '{project, env, plan, webhook_queue_limit, webhook_queued, concurrency_limit, concurrency_in_use, event_signing_secret}' }, errors: [400, 401] },
+    { method: 'post', path: '/account/rotate-event-secret', summary: 'A new event signing secret; the old one stops signing at once', tag: 'account', auth: 'key', input: AccountQuery, ok: { status: 200, description: 'As GET /account, with the new secret' }, errors: [400, 401] },
     { method: 'get', path: '/jobs/:uuid', summary: 'Job status, result metadata and every delivery attempt (the log_url)', tag: 'jobs', auth: 'key', input: JobByUuid, ok: { status: 200, description: 'The job' }, errors: [400, 401, 404] },
     { method: 'post', path: '/jobs/:uuid/replay', summary: 'Deliver again as a new attempt series, same Job-Id (a signal to the job workflow)', tag: 'jobs', auth: 'key', input: JobByUuid, ok: { status: 202, description: '{job_uuid, replay_id, status}' }, errors: [400, 401, 404, 409] },
     { method: 'post', path: '/webhooks', summary: 'Create a webhook; the answer shows its signing_secret', tag: 'webhooks', auth: 'key', input: create, body: true, ok: { status: 201, description: 'The webhook' }, errors: [400, 401, 409, 413, 415] },

@@ -42,6 +42,7 @@ describe('isolation between projects and environments', () => {
     const outsiders = { 'same project, test env': hs.keys.test, 'other project': otherProjectKey };
     const ops = operations(loadConfig({})).filter((o) => o.auth === 'key');
     let checked = 0;
+    const ownerSecret = (await hs.api('/account', { key: hs.keys.live })).body.event_signing_secret;
     for (const [who, key] of Object.entries(outsiders)) {
       for (const op of ops) {
         const path = op.path.replace(':name', 'shared-name').replace(':uuid', jobId);
@@ -51,6 +52,12 @@ describe('isolation between projects and environments', () => {
           const r = await hs.api(`${op.path}?url=${encodeURIComponent('http://127.0.0.1:9/')}&webhook_name=shared-name`, { method, key });
           assert.equal(r.status, 404, label);
           assert.equal(r.body.code, 'ERR::WEBHOOK::NOT_FOUND', label);
+        } else if (op.path.startsWith('/account')) {
+          // A key sees and rotates only its own environment's account.
+          const r = await hs.api(op.path, { method, key });
+          assert.equal(r.status, 200, label);
+          assert.notEqual(r.body.event_signing_secret, ownerSecret, label);
+          assert.ok(!(r.body.project === 'default' && r.body.env === 'live'), label);
         } else if (op.path === '/webhooks' && method === 'GET') {
           const r = await hs.api('/webhooks', { key });
           assert.equal(r.status, 200, label);
@@ -71,6 +78,7 @@ describe('isolation between projects and environments', () => {
     }
     assert.equal(checked, ops.length * 2);
     // Nothing of the owner's changed.
+    assert.equal((await hs.api('/account', { key: hs.keys.live })).body.event_signing_secret, ownerSecret);
     assert.deepEqual((await hs.api('/webhooks/shared-name', { key: hs.keys.live })).body, webhookBefore);
     const job = (await hs.api(`/jobs/${jobId}`, { key: hs.keys.live })).body;
     assert.equal(job.status, 'failed');

@@ -3,6 +3,7 @@ import * as m002 from './002_webhook_entity';
 import * as m003 from './003_idempotency';
 import * as m004 from './004_disable_gate';
 import * as m005 from './005_capture_slots';
+import * as m006 from './006_event_secrets';
 
 /** Applied in this order; never edit a shipped entry, add a new one. */
 export const MIGRATIONS: ReadonlyArray<{ id: string; sql: string }> = [
@@ -11,4 +12,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: string; sql: string }> = [
   { id: '003_idempotency', sql: m003.sql },
   { id: '004_disable_gate', sql: m004.sql },
   { id: '005_capture_slots', sql: m005.sql },
+  { id: '006_event_secrets', sql: m006.sql },
 ];
