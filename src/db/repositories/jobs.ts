@@ -196,7 +196,7 @@ export async function getAttempt(db: Q, jobId: string, series: number, attempt: 
 
 export interface AttemptContext {
   job: Job;
-  /** Read FOR SHARE: an entity storing a disable waits for this read, so the check and the disable are ordered. */
+  /** Read under the webhook's shared gate lock: a disable being stored waits for this read, so the two are ordered. */
   webhook: Webhook | null;
   projectName: string;
   /** The same attempt, recorded by an earlier try of the activity. */
@@ -210,14 +210,7 @@ export interface AttemptContext {
 /** Everything one delivery attempt needs, in one query; null when the job is gone. */
 export async function loadAttemptContext(db: Q, jobId: string, series: number, attempt: number): Promise<AttemptContext | null> {
   const { rows } = await db.query<{ job: Job; webhook: Webhook | null; project_name: string; prior: Attempt | null; result: JobResult | null; gate_at: Date }>(
-    `SELECT to_jsonb(j) AS job, to_jsonb(w) AS webhook, p.name AS project_name, to_jsonb(a) AS prior,
-            to_jsonb(r) - 'body' AS result, r.body AS result_body, clock_timestamp() AS gate_at
-       FROM jobs j
-       JOIN projects p ON p.id = j.project_id
-       LEFT JOIN LATERAL (SELECT * FROM webhooks WHERE id = j.webhook_id FOR SHARE) w ON true
-       LEFT JOIN delivery_attempts a ON a.job_id = j.id AND a.series = $2 AND a.attempt = $3
-       LEFT JOIN job_results r ON r.job_id = j.id
-      WHERE j.id = $1`,
+    'SELECT * FROM delivery_attempt_context($1, $2, $3)',
     [jobId, series, attempt],
   );
   const row = rows[0] as (typeof rows)[number] & { result_body: Buffer | null } | undefined;

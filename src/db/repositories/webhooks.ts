@@ -163,9 +163,10 @@ export interface WebhookOwner {
 
 /**
  * The entity's write of its state (it is the only writer of these columns).
- * A disable first takes the row lock, which waits for every attempt gate
- * holding the row FOR SHARE; disabled_at is read after that, so every
- * attempt that passed the gate started before it, and none after.
+ * A disable first takes the webhook's gate lock exclusively, which waits for
+ * the attempts reading their context under it (004_disable_gate) and holds
+ * new ones back; disabled_at is read after that, so every attempt that was
+ * let through started before it, and none after.
  * Returns the webhook's owner, or null when the webhook was deleted.
  */
 export async function storeEntityState(db: Db, webhookId: string, s: StoredEntityState, disabling: boolean): Promise<WebhookOwner | null> {
@@ -182,7 +183,7 @@ export async function storeEntityState(db: Db, webhookId: string, s: StoredEntit
   };
   if (!disabling) return write(db);
   return withTransaction(db, async (c) => {
-    await c.query('SELECT 1 FROM webhooks WHERE id = $1 FOR UPDATE', [webhookId]);
+    await c.query('SELECT pg_advisory_xact_lock(webhook_gate_key($1))', [webhookId]);
     return write(c);
   });
 }
