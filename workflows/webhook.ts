@@ -3,7 +3,7 @@ import {
   condition,
   continueAsNew,
   ParentClosePolicy,
-  proxyActivities,
+  proxyLocalActivities,
   setHandler,
   startChild,
   workflowInfo,
@@ -53,7 +53,10 @@ const RECENT_KEYS = 512;
  * so this loop never waits on it.
  */
 export async function webhookWorkflow(input: WebhookWorkflowInput): Promise<void> {
-  const acts = proxyActivities<WebhookActivities>({
+  // Local activities: the state (a disable above all) is written while the
+  // activation that decided it runs, with no task round trip through the
+  // server, which under load is the slow part.
+  const acts = proxyLocalActivities<WebhookActivities>({
     startToCloseTimeout: '1 minute',
     retry: { initialInterval: '200ms', maximumInterval: '10s', backoffCoefficient: 2 },
   });
