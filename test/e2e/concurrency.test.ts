@@ -2,7 +2,7 @@
 // request and records how many were open at once, in which order they came.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { jobWorkflowId } from '../../src/shared/names';
 import { ADMIN_TOKEN, startTestHookshot, type TestHookshot } from '../helpers/hookshot';
 import { startReceiver } from '../helpers/receiver';
 import { until } from '../helpers/wait';
+import { spawnWorker } from '../helpers/worker';
 
 /** A target that holds each request `holdMs` (or until released) and records the peak of simultaneous requests. */
 async function startHoldingTarget(holdMs: number) {
@@ -68,7 +69,6 @@ async function startHoldingTarget(holdMs: number) {
 }
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
-const MAIN = path.join(__dirname, '..', '..', 'src', 'main.js');
 
 async function usage(hs: TestHookshot, project = 'default') {
   const { rows } = await hs.db.query<{ held: number; waiting: number }>(
@@ -204,25 +204,11 @@ describe('plan concurrency', () => {
   it('a worker SIGKILLed while holding slots: the captures resume on another worker, queued jobs survive, no slot leaks', async () => {
     const target = await startHoldingTarget(60_000);
     const hs = await startTestHookshot({ ROLE: 'api' });
-    const spawnWorker = (): ChildProcess =>
-      spawn(process.execPath, [MAIN], {
-        env: {
-          PATH: process.env.PATH,
-          ROLE: 'worker',
-          DATABASE_URL: hs.database.url,
-          TEMPORAL_ADDRESS: hs.temporalAddress,
-          TEMPORAL_TASK_QUEUE: hs.taskQueue,
-          WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
-          SCRAPE_ALLOWED_CIDRS: '127.0.0.1/32',
-          LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
     const workers: ChildProcess[] = [];
     try {
       await hs.api('/admin/projects/default', { method: 'PATCH', headers: admin, json: { concurrency: 2 } });
       await hs.api('/webhooks', { method: 'POST', key: hs.keys.live, json: { name: 'hook', url: receiver.url } });
-      workers.push(spawnWorker());
+      workers.push(spawnWorker(hs));
       for (let i = 0; i < 5; i++) {
         const r = await hs.api(`/scrape?url=${encodeURIComponent(target.url(i))}&webhook_name=hook`, { key: hs.keys.live });
         assert.equal(r.status, 200);
@@ -233,7 +219,7 @@ describe('plan concurrency', () => {
       await new Promise((res) => workers[0]!.once('exit', res));
       await until(async () => (target.open === 0 ? true : undefined));
       target.stopHolding();
-      workers.push(spawnWorker());
+      workers.push(spawnWorker(hs));
       await until(async () => {
         const { rows } = await hs.db.query(`SELECT count(*)::int AS n FROM jobs WHERE status = 'delivered'`);
         return rows[0].n === 5 ? true : undefined;

@@ -1,39 +1,19 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startDevServer } from '../../src/temporal/devServer';
-import { startTestHookshot, type TestHookshot } from '../helpers/hookshot';
+import { startTestHookshot } from '../helpers/hookshot';
 import { startReceiver } from '../helpers/receiver';
 import { startPageServer } from '../helpers/site';
 import { freePort } from '../helpers/net';
 import { testEnv } from '../helpers/env';
 import { until } from '../helpers/wait';
-
-const MAIN = path.join(__dirname, '..', '..', 'src', 'main.js');
-
-/** A worker in its own process, as production runs it (ROLE=worker). */
-function spawnWorker(hs: TestHookshot, env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, [MAIN], {
-    env: {
-      PATH: process.env.PATH,
-      ROLE: 'worker',
-      DATABASE_URL: hs.database.url,
-      TEMPORAL_ADDRESS: hs.temporalAddress,
-      TEMPORAL_TASK_QUEUE: hs.taskQueue,
-      WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
-      SCRAPE_ALLOWED_CIDRS: '127.0.0.1/32',
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
+import { spawnWorker } from '../helpers/worker';
 
 describe('resilience', () => {
   it('a worker killed mid-attempt loses nothing: another worker makes the attempt again', async () => {
