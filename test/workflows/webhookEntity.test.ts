@@ -204,4 +204,34 @@ describe('webhook entity workflow', () => {
       await hs.close();
     }
   });
+
+  it('enable and disable answer while outcomes stream in and the entity keeps handing over (continue-as-new)', async () => {
+    const hs = await startTestHookshot();
+    const client = await createTemporalClient(hs.temporalAddress, 'default');
+    try {
+      const w = await hs.api('/webhooks', { method: 'POST', key: hs.keys.live, json: { name: 'busy', url: 'https://example.invalid/' } });
+      let stop = false;
+      // Outcomes keep arriving, so hand-overs race with signals (the server then fails the entity's task once).
+      const noise = (async () => {
+        for (let i = 0; !stop; i++) {
+          await client.workflow
+            .getHandle(webhookWorkflowId(w.body.uuid))
+            .signal(attemptOutcomeSignal, { jobId: `j${i}`, series: 0, attempt: 1, success: i % 3 === 0 })
+            .catch(() => undefined);
+        }
+      })();
+      const failures: string[] = [];
+      for (let i = 0; i < 100; i++) {
+        const action = i % 2 ? 'enable' : 'disable';
+        const r = await hs.api(`/webhooks/busy/${action}`, { method: 'POST', key: hs.keys.live });
+        if (r.status !== 200 || r.body.status !== (action === 'enable' ? 'enabled' : 'disabled')) failures.push(`#${i} ${action}: ${r.status} ${JSON.stringify(r.body)}`);
+      }
+      stop = true;
+      await noise;
+      assert.deepEqual(failures, []);
+    } finally {
+      await client.connection.close();
+      await hs.close();
+    }
+  });
 });
