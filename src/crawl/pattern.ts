@@ -38,6 +38,8 @@ export const MAX_SUBJECT_CHARS = 2048;
 export const MAX_PATTERN_CHARS = 2000;
 /** Patterns per field (Firecrawl's documented limit). */
 export const MAX_PATTERNS_PER_FIELD = 1000;
+/** Characters of includePaths and excludePaths together (Firecrawl's documented limit). */
+export const MAX_TOTAL_PATTERN_CHARS = 100_000;
 /** Worst-case backtracking steps allowed for one pattern. */
 export const COST_BUDGET = 2 ** 25;
 /** Worst-case steps for all the patterns of a crawl together, per URL. */
@@ -67,60 +69,51 @@ export function testPattern(p: CompiledPattern, subject: string): boolean {
 // URL parser leaves as printable ASCII (everything else is percent-encoded),
 // so 128 code points describe everything a pattern can meet.
 
+// Four 32-bit words: sets are unioned and intersected for every item of every
+// pattern, up to a thousand patterns of two thousand characters per request.
 class CharSet {
-  readonly bits: boolean[] = new Array<boolean>(128).fill(false);
+  private constructor(private readonly w: readonly [number, number, number, number]) {}
+  static empty(): CharSet {
+    return new CharSet([0, 0, 0, 0]);
+  }
   static all(): CharSet {
-    const s = new CharSet();
-    s.bits.fill(true);
-    return s;
+    return new CharSet([~0, ~0, ~0, ~0]);
   }
   static of(...codes: number[]): CharSet {
-    const s = new CharSet();
-    for (const c of codes) s.add(c);
+    let s = CharSet.empty();
+    for (const c of codes) s = s.withRange(c, c);
     return s;
   }
-  add(c: number): void {
-    if (c >= 0 && c < 128) this.bits[c] = true;
+  /** Codes past ASCII are dropped: no subject contains them. */
+  withRange(a: number, b: number): CharSet {
+    const w = [...this.w] as [number, number, number, number];
+    for (let c = Math.max(a, 0); c <= Math.min(b, 127); c++) w[c >> 5] |= 1 << (c & 31);
+    return new CharSet(w);
   }
-  addRange(a: number, b: number): void {
-    for (let c = Math.max(a, 0); c <= Math.min(b, 127); c++) this.bits[c] = true;
+  has(c: number): boolean {
+    return c >= 0 && c < 128 && (this.w[c >> 5]! & (1 << (c & 31))) !== 0;
   }
   union(o: CharSet): CharSet {
-    const s = new CharSet();
-    for (let i = 0; i < 128; i++) s.bits[i] = this.bits[i]! || o.bits[i]!;
-    return s;
+    return new CharSet([this.w[0] | o.w[0], this.w[1] | o.w[1], this.w[2] | o.w[2], this.w[3] | o.w[3]]);
   }
   negate(): CharSet {
-    const s = new CharSet();
-    for (let i = 0; i < 128; i++) s.bits[i] = !this.bits[i];
-    return s;
+    return new CharSet([~this.w[0], ~this.w[1], ~this.w[2], ~this.w[3]]);
   }
   intersects(o: CharSet): boolean {
-    for (let i = 0; i < 128; i++) if (this.bits[i] && o.bits[i]) return true;
-    return false;
+    return ((this.w[0] & o.w[0]) | (this.w[1] & o.w[1]) | (this.w[2] & o.w[2]) | (this.w[3] & o.w[3])) !== 0;
   }
   caseFolded(): CharSet {
-    const s = this.union(new CharSet());
-    for (let c = 65; c <= 90; c++) if (this.bits[c] || this.bits[c + 32]) s.bits[c] = s.bits[c + 32] = true;
+    let s: CharSet = this;
+    for (let c = 65; c <= 90; c++) if (this.has(c) || this.has(c + 32)) s = s.withRange(c, c).withRange(c + 32, c + 32);
     return s;
   }
 }
 
-const DIGIT = (() => {
-  const s = new CharSet();
-  s.addRange(48, 57);
-  return s;
-})();
-const WORD = (() => {
-  const s = DIGIT.union(new CharSet());
-  s.addRange(65, 90);
-  s.addRange(97, 122);
-  s.add(95);
-  return s;
-})();
+const DIGIT = CharSet.empty().withRange(48, 57);
+const WORD = DIGIT.withRange(65, 90).withRange(97, 122).withRange(95, 95);
 const SPACE = CharSet.of(9, 10, 11, 12, 13, 32);
 const DOT = CharSet.of(10, 13).negate(); // `.` without the s flag: no line terminators
-const EMPTY = new CharSet();
+const EMPTY = CharSet.empty();
 
 // ---------------------------------------------------------------------------
 // A parse of the (already RegExp-validated, non-unicode-mode) pattern into
@@ -133,10 +126,20 @@ interface Quant {
   max: number; // Infinity when unbounded
 }
 
-type Item =
-  | { kind: 'chars'; set: CharSet; quant: Quant | null }
-  | { kind: 'assert'; start: boolean; quant: Quant | null } // ^, $, \b, \B: zero width
-  | { kind: 'group'; body: Seq[]; quant: Quant | null };
+// Memo fields: FIRST sets and nullability are asked for again at every
+// enclosing level, which is quadratic for deeply nested groups without them.
+interface Memo {
+  first?: CharSet;
+  nullable?: boolean;
+  alwaysEmpty?: boolean;
+}
+
+type Item = Memo &
+  (
+    | { kind: 'chars'; set: CharSet; quant: Quant | null }
+    | { kind: 'assert'; start: boolean; quant: Quant | null } // ^, $, \b, \B: zero width
+    | { kind: 'group'; body: Seq[]; quant: Quant | null }
+  );
 
 type Seq = Item[];
 
@@ -300,13 +303,13 @@ class PatternParser {
       negated = true;
       this.i++;
     }
-    let set = new CharSet();
+    let set = CharSet.empty();
     let prev: number | null = null; // the last single character, for a range
     while (this.i < s.length && s[this.i] !== ']') {
       if (s[this.i] === '-' && prev !== null && s[this.i + 1] !== undefined && s[this.i + 1] !== ']') {
         this.i++;
         const hi = this.classAtom();
-        if (hi.single !== null) set.addRange(prev, hi.single);
+        if (hi.single !== null) set = set.withRange(prev, hi.single);
         else set = set.union(hi.set).union(CharSet.of(45)); // Annex B: [a-\d] is a, -, \d
         prev = null;
         continue;
@@ -364,33 +367,24 @@ class PatternParser {
 }
 
 // ---------------------------------------------------------------------------
-// The cost model. FIRST sets and nullability are memoized per item: a long
-// pattern of nested groups would otherwise recompute them quadratically.
-
-const firstMemo = new WeakMap<Item, CharSet>();
-const nullableMemo = new WeakMap<Item, boolean>();
+// The cost model.
 
 function nullableItem(it: Item): boolean {
-  let r = nullableMemo.get(it);
-  if (r === undefined) {
-    r =
-      (it.quant !== null && it.quant.min === 0) ||
-      it.kind === 'assert' ||
-      (it.kind === 'group' && it.body.some((b) => b.every(nullableItem)));
-    nullableMemo.set(it, r);
-  }
-  return r;
+  it.nullable ??=
+    (it.quant !== null && it.quant.min === 0) ||
+    it.kind === 'assert' ||
+    (it.kind === 'group' && it.body.some((b) => b.every(nullableItem)));
+  return it.nullable;
 }
 
 function firstOfItem(it: Item): CharSet {
-  let r = firstMemo.get(it);
-  if (r === undefined) {
-    if (it.kind === 'chars') r = it.set;
-    else if (it.kind === 'assert') r = EMPTY;
-    else r = it.body.reduce((acc, b) => acc.union(followSets(b, EMPTY)[0]!), new CharSet());
-    firstMemo.set(it, r);
-  }
-  return r;
+  it.first ??=
+    it.kind === 'chars'
+      ? it.set
+      : it.kind === 'assert'
+        ? EMPTY
+        : it.body.reduce((acc, b) => acc.union(followSets(b, EMPTY)[0]!), EMPTY);
+  return it.first;
 }
 
 /**
@@ -453,9 +447,10 @@ function lengths(q: Quant): number {
 
 /** Whether the item matches the empty string at any position, assertions aside. */
 function alwaysEmpty(it: Item): boolean {
-  if (it.kind === 'assert') return false;
-  if (it.quant !== null && it.quant.min === 0) return true;
-  return it.kind === 'group' && it.body.some((b) => b.every(alwaysEmpty));
+  it.alwaysEmpty ??=
+    it.kind !== 'assert' &&
+    ((it.quant !== null && it.quant.min === 0) || (it.kind === 'group' && it.body.some((b) => b.every(alwaysEmpty))));
+  return it.alwaysEmpty;
 }
 
 function workOfAlt(body: Seq[], rest: number, follow: CharSet, restOk: boolean): number {
@@ -498,7 +493,7 @@ function startsWithDotStar(seq: Seq): boolean {
   const first = seq[0];
   if (first === undefined || first.kind !== 'chars' || first.quant === null) return false;
   if (first.quant.min > 1 || first.quant.max !== Infinity) return false;
-  for (let c = 32; c <= 126; c++) if (!first.set.bits[c]) return false;
+  for (let c = 32; c <= 126; c++) if (!first.set.has(c)) return false;
   return true;
 }
 
@@ -566,7 +561,7 @@ export function compilePattern(source: string): CompilePatternResult {
       ok: false,
       code: 'unsafe_regex',
       message:
-        'can backtrack too much on a long URL (several unbounded quantifiers that overlap with what follows them); anchor it with ^, or use narrower character classes such as [^/]* instead of .*',
+        'can backtrack too much on a long URL (several quantifiers whose characters overlap with what follows them); anchor it with ^, or use narrower character classes such as [^/]* instead of .*',
     };
   }
   return { ok: true, pattern: { source, regex: new RegExp(rewritten, flags), cost } };

@@ -40,6 +40,7 @@
 import {
   compilePattern,
   MAX_PATTERNS_PER_FIELD,
+  MAX_TOTAL_PATTERN_CHARS,
   testPattern,
   TOTAL_COST_BUDGET,
   type CompiledPattern,
@@ -157,7 +158,7 @@ function compileList(
   field: 'includePaths' | 'excludePaths',
   value: unknown,
   out: CompiledPattern[],
-  budget: { spent: number },
+  budget: { spent: number; chars: number },
 ): ScopeOptionError | null {
   if (value === undefined || value === null) return null;
   if (!Array.isArray(value)) return { field, code: 'invalid_type', message: `${field} must be an array of strings` };
@@ -169,6 +170,14 @@ function compileList(
     const p: unknown = value[i];
     if (typeof p !== 'string') return { field: name, code: 'invalid_type', message: `${name} must be a string` };
     if (p === '') continue;
+    budget.chars += p.length;
+    if (budget.chars > MAX_TOTAL_PATTERN_CHARS) {
+      return {
+        field: name,
+        code: 'too_many_patterns',
+        message: `${name} makes includePaths and excludePaths together longer than ${MAX_TOTAL_PATTERN_CHARS} characters`,
+      };
+    }
     const r = compilePattern(p);
     if (!r.ok) return { field: name, code: r.code, message: `${name} ${r.message}` };
     budget.spent += r.pattern.cost;
@@ -217,7 +226,7 @@ export function compileScope(startUrl: string, options: CrawlScopeOptions = {}):
 
   const include: CompiledPattern[] = [];
   const exclude: CompiledPattern[] = [];
-  const budget = { spent: 0 };
+  const budget = { spent: 0, chars: 0 };
   const listErr =
     compileList('includePaths', options.includePaths, include, budget) ??
     compileList('excludePaths', options.excludePaths, exclude, budget);

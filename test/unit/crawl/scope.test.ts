@@ -309,6 +309,9 @@ describe('crawl scope: validation', () => {
       [compileError('https://example.com/', { excludePaths: many }).field, compileError('https://example.com/', { excludePaths: many }).code],
       ['excludePaths', 'too_many_patterns'],
     );
+    const wordy = Array.from({ length: 60 }, (_, i) => `^/${String(i).padStart(1999, 'x')}`.slice(0, MAX_PATTERN_CHARS));
+    const w = compileError('https://example.com/', { includePaths: wordy.slice(0, 30), excludePaths: wordy.slice(30) });
+    assert.deepEqual([w.field, w.code], ['excludePaths[20]', 'too_many_patterns']);
     // Each pattern passes alone, but not 20 of them together.
     const costly = Array.from({ length: 20 }, (_, i) => `x${i}.*foo.*bar`);
     const e = compileError('https://example.com/', { includePaths: costly });
