@@ -188,12 +188,14 @@ class PatternParser {
     const s = this.s;
     const c = s[this.i]!;
     if (c === '(') {
-      if (s.startsWith('(?=', this.i) || s.startsWith('(?!', this.i) || s.startsWith('(?<=', this.i) || s.startsWith('(?<!', this.i)) {
+      if (['(?=', '(?!', '(?<=', '(?<!'].some((p) => s.startsWith(p, this.i))) {
         throw new Unsafe('look-around assertions are not supported');
       }
       if (s.startsWith('(?:', this.i)) this.i += 3;
       else if (s.startsWith('(?<', this.i)) this.i = s.indexOf('>', this.i) + 1;
-      else if (s.startsWith('(?', this.i)) throw new Unsafe('inline group flags are only supported at the start of a pattern');
+      else if (s.startsWith('(?', this.i)) {
+        throw new Unsafe('inline group flags are only supported at the start of a pattern');
+      }
       else this.i++;
       const body = this.alternation(false);
       if (s[this.i] !== ')') throw new Unsafe('unbalanced parenthesis');
@@ -413,7 +415,8 @@ function checkRepeatedGroups(body: Seq[]): void {
       if (it.kind !== 'group') continue;
       if (it.quant !== null && it.quant.max > 1 && hasChoices(it.body)) {
         throw new Unsafe(
-          'a repeated group may not contain its own quantifier or alternation (exponential backtracking); use a character class instead, e.g. [a-z/]* rather than (/[a-z]+)*',
+          'a repeated group may not contain its own quantifier or alternation (exponential backtracking); ' +
+            'use a character class instead, e.g. [a-z/]* rather than (/[a-z]+)*',
         );
       }
       checkRepeatedGroups(it.body);
@@ -481,8 +484,9 @@ function workOfItem(it: Item, rest: number, follow: CharSet, restOk: boolean): n
   }
   if (!q || (q.min === 1 && q.max === 1)) return workOfAlt(it.body, rest, follow, restOk);
   if (q.max <= 1) return workOfAlt(it.body, rest, follow, restOk) + rest;
-  // checkRepeatedGroups has made sure the body has no choices of its own. A body without choices matches one fixed string: at worst a character a
-  // repetition, so repetitions cannot outnumber the subject's characters.
+  // checkRepeatedGroups has made sure the body has no choices of its own, so
+  // it matches one fixed string: at worst one character a repetition, and
+  // repetitions cannot outnumber the subject's characters.
   const scan = Math.min(q.max, MAX_SUBJECT_CHARS) * workOfAlt(it.body, 0, EMPTY, false);
   if (q.max === q.min) return scan + rest;
   return scan + (firstOfItem(it).intersects(follow) ? lengths(q) : 1) * rest;
@@ -524,7 +528,8 @@ export function compilePattern(source: string): CompilePatternResult {
   try {
     new RegExp(body, flags);
   } catch (err) {
-    return { ok: false, code: 'invalid_regex', message: `is not a valid regular expression (${(err as Error).message})` };
+    const why = (err as Error).message;
+    return { ok: false, code: 'invalid_regex', message: `is not a valid regular expression (${why})` };
   }
 
   let branches: Seq[];
@@ -561,7 +566,8 @@ export function compilePattern(source: string): CompilePatternResult {
       ok: false,
       code: 'unsafe_regex',
       message:
-        'can backtrack too much on a long URL (several quantifiers whose characters overlap with what follows them); anchor it with ^, or use narrower character classes such as [^/]* instead of .*',
+        'can backtrack too much on a long URL (several quantifiers whose characters overlap with what follows ' +
+        'them); anchor it with ^, or use narrower character classes such as [^/]* instead of .*',
     };
   }
   return { ok: true, pattern: { source, regex: new RegExp(rewritten, flags), cost } };

@@ -150,10 +150,6 @@ function isUnder(path: string, startPath: string): boolean {
   return path.startsWith(startPath.endsWith('/') ? startPath : `${startPath}/`);
 }
 
-function err(field: string, code: ScopeErrorCode, message: string): CompileScopeResult {
-  return { ok: false, error: { field, code, message: `${field} ${message}` } };
-}
-
 function compileList(
   field: 'includePaths' | 'excludePaths',
   value: unknown,
@@ -175,7 +171,7 @@ function compileList(
       return {
         field: name,
         code: 'too_many_patterns',
-        message: `${name} makes includePaths and excludePaths together longer than ${MAX_TOTAL_PATTERN_CHARS} characters`,
+        message: `${name} makes includePaths and excludePaths together longer than ${MAX_TOTAL_PATTERN_CHARS} chars`,
       };
     }
     const r = compilePattern(p);
@@ -185,7 +181,9 @@ function compileList(
       return {
         field: name,
         code: 'unsafe_regex',
-        message: `${name} makes includePaths and excludePaths together too expensive to test against every URL; use fewer or more specific (anchored) patterns`,
+        message:
+          `${name} makes includePaths and excludePaths together too expensive to test against every URL; ` +
+          'use fewer or more specific (anchored) patterns',
       };
     }
     out.push(r.pattern);
@@ -220,7 +218,8 @@ function isError(v: unknown): v is ScopeOptionError {
 export function compileScope(startUrl: string, options: CrawlScopeOptions = {}): CompileScopeResult {
   const start = normalizeUrl(startUrl);
   if (!start.ok) {
-    return err('url', 'invalid_url', start.reason === 'not_http' ? 'must be an http or https URL' : 'is not a valid URL');
+    const why = start.reason === 'not_http' ? 'must be an http or https URL' : 'is not a valid URL';
+    return { ok: false, error: { field: 'url', code: 'invalid_url', message: `url ${why}` } };
   }
   const u = new URL(start.url);
 
@@ -262,7 +261,8 @@ export function compileScope(startUrl: string, options: CrawlScopeOptions = {}):
       regexOnFullURL: bool(values.regexOnFullURL),
       maxPathDepth: maxDepth === null ? null : startPathDepth + maxDepth,
       maxDiscoveryDepth: depth(values.maxDiscoveryDepth),
-      crawlEntireDomain: values.crawlEntireDomain !== null ? bool(values.crawlEntireDomain) : bool(values.allowBackwardLinks),
+      crawlEntireDomain:
+        values.crawlEntireDomain !== null ? bool(values.crawlEntireDomain) : bool(values.allowBackwardLinks),
       allowSubdomains: bool(values.allowSubdomains),
       allowExternalLinks: bool(values.allowExternalLinks),
     },
