@@ -9,8 +9,9 @@
 //   unreachable (network error, timeout, refused address): everything is
 //   disallowed. A 429 counts as unreachable, not unavailable: it is the server
 //   asking for less traffic, not saying there are no rules (Google reads it
-//   the same way). A 3xx arriving here means the fetcher stopped following
-//   redirects (over five, RFC 2.3.1.2): unavailable, so allowed. Crawls are
+//   the same way). Redirects the fetcher could not follow to the end (more
+//   than five, RFC 2.3.1.2, or refused by its HTTPS-to-HTTP or Location
+//   checks) and a final 3xx count as unavailable, so allowed. Crawls are
 //   short, so the RFC's 30-day grace for cached copies does not arise.
 // - Only the first ROBOTS_MAX_BYTES of the file are read (the RFC's minimum
 //   parsing limit is 500 KiB); a line cut by that limit is dropped rather
@@ -35,14 +36,20 @@ export const ROBOTS_USER_AGENT = 'HookshotBot';
 /** robots.txt bytes read; pass it as the fetch's body limit too. */
 export const ROBOTS_MAX_BYTES = 500 * 1024;
 
-/** What fetching `/robots.txt` gave (after following redirects, at most five). */
+/**
+ * What fetching `/robots.txt` gave, after following redirects (at most five):
+ * a response; redirects that could not be followed to the end (the guarded
+ * client's RedirectError); or no answer at all (connection error, timeout,
+ * refused address).
+ */
 export type RobotsFetchOutcome =
   | { kind: 'response'; status: number; body: string; truncated?: boolean }
+  | { kind: 'redirect_failed'; error?: string }
   | { kind: 'unreachable'; error?: string };
 
 /**
  * - `rules`: the file was read; its rules decide.
- * - `allow_all`: no usable file (4xx, or redirects not followed to the end).
+ * - `allow_all`: no file to read (4xx, or redirects not followed to the end).
  * - `disallow_all`: the server failed or could not be reached (5xx, 429, network).
  */
 export type RobotsMode = 'rules' | 'allow_all' | 'disallow_all';
@@ -51,7 +58,7 @@ export interface RobotsPolicy {
   /** scheme://host[:port] the file governs; robots.txt applies to exactly one origin. */
   readonly origin: string;
   readonly mode: RobotsMode;
-  /** The HTTP status, or null when unreachable. */
+  /** The HTTP status, or null when there was no final response. */
   readonly status: number | null;
   /** The file was longer than ROBOTS_MAX_BYTES and only its beginning was read. */
   readonly truncated: boolean;
@@ -81,6 +88,7 @@ function originOf(url: string): string | null {
 
 function modeFor(outcome: RobotsFetchOutcome): RobotsMode {
   if (outcome.kind === 'unreachable') return 'disallow_all';
+  if (outcome.kind === 'redirect_failed') return 'allow_all';
   const s = outcome.status;
   if (s >= 200 && s < 300) return 'rules';
   if (s === 429) return 'disallow_all';

@@ -167,8 +167,10 @@ describe('robots.txt: fetch outcomes (RFC 9309 2.3.1)', () => {
     assert.equal(modeOf({ kind: 'unreachable' }).status, null);
   });
 
-  it('a redirect that was not followed to the end: unavailable, allowed', () => {
+  it('redirects not followed to the end: unavailable, allowed', () => {
     assert.equal(modeOf({ kind: 'response', status: 301, body: '' }).mode, 'allow_all');
+    const p = modeOf({ kind: 'redirect_failed', error: 'too_many_redirects' });
+    assert.deepEqual([p.mode, p.status, p.isAllowed('https://example.com/x')], ['allow_all', null, true]);
   });
 
   it('2xx: the rules decide', () => {
