@@ -7,7 +7,6 @@ import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME, SA_WEBHOOK_NAME } from '..
 import { replayJobSignal } from '../shared/workflowApi';
 import { buildJobWorkflowInput } from './jobInput';
 
-export type ReplaySettings = Pick<Config, 'webhook' | 'scrape' | 'temporal'>;
 
 /**
  * Delivers a job again: signal-with-start on job:<uuid>. A running workflow
@@ -18,7 +17,7 @@ export type ReplaySettings = Pick<Config, 'webhook' | 'scrape' | 'temporal'>;
  */
 export async function replayJob(
   client: Client,
-  settings: ReplaySettings,
+  settings: Pick<Config, 'webhook' | 'scrape' | 'temporal'>,
   job: Pick<Job, 'id' | 'kind' | 'webhook_id' | 'webhook_name'>,
   projectName: string,
   replayId: string = randomUUID(),

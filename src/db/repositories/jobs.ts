@@ -186,14 +186,6 @@ export async function listAttempts(db: Q, jobId: string): Promise<Attempt[]> {
   return rows;
 }
 
-export async function getAttempt(db: Q, jobId: string, series: number, attempt: number): Promise<Attempt | null> {
-  const { rows } = await db.query<Attempt>(
-    'SELECT * FROM delivery_attempts WHERE job_id = $1 AND series = $2 AND attempt = $3',
-    [jobId, series, attempt],
-  );
-  return rows[0] ?? null;
-}
-
 export interface AttemptContext {
   job: Job;
   /** Read under the webhook's shared gate lock: a disable being stored waits for this read, so the two are ordered. */

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { withTransaction, type Db, type DbClient } from '../pool';
 import { lockProject, type Env } from './projects';
+import type { StoredWebhookState } from '../../shared/jobTypes';
 import type { Attempt } from './jobs';
 
 export const CONTENT_TYPES = ['application/json', 'application/msgpack'] as const;
@@ -146,12 +147,6 @@ export async function listDeliveries(
   return rows;
 }
 
-export interface StoredEntityState {
-  status: Webhook['status'];
-  disabledReason: string | null;
-  consecutiveFailedCount: number;
-}
-
 export interface WebhookOwner {
   id: string;
   name: string;
@@ -169,7 +164,7 @@ export interface WebhookOwner {
  * let through started before it, and none after.
  * Returns the webhook's owner, or null when the webhook was deleted.
  */
-export async function storeEntityState(db: Db, webhookId: string, s: StoredEntityState, disabling: boolean): Promise<WebhookOwner | null> {
+export async function storeEntityState(db: Db, webhookId: string, s: StoredWebhookState, disabling: boolean): Promise<WebhookOwner | null> {
   const write = async (q: Q) => {
     const { rows } = await q.query<WebhookOwner>(
       `UPDATE webhooks w SET status = $2, disabled_reason = $3, consecutive_failed_count = $4,
