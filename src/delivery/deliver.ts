@@ -2,13 +2,13 @@ import type { Dispatcher } from 'undici';
 import type { Attempt, Job, JobResult } from '../db/repositories/jobs';
 import type { Webhook } from '../db/repositories/webhooks';
 import type { DeliveryAttemptOutcome } from '../shared/jobTypes';
-import { AddressRefusedError, RedirectError, RequestTimeoutError, request } from '../net/httpClient';
 import { buildScrapeResponse, compress, logUrl, serialize } from './payload';
-import { parseRetryAfter } from '../shared/retrySchedule';
 import { scrapflySignature, standardWebhooksSignature } from './signer';
+import { sendDelivery, type PreparedDelivery } from './send';
+
+export type { PreparedDelivery } from './send';
 
 export const USER_AGENT = 'Hookshot-Webhook/0.1';
-const SNIPPET_BYTES = 4096;
 
 export interface DeliverParams {
   job: Job;
@@ -20,12 +20,6 @@ export interface DeliverParams {
   timeoutMs: number;
   requireHttps: boolean;
   now?: () => Date;
-}
-
-export interface PreparedDelivery {
-  url: string;
-  headers: Record<string, string>;
-  body: Buffer;
 }
 
 /** prepare + sign: the exact bytes and headers a receiver gets. */
@@ -65,84 +59,22 @@ export function prepareDelivery(p: DeliverParams, timestamp: Date): PreparedDeli
     headers['webhook-timestamp'] = String(ts);
     headers['webhook-signature'] = standardWebhooksSignature(`msg_${job.id}`, ts, serialized, webhook.signing_secret);
   }
-  return { url: webhook.url, headers, body };
+  return { url: webhook.url, headers, body, secretHeaders: ['x-scrapfly-webhook-secret'] };
 }
 
-const redact = (h: Record<string, string>) =>
-  'x-scrapfly-webhook-secret' in h ? { ...h, 'x-scrapfly-webhook-secret': '[redacted]' } : h;
-
-/** send: one HTTP request; the result is the attempt row and a small outcome. */
+/**
+ * A Scrapfly-style delivery of a job to its named webhook: prepare and sign
+ * (above), then the shared sender. Returns the attempt row and the outcome.
+ */
 export async function deliverOnce(
   p: DeliverParams,
 ): Promise<{ outcome: Omit<DeliveryAttemptOutcome, 'stop'>; record: Omit<Attempt, 'id' | 'series' | 'attempt'> }> {
   const startedAt = (p.now ?? (() => new Date()))();
-  const prepared = prepareDelivery(p, startedAt);
-  const base = {
-    job_id: p.job.id,
-    webhook_id: p.webhook.id,
-    started_at: startedAt,
-    url: prepared.url,
-    request_headers: redact(prepared.headers),
-  };
-  const t0 = performance.now();
-  const fail = (errorCode: string, message: string, extra: Partial<Attempt> = {}) => ({
-    outcome: { success: false, statusCode: extra.status_code ?? null, errorCode, retryAfterMs: null },
-    record: {
-      ...base,
-      duration_ms: Math.round(performance.now() - t0),
-      final_url: null,
-      success: false,
-      status_code: null,
-      error_code: errorCode,
-      error_message: message,
-      response_headers: null,
-      response_snippet: null,
-      ...extra,
-    },
+  const { outcome, sent } = await sendDelivery(prepareDelivery(p, startedAt), {
+    http: p.http,
+    timeoutMs: p.timeoutMs,
+    requireHttps: p.requireHttps,
+    startedAt,
   });
-
-  if (p.requireHttps && !prepared.url.startsWith('https:')) {
-    return fail('ERR::WEBHOOK::ENDPOINT_UNREACHABLE', 'webhook URL must use https (WEBHOOK_REQUIRE_HTTPS)');
-  }
-  try {
-    const res = await request(p.http, {
-      url: prepared.url,
-      method: 'POST',
-      headers: prepared.headers,
-      body: prepared.body,
-      timeoutMs: p.timeoutMs,
-      maxRedirects: 5,
-      maxBodyBytes: SNIPPET_BYTES,
-    });
-    const success = res.status >= 200 && res.status < 300;
-    const retryAfterMs =
-      res.status === 429 || res.status === 503 ? parseRetryAfter(res.headers['retry-after'], Date.now()) : null;
-    const errorCode = success ? null : 'ERR::WEBHOOK::ENDPOINT_ERROR';
-    return {
-      outcome: { success, statusCode: res.status, errorCode, retryAfterMs },
-      record: {
-        ...base,
-        duration_ms: Math.round(performance.now() - t0),
-        final_url: res.finalUrl,
-        success,
-        status_code: res.status,
-        error_code: errorCode,
-        error_message: success ? null : `endpoint answered HTTP ${res.status}`,
-        response_headers: res.headers,
-        response_snippet: res.body.subarray(0, SNIPPET_BYTES).toString('utf8'),
-      },
-    };
-  } catch (err) {
-    if (err instanceof AddressRefusedError) {
-      return fail('ERR::WEBHOOK::ENDPOINT_UNREACHABLE', `refused by the address guard: ${err.reason}`);
-    }
-    if (err instanceof RequestTimeoutError) {
-      return fail('ERR::WEBHOOK::TIMEOUT', `no answer within ${p.timeoutMs} ms`);
-    }
-    if (err instanceof RedirectError) {
-      return fail('ERR::WEBHOOK::ENDPOINT_UNREACHABLE', err.message);
-    }
-    const e = err as NodeJS.ErrnoException;
-    return fail('ERR::WEBHOOK::ENDPOINT_UNREACHABLE', `${e.code ?? 'error'}: ${e.message}`);
-  }
+  return { outcome, record: { ...sent, job_id: p.job.id, webhook_id: p.webhook.id } };
 }
