@@ -81,6 +81,18 @@ const EnvSchema = z.object({
   CHROMIUM_PATH: z.string().min(1).default('/usr/bin/chromium'),
   BROWSER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   CAPTURE_CONCURRENCY: z.enum(['plan', 'off']).default('plan'),
+  CRAWL_PAGE_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(10),
+  CRAWL_PAGES_PER_RUN: z.coerce.number().int().min(10).max(5000).default(500),
+  CRAWL_MAX_PAGES: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  CRAWL_EVENT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
+  CRAWL_EXPIRES_AFTER: z.string().transform((s, ctx) => {
+    const ms = parseDuration(s);
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: `"${s}" is not a duration (use ms, s, m, h or d, e.g. 24h)` });
+      return z.NEVER;
+    }
+    return ms;
+  }).prefault('24h'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
@@ -118,6 +130,18 @@ const ConfigSchema = EnvSchema.transform((e) => ({
     allowedCidrs: e.SCRAPE_ALLOWED_CIDRS,
     timeoutMs: e.SCRAPE_TIMEOUT_MS,
     maxBytes: e.SCRAPE_MAX_BYTES,
+  },
+  crawl: {
+    /** Pages one crawl fetches at once (a caller's maxConcurrency may lower it). */
+    pageConcurrency: e.CRAWL_PAGE_CONCURRENCY,
+    /** Pages per crawl workflow run before it continues as new. */
+    pagesPerRun: e.CRAWL_PAGES_PER_RUN,
+    /** The largest `limit` a crawl may ask for (also the default). */
+    maxPages: e.CRAWL_MAX_PAGES,
+    /** Page events whose first attempt is in flight at once, per crawl. */
+    eventConcurrency: e.CRAWL_EVENT_CONCURRENCY,
+    /** How long a finished crawl's results stay readable (expiresAt). */
+    expiresAfterMs: e.CRAWL_EXPIRES_AFTER,
   },
   chromiumPath: e.CHROMIUM_PATH,
   browserConcurrency: e.BROWSER_CONCURRENCY,

@@ -3,6 +3,7 @@ import type { Db, DbClient } from '../db/pool';
 import { acquireCaptureSlot, enqueueCapture, fillCaptureSlots, releaseCaptureSlot, type SlotState } from '../db/repositories/captureSlots';
 import { concurrencyOf, type Project } from '../db/repositories/projects';
 import type { Logger } from '../logger';
+import { holderWorkflowId } from '../shared/names';
 import { slotGrantedSignal } from '../shared/workflowApi';
 
 export interface CaptureSlotsDeps {
@@ -42,7 +43,7 @@ export function createCaptureSlots(deps: CaptureSlotsDeps) {
     await Promise.all(
       holders.map((h) =>
         deps.temporal.workflow
-          .getHandle(h)
+          .getHandle(holderWorkflowId(h))
           .signal(slotGrantedSignal)
           .catch((err) => deps.logger.warn({ holder: h, err: (err as Error).message }, 'could not wake a capture granted a slot')),
       ),

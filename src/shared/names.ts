@@ -10,6 +10,18 @@ export const webhookTaskQueue = (jobTaskQueue: string) => `${jobTaskQueue}-webho
 
 export const jobWorkflowId = (jobUuid: string) => `job:${jobUuid}`;
 export const webhookWorkflowId = (webhookUuid: string) => `webhook:${webhookUuid}`;
+/** One crawl or batch scrape (crawl:<uuid>), and the workflow that sends its events in order. */
+export const crawlWorkflowId = (crawlUuid: string) => `crawl:${crawlUuid}`;
+export const crawlEventsWorkflowId = (crawlUuid: string) => `crawl:${crawlUuid}:events`;
+/** The retries of one event whose first attempt failed (the first attempt runs in crawlEventsWorkflow). */
+export const eventDeliveryWorkflowId = (eventUuid: string) => `event:${eventUuid}`;
+/**
+ * A crawl page's capture slot holder: the crawl's workflow id plus the page,
+ * so one crawl holds several slots; a grant wakes the workflow before '#'.
+ */
+export const crawlPageHolder = (crawlUuid: string, pageId: number) => `${crawlWorkflowId(crawlUuid)}#${pageId}`;
+export const holderWorkflowId = (holder: string) => holder.split('#', 1)[0]!;
+
 /** A bulk replay or stop run for one webhook; the request id makes a repeat start nothing new. */
 export const webhookFanoutWorkflowId = (webhookUuid: string, action: string, requestId: string) =>
   `webhook:${webhookUuid}:${action}:${requestId}`;
@@ -27,3 +39,10 @@ export const JOB_STATUSES = ['queued', 'running', 'delivering', 'retrying', 'del
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
 export type JobKind = 'scrape' | 'screenshot';
+
+export type CrawlKind = 'crawl' | 'batch_scrape';
+/** Firecrawl's statuses, the only ones its clients accept. */
+export const CRAWL_STATUSES = ['scraping', 'completed', 'failed', 'cancelled'] as const;
+export type CrawlStatus = (typeof CRAWL_STATUSES)[number];
+export const CRAWL_EVENT_TYPES = ['started', 'page', 'completed', 'failed'] as const;
+export type CrawlEventType = (typeof CRAWL_EVENT_TYPES)[number];

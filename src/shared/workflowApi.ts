@@ -67,3 +67,20 @@ export const setWebhookStatusUpdate = defineUpdate<WebhookEntityState, [SetWebho
 
 /** Bulk replay of every failed delivery of the webhook (optionally created since an ISO time). */
 export const replayFailedSignal = defineSignal<[{ replayId: string; since: string | null }]>('replayFailed');
+
+// ---- crawl and batch scrape (crawl:<uuid>, crawl:<uuid>:events, event:<uuid>) ----
+
+/** DELETE /v{1,2}/crawl/:id: no new page starts; the crawl ends with its terminal event. */
+export const cancelCrawlSignal = defineSignal('cancelCrawl');
+
+/** Events up to this seq are stored and may be sent (the crawl appends, the events workflow sends). */
+export const eventsAppendedSignal = defineSignal<[{ upTo: number }]>('eventsAppended');
+
+export interface CrawlProgress {
+  status: 'scraping' | 'completed' | 'failed' | 'cancelled';
+  pagesInFlight: number;
+  /** Pages finished in this run (continue-as-new starts it again). */
+  pagesThisRun: number;
+  runs: number;
+}
+export const crawlProgressQuery = defineQuery<CrawlProgress>('crawlProgress');

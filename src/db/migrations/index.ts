@@ -4,6 +4,7 @@ import * as m003 from './003_idempotency';
 import * as m004 from './004_disable_gate';
 import * as m005 from './005_capture_slots';
 import * as m006 from './006_event_secrets';
+import * as m007 from './007_crawls';
 
 /** Applied in this order; never edit a shipped entry, add a new one. */
 export const MIGRATIONS: ReadonlyArray<{ id: string; sql: string }> = [
@@ -13,4 +14,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: string; sql: string }> = [
   { id: '004_disable_gate', sql: m004.sql },
   { id: '005_capture_slots', sql: m005.sql },
   { id: '006_event_secrets', sql: m006.sql },
+  { id: '007_crawls', sql: m007.sql },
 ];

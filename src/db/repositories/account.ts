@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../pool';
 import type { Env } from './projects';
+import { countPendingWork } from './crawls';
 
 /** 32 random bytes, hex: the HMAC key of X-Firecrawl-Signature. */
 const newEventSecret = () => randomBytes(32).toString('hex');
@@ -27,11 +28,8 @@ export async function rotateEventSecret(db: Db, projectId: string, env: Env): Pr
   return rows[0]!.secret;
 }
 
-/** Webhook jobs of the project still owing a delivery (what the plan's queue limit counts). */
-export async function countQueued(db: Db, projectId: string): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE project_id = $1 AND delivery_status = 'pending'`, [projectId]);
-  return rows[0]!.n;
-}
+/** Webhook jobs owing a delivery and crawls not yet settled: what the plan's queue limit counts. */
+export const countQueued = (db: Db, projectId: string): Promise<number> => countPendingWork(db, projectId);
 
 /** Capture slots of the project held now. */
 export async function countSlotsHeld(db: Db, projectId: string): Promise<number> {

@@ -3,6 +3,7 @@ import { lockProject, type Env, type Project } from './projects';
 import type { JobKind, JobStatus } from '../../shared/names';
 import type { Webhook } from './webhooks';
 import { DELIVERY_END_CODES } from '../../errors';
+import { countPendingWork } from './crawls';
 
 export interface Job {
   id: string;
@@ -73,11 +74,7 @@ export async function insertJobWithinQueueLimit(
   limit: number,
 ): Promise<number> {
   await lockProject(client, job.project_id);
-  const { rows } = await client.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM jobs WHERE project_id = $1 AND delivery_status = 'pending'`,
-    [job.project_id],
-  );
-  const queued = rows[0]!.n;
+  const queued = await countPendingWork(client, job.project_id);
   if (queued >= limit) throw new QueueFullError(limit);
   await insertJob(client, job, 'pending');
   return queued + 1;
