@@ -10,8 +10,8 @@ import {
 import type { JobActivities } from '../activities/job';
 import type { DeliveryAttemptOutcome, JobWorkflowInput, JobWorkflowResult, RunJobOutcome } from '../src/shared/jobTypes';
 import type { JobStatus } from '../src/shared/names';
-import { retryDelayMs } from '../src/shared/retrySchedule';
 import { SA_JOB_STATUS } from '../src/shared/searchAttributes';
+import { deliverWithLadder } from './ladder';
 import { jobStateQuery, replayJobSignal, slotGrantedSignal, wakeJobSignal, type JobState } from '../src/shared/workflowApi';
 
 const MAX_RETRY = 'ERR::WEBHOOK::MAX_RETRY';
@@ -142,23 +142,27 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
   for (;;) {
     state = { ...state, status: 'delivering' };
     const series = state.series;
-    let outcome: DeliveryAttemptOutcome | null = null;
-    let attempt = 0;
-    for (attempt = 1; attempt <= maxAttempts; attempt++) {
-      woken = false;
-      outcome = await delivery.deliverWebhook({ jobId: input.jobId, series, attempt, willRetry: attempt < maxAttempts });
-      total++;
-      state = { ...state, attempts: attempt, lastErrorCode: outcome.success ? null : (outcome.errorCode ?? `HTTP ${outcome.statusCode}`) };
-      if (outcome.success || outcome.stop !== null || attempt === maxAttempts) break;
-      const waitMs = retryDelayMs(input.retryScheduleMs, attempt, outcome.retryAfterMs, input.retryJitter, Math.random());
-      state = { ...state, waitingMs: waitMs };
-      setStatus('retrying', true);
-      // A replay cuts the wait short and starts a fresh series; a wake (the
-      // webhook was disabled) makes the next attempt now, which then stops.
-      await condition(() => replayPending || woken, waitMs);
-      state = { ...state, waitingMs: null, status: 'delivering' };
-      if (replayPending) break;
-    }
+    // A replay cuts a wait short and starts a fresh series; a wake (the
+    // webhook was disabled) makes the next attempt now, which then stops.
+    const { outcome, attempt } = await deliverWithLadder<DeliveryAttemptOutcome>({
+      scheduleMs: input.retryScheduleMs,
+      jitter: input.retryJitter,
+      attempt: (attempt, willRetry) => {
+        woken = false;
+        return delivery.deliverWebhook({ jobId: input.jobId, series, attempt, willRetry });
+      },
+      afterAttempt: (attempt, outcome) => {
+        total++;
+        state = { ...state, attempts: attempt, lastErrorCode: outcome.success ? null : (outcome.errorCode ?? `HTTP ${outcome.statusCode}`) };
+      },
+      onWait: (waitMs) => {
+        state = { ...state, waitingMs: waitMs };
+        if (waitMs !== null) setStatus('retrying', true);
+        else state = { ...state, status: 'delivering' };
+      },
+      interrupt: () => replayPending || woken,
+      abandon: () => replayPending,
+    });
 
     if (replayPending) {
       replayPending = false;
