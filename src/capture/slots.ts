@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Db, DbClient } from '../db/pool';
-import { acquireCaptureSlot, enqueueCapture, fillCaptureSlots, releaseCaptureSlot, type SlotState } from '../db/repositories/captureSlots';
+import { acquireCaptureSlot, enqueueCapture, fillCaptureSlots, releaseCaptureSlot, releaseCaptureSlotsByPrefix, type SlotState } from '../db/repositories/captureSlots';
 import { concurrencyOf, type Project } from '../db/repositories/projects';
 import type { Logger } from '../logger';
 import { holderWorkflowId } from '../shared/names';
@@ -74,6 +74,13 @@ export function createCaptureSlots(deps: CaptureSlotsDeps) {
     async release(project: SlotProject, holder: string): Promise<void> {
       if (!deps.enabled) return;
       await wake(await releaseCaptureSlot(deps.db, request(project, holder)));
+    },
+
+    /** Frees every slot and place in line of holders starting with `prefix` (a crawl's pages when it ends). */
+    async releaseAll(project: SlotProject, prefix: string): Promise<void> {
+      if (!deps.enabled) return;
+      const { projectId, limit, grantTtlMs } = request(project, '');
+      await wake(await releaseCaptureSlotsByPrefix(deps.db, { projectId, limit, grantTtlMs, prefix }));
     },
 
     /** After a limit was raised: grant what is now free. */

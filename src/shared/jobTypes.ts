@@ -187,3 +187,6 @@ export interface EventAttemptInput {
   /** Only the first attempt hands its retries to an eventDeliveryWorkflow. */
   startRetries?: EventDeliverySettings;
 }
+
+/** An inline event's attempt: like a named webhook's, without a webhook to stop the series. */
+export type EventAttemptOutcome = Omit<DeliveryAttemptOutcome, 'stop'>;

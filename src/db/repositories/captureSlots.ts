@@ -53,3 +53,19 @@ export function fillCaptureSlots(db: Db, r: Omit<SlotRequest, 'holder' | 'ttlMs'
     return rows[0]!.woken;
   });
 }
+
+/**
+ * Frees every slot and place in line whose holder starts with `prefix` (a
+ * crawl's pages, when the crawl ends); returns the parked holders granted
+ * the freed slots.
+ */
+export function releaseCaptureSlotsByPrefix(db: Db, r: Omit<SlotRequest, 'holder' | 'ttlMs'> & { prefix: string }): Promise<string[]> {
+  return withTransaction(db, async (c) => {
+    await c.query('SELECT capture_slots_lock($1)', [r.projectId]);
+    const like = `${r.prefix.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+    await c.query('DELETE FROM capture_leases WHERE project_id = $1 AND holder LIKE $2', [r.projectId, like]);
+    await c.query('DELETE FROM capture_waiters WHERE project_id = $1 AND holder LIKE $2', [r.projectId, like]);
+    const { rows } = await c.query<{ woken: string[] }>('SELECT capture_slots_fill($1, $2, $3) AS woken', [r.projectId, r.limit, r.grantTtlMs]);
+    return rows[0]!.woken;
+  });
+}

@@ -413,3 +413,12 @@ export async function listEventAttempts(db: Q, eventId: string): Promise<Attempt
   const { rows } = await db.query<Attempt>('SELECT * FROM delivery_attempts WHERE event_id = $1 ORDER BY series, attempt', [eventId]);
   return rows;
 }
+
+/** The error of the crawl's first finished page (why a crawl with no success failed). */
+export async function firstPageError(db: Q, crawlId: string): Promise<string | null> {
+  const { rows } = await db.query<{ error: string | null }>(
+    'SELECT error FROM crawl_pages WHERE crawl_id = $1 AND done_seq IS NOT NULL ORDER BY done_seq LIMIT 1',
+    [crawlId],
+  );
+  return rows[0]?.error ?? null;
+}
