@@ -1,0 +1,208 @@
+import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
+import { getProjectById } from '../src/db/repositories/projects';
+import {
+  claimPages,
+  finishCrawl,
+  finishPage,
+  firstPageError,
+  getCrawl,
+  getPage,
+  startCrawlEvents,
+  type Crawl,
+  type PageDocument,
+  type PageSeed,
+} from '../src/db/repositories/crawls';
+import { collectSitemapUrls, createRobotsCache, isLikelyNonPage, scrapePage } from '../src/crawl/fetchPage';
+import { checkScope, compileScope, type CrawlScope } from '../src/crawl/scope';
+import { canonicalUrl } from '../src/crawl/urls';
+import type { RobotsPolicy } from '../src/crawl/robots';
+import type { CrawlPageOutcome } from '../src/shared/jobTypes';
+import { crawlEventsWorkflowId, crawlPageHolder, crawlWorkflowId } from '../src/shared/names';
+import { eventsAppendedSignal } from '../src/shared/workflowApi';
+import { buildCrawlEventsInput } from '../src/temporal/crawlInput';
+import type { ActivityDeps } from './deps';
+
+const crawlNotFound = (crawlId: string) =>
+  ApplicationFailure.create({ type: 'CrawlNotFound', message: `crawl ${crawlId} not found`, nonRetryable: true });
+
+/** Sitemap URLs a crawl reads at most (the page limit caps what is kept). */
+const SITEMAP_MAX_URLS = 50_000;
+
+/** Activities of crawlWorkflow: seeding, claiming the frontier, fetching a page, ending. */
+export function createCrawlActivities(deps: ActivityDeps) {
+  const { db, config, logger } = deps;
+  const robots = createRobotsCache({ http: deps.scrapeHttp, timeoutMs: Math.min(config.scrape.timeoutMs, 10_000) });
+  // Compiled scopes hold RegExps, so they are compiled here, once per crawl per worker.
+  const scopes = new Map<string, CrawlScope | null>();
+  const scopeOf = (crawl: Crawl): CrawlScope | null => {
+    if (!scopes.has(crawl.id)) {
+      if (scopes.size > 1000) scopes.delete(scopes.keys().next().value!);
+      const compiled = crawl.url ? compileScope(crawl.url, crawl.options.scope) : null;
+      scopes.set(crawl.id, compiled?.ok ? compiled.scope : null);
+    }
+    return scopes.get(crawl.id)!;
+  };
+  const policyFor = (crawl: Crawl, url: string): Promise<RobotsPolicy | null> =>
+    crawl.options.ignoreRobotsTxt ? Promise.resolve(null) : robots.policyFor(url, crawl.options.robotsUserAgent ?? undefined);
+  const allowed = async (crawl: Crawl, url: string) => {
+    const policy = await policyFor(crawl, url);
+    return policy === null || policy.isAllowed(url);
+  };
+
+  /** Tells the crawl's events workflow that events up to `upTo` are stored (starting it when needed). */
+  const announce = (crawlId: string, upTo: number) =>
+    deps.temporal.workflow.signalWithStart('crawlEventsWorkflow', {
+      workflowId: crawlEventsWorkflowId(crawlId),
+      taskQueue: config.temporal.taskQueue,
+      args: [buildCrawlEventsInput(config, crawlId)],
+      signal: eventsAppendedSignal,
+      signalArgs: [{ upTo }],
+    });
+
+  /** In-scope, robots-allowed links of a page, as frontier entries one hop deeper. */
+  const frontierLinks = async (crawl: Crawl, page: { url: string; depth: number }, links: string[]): Promise<PageSeed[]> => {
+    if (crawl.kind !== 'crawl' || crawl.options.sitemap === 'only') return [];
+    const scope = scopeOf(crawl);
+    if (!scope) return [];
+    const out: PageSeed[] = [];
+    for (const link of links) {
+      if (isLikelyNonPage(link)) continue;
+      const d = checkScope(scope, { url: link, depth: page.depth + 1, foundOn: page.url });
+      if (!d.inScope) continue;
+      const canonical = canonicalUrl(d.url, undefined, { ignoreQuery: crawl.options.ignoreQueryParameters });
+      if (!canonical || !(await allowed(crawl, d.url))) continue;
+      out.push({ url: d.url, canonical, depth: page.depth + 1 });
+    }
+    return out;
+  };
+
+  return {
+    /**
+     * Once per crawl: sitemap pages join the frontier (v2 `sitemap`
+     * include/only; robots.txt's Sitemap lines too) and `started` is stored.
+     */
+    async seedCrawl({ crawlId }: { crawlId: string }): Promise<void> {
+      const crawl = await getCrawl(db, crawlId);
+      if (!crawl) throw crawlNotFound(crawlId);
+      let seeds: PageSeed[] = [];
+      if (crawl.kind === 'crawl' && crawl.url && crawl.options.sitemap !== 'skip') {
+        const scope = scopeOf(crawl);
+        const policy = await policyFor(crawl, crawl.url);
+        const found = await collectSitemapUrls(crawl.url, policy?.sitemaps ?? [], { http: deps.scrapeHttp }, {
+          maxUrls: Math.min(SITEMAP_MAX_URLS, crawl.page_limit * 4),
+          timeoutMs: Math.min(config.scrape.timeoutMs, 10_000),
+        });
+        for (const url of found.urls) {
+          if (!scope || isLikelyNonPage(url)) continue;
+          const d = checkScope(scope, { url, depth: 0 });
+          if (!d.inScope) continue;
+          const canonical = canonicalUrl(d.url, undefined, { ignoreQuery: crawl.options.ignoreQueryParameters });
+          if (canonical && (await allowed(crawl, d.url))) seeds.push({ url: d.url, canonical, depth: 0 });
+        }
+        if (found.problems.length) logger.info({ crawlId, problems: found.problems.slice(0, 5) }, 'sitemap problems');
+      }
+      const seq = await startCrawlEvents(db, crawlId, seeds);
+      logger.info({ crawlId, kind: crawl.kind, sitemapPages: seeds.length }, 'crawl started');
+      seeds = [];
+      if (seq !== null) await announce(crawlId, seq);
+    },
+
+    /** Up to `max` frontier pages for the crawl to fetch next (see claimPages). */
+    async claimCrawlPages(input: { crawlId: string; max: number; inFlight: number[] }): Promise<number[]> {
+      return claimPages(db, input.crawlId, input.max, input.inFlight);
+    },
+
+    /**
+     * One page: its capture slot (or its place in line: `queued`), robots,
+     * the fetch through the address guard, then document, links, counters
+     * and page event in one transaction. The slot is held only around the fetch.
+     */
+    async crawlPage({ crawlId, pageId }: { crawlId: string; pageId: number }): Promise<CrawlPageOutcome> {
+      const [crawl, page] = await Promise.all([getCrawl(db, crawlId), getPage(db, pageId)]);
+      if (!crawl || !page) throw crawlNotFound(crawlId);
+      if (page.status === 'done' || page.status === 'failed') return { queued: false, eventSeq: null };
+      const project = await getProjectById(db, crawl.project_id);
+      if (!project) throw crawlNotFound(crawlId);
+      const holder = crawlPageHolder(crawlId, pageId);
+      if ((await deps.slots.acquire(project, holder, true)) !== 'granted') return { queued: true, eventSeq: null };
+      const ctx = Context.current();
+      const beat = setInterval(() => heartbeat(), 1000);
+      try {
+        let ok: boolean;
+        let statusCode: number | null = null;
+        let document: PageDocument;
+        let error: string | null = null;
+        let links: PageSeed[] = [];
+        if (!(await allowed(crawl, page.url))) {
+          ok = false;
+          error = 'robots.txt disallows this page';
+          document = { metadata: { sourceURL: page.url, url: page.url, statusCode: null, error } };
+        } else {
+          const timeoutMs = Math.min(crawl.options.timeoutMs ?? config.scrape.timeoutMs, config.scrape.timeoutMs);
+          const got = await scrapePage(
+            page.url,
+            {
+              formats: crawl.options.formats,
+              headers: crawl.options.headers,
+              timeoutMs,
+              maxBytes: config.scrape.maxBytes,
+              onlyMainContent: crawl.options.onlyMainContent,
+              ignoreQuery: crawl.options.ignoreQueryParameters,
+              signal: ctx.cancellationSignal,
+            },
+            { http: deps.scrapeHttp },
+          );
+          ({ ok, statusCode, document, error } = got);
+          links = ok || got.links.length ? await frontierLinks(crawl, page, got.links) : [];
+        }
+        if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+        const { eventSeq } = await finishPage(db, { crawlId, pageId, ok, statusCode, document, error, links });
+        if (eventSeq !== null) await announce(crawlId, eventSeq);
+        return { queued: false, eventSeq };
+      } finally {
+        clearInterval(beat);
+        await deps.slots.release(project, holder).catch((err) => logger.warn({ crawlId, pageId, err: (err as Error).message }, 'capture slot not released; it expires'));
+      }
+    },
+
+    /** A page the worker could not fetch after retries (not the target's answer: ours). */
+    async failCrawlPage(input: { crawlId: string; pageId: number; error: string }): Promise<void> {
+      const page = await getPage(db, input.pageId);
+      if (!page) return;
+      const error = `the page could not be fetched after retries: ${input.error}`;
+      const { eventSeq } = await finishPage(db, {
+        crawlId: input.crawlId,
+        pageId: input.pageId,
+        ok: false,
+        statusCode: null,
+        document: { metadata: { sourceURL: page.url, url: page.url, statusCode: null, error } },
+        error,
+        links: [],
+      });
+      if (eventSeq !== null) await announce(input.crawlId, eventSeq);
+    },
+
+    /**
+     * The crawl ended (frontier empty, or cancelled): status, terminal event,
+     * and every capture slot or place in line its pages still had.
+     */
+    async endCrawl({ crawlId }: { crawlId: string }): Promise<string> {
+      const crawl = await getCrawl(db, crawlId);
+      if (!crawl) throw crawlNotFound(crawlId);
+      const project = await getProjectById(db, crawl.project_id);
+      if (project) await deps.slots.releaseAll(project, `${crawlWorkflowId(crawlId)}#`);
+      // A crawl whose pages all failed has failed (its first page's error says why); a batch completes.
+      let outcome: { status: 'completed' | 'failed'; error: string | null } = { status: 'completed', error: null };
+      if (crawl.kind === 'crawl' && crawl.credits_used === 0) {
+        outcome = { status: 'failed', error: (await firstPageError(db, crawlId)) ?? 'no page could be crawled' };
+      }
+      const { eventSeq, status } = await finishCrawl(db, crawlId, outcome);
+      scopes.delete(crawlId);
+      logger.info({ crawlId, status, total: crawl.total, completed: crawl.completed }, 'crawl ended');
+      if (eventSeq !== null) await announce(crawlId, eventSeq);
+      return status;
+    },
+  };
+}
+
+export type CrawlActivities = ReturnType<typeof createCrawlActivities>;
