@@ -2,7 +2,7 @@
 // client (127.0.0.1/32 allowed). Every socket here goes to 127.0.0.1.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { DEFAULT_USER_AGENT, PAGE_FIELD_MAX_BYTES, scrapePage, type ScrapePageOptions } from '../../../src/crawl/fetchPage';
 import { exceedsNesting, MAX_HTML_NESTING } from '../../../src/crawl/htmlContent';
 import { freePort } from '../../helpers/net';
@@ -180,6 +180,23 @@ describe('scrapePage: charsets and encodings', () => {
     const srv = await lb.server(routes({ '/z': send(200, gzipSync('<h1>Zipped</h1>'), { 'content-type': 'text/html', 'content-encoding': 'gzip' }) }));
     const r = await scrapePage(`${srv.origin}/z`, base(), { http });
     assert.equal(r.document.markdown, '# Zipped');
+  });
+
+  it('inflates br and deflate (zlib-wrapped or raw) too; an unknown coding is a clear failure', async () => {
+    const srv = await lb.server(
+      routes({
+        '/br': send(200, brotliCompressSync('<h1>Br</h1>'), { 'content-type': 'text/html', 'content-encoding': 'br' }),
+        '/zlib': send(200, deflateSync('<h1>Zlib</h1>'), { 'content-type': 'text/html', 'content-encoding': 'deflate' }),
+        '/raw': send(200, deflateRawSync('<h1>Raw</h1>'), { 'content-type': 'text/html', 'content-encoding': 'deflate' }),
+        '/zstd': send(200, 'whatever', { 'content-type': 'text/html', 'content-encoding': 'zstd' }),
+      }),
+    );
+    assert.equal((await scrapePage(`${srv.origin}/br`, base(), { http })).document.markdown, '# Br');
+    assert.equal((await scrapePage(`${srv.origin}/zlib`, base(), { http })).document.markdown, '# Zlib');
+    assert.equal((await scrapePage(`${srv.origin}/raw`, base(), { http })).document.markdown, '# Raw');
+    const z = await scrapePage(`${srv.origin}/zstd`, base(), { http });
+    assert.equal(z.ok, false);
+    assert.equal(z.error, 'unsupported Content-Encoding "zstd"');
   });
 
   it('a gzip body that inflates past maxBytes fails as too large', async () => {
