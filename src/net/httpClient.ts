@@ -178,6 +178,11 @@ export interface GuardedRequestOptions {
   allowHttpsToHttp?: boolean;
   /** Bytes of body kept; the rest is not read. Default 10 MiB. */
   maxBodyBytes?: number;
+  /**
+   * The caller giving up (a cancelled activity): the request stops at once and
+   * rejects with the signal's reason, not with one of the errors above.
+   */
+  signal?: AbortSignal;
 }
 
 export interface GuardedResponse {
@@ -216,7 +221,7 @@ function flattenHeaders(h: Record<string, string | string[] | undefined>): Recor
 }
 
 function mapError(err: unknown, signal: AbortSignal, url: URL): unknown {
-  if (signal.aborted) return signal.reason; // only our timer aborts
+  if (signal.aborted) return signal.reason; // our timer's RequestTimeoutError, or the caller's reason
   if (
     err instanceof AddressRefusedError ||
     err instanceof RedirectError ||
@@ -277,6 +282,10 @@ export async function request(dispatcher: Dispatcher, opts: GuardedRequestOption
     Math.min(timeoutMs, 2_147_483_647),
   );
   const { signal } = controller;
+  const outer = opts.signal;
+  const onOuterAbort = (): void => controller.abort(outer?.reason);
+  if (outer?.aborted) onOuterAbort();
+  else outer?.addEventListener('abort', onOuterAbort, { once: true });
 
   try {
     for (;;) {
@@ -336,5 +345,6 @@ export async function request(dispatcher: Dispatcher, opts: GuardedRequestOption
     }
   } finally {
     clearTimeout(timer);
+    outer?.removeEventListener('abort', onOuterAbort);
   }
 }

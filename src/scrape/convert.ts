@@ -40,7 +40,7 @@ export function mimeType(contentType: string | null): string | null {
   return m === '' ? null : m;
 }
 
-function isHtmlMime(mime: string | null): boolean {
+export function isHtmlMime(mime: string | null): boolean {
   return mime === 'text/html' || mime === 'application/xhtml+xml';
 }
 
@@ -84,7 +84,7 @@ export function isBinaryMime(mime: string | null): boolean {
   return BINARY_APPLICATION.has(mime);
 }
 
-function looksLikeHtml(body: Buffer): boolean {
+export function looksLikeHtml(body: Buffer): boolean {
   const head = body.subarray(0, 1024).toString('latin1');
   return /^\s*(?:<!--[\s\S]*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title)[\s>/]/i.test(head);
 }
@@ -94,7 +94,7 @@ function looksLikeXml(body: Buffer): boolean {
 }
 
 /** Without a content type: a NUL byte early on means bytes, not text. */
-function looksBinary(body: Buffer): boolean {
+export function looksBinary(body: Buffer): boolean {
   if (getBOMEncoding(body) !== null) return false;
   return body.subarray(0, 1024).includes(0);
 }

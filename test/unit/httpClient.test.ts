@@ -535,3 +535,24 @@ describe('timeouts and body cap', () => {
     assert.equal(full.truncated, false);
   });
 });
+
+describe('caller abort signal', () => {
+  it("stops a request in flight with the signal's reason, not a timeout", async () => {
+    const srv = await startServer('127.0.0.1', () => {
+      /* never respond */
+    });
+    const ac = new AbortController();
+    const reason = new Error('activity cancelled');
+    setTimeout(() => ac.abort(reason), 100);
+    const t0 = performance.now();
+    await assert.rejects(request(agentWith('127.0.0.0/8'), { url: `${srv.origin}/`, timeoutMs: 5000, signal: ac.signal }), (e) => e === reason);
+    assert.ok(performance.now() - t0 < 2000);
+  });
+
+  it('an already aborted signal sends nothing', async () => {
+    const srv = await startServer('127.0.0.1', (_req, res) => res.end('x'));
+    const reason = new Error('gone');
+    await assert.rejects(request(agentWith('127.0.0.0/8'), { url: `${srv.origin}/`, signal: AbortSignal.abort(reason) }), (e) => e === reason);
+    assert.equal(srv.requests.length, 0);
+  });
+});
