@@ -12,7 +12,10 @@ import {
   type PageDocument,
   type PageSeed,
 } from '../src/db/repositories/crawls';
-import { collectSitemapUrls, createRobotsCache, isLikelyNonPage, scrapePage } from '../src/crawl/fetchPage';
+import { scrapePage } from '../src/crawl/fetchPage';
+import { createRobotsCache } from '../src/crawl/robotsCache';
+import { collectSitemapUrls } from '../src/crawl/sitemapFetch';
+import { isLikelyNonPage } from '../src/crawl/skip';
 import { checkScope, compileScope, type CrawlScope } from '../src/crawl/scope';
 import { canonicalUrl } from '../src/crawl/urls';
 import type { RobotsPolicy } from '../src/crawl/robots';
