@@ -30,11 +30,14 @@ export function firecrawlRoutes(deps: ApiDeps): Router<AppState> {
 
   /**
    * Where links the client follows point: PUBLIC_URL when the operator set
-   * it (it may carry a path prefix), else this request's own origin, so a
+   * it (it may carry a path prefix), else this request's own scheme and host, so a
    * client that reached us at 127.0.0.1:<port> is sent back there. The v1
    * client needs it absolute.
    */
-  const base = (ctx: Ctx) => (config.publicUrlSet ? config.publicUrl : ctx.origin);
+  // (Not ctx.origin: since Koa 3 that is the Origin request header.) Behind
+  // a proxy (app.proxy) this is X-Forwarded-Proto/-Host, which only the
+  // client itself can set: it can only point its own next links elsewhere.
+  const base = (ctx: Ctx) => (config.publicUrlSet ? config.publicUrl : `${ctx.protocol}://${ctx.host}`);
 
   /** The caller's crawl or batch (one id namespace: either path reads either kind), else 404. */
   const findCrawl = async (ctx: Ctx): Promise<Crawl> => {
