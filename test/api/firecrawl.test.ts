@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import Firecrawl, { FirecrawlAppV1 } from '@mendable/firecrawl-js';
+import { ServiceError, type Client } from '@temporalio/client';
 import { withTransaction } from '../../src/db/pool';
 import { insertCrawl } from '../../src/db/repositories/crawls';
 import { ADMIN_TOKEN, startTestHookshot, type TestHookshot } from '../helpers/hookshot';
@@ -415,5 +416,50 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
     assert.equal(bs1.status, 'scraping');
     const bs2: any = await v1.checkBatchScrapeStatus(batchSeeded, true);
     assert.equal(bs2.data.length, 4);
+  });
+
+  it('a start Temporal refused ends the crawl failed and settled (503); one it may have taken keeps the row (503)', async () => {
+    let fault: 'refused' | 'unreachable' | null = null;
+    const grpc = (code: number, details: string) =>
+      new ServiceError('Failed to start Workflow', { cause: Object.assign(new Error(`${code} ${details}`), { code, details, metadata: {} }) });
+    const wrap = (real: Client): Client => {
+      const bind = (t: object, p: string | symbol) => {
+        const v = Reflect.get(t, p, t);
+        return typeof v === 'function' ? v.bind(t) : v;
+      };
+      const workflow = new Proxy(real.workflow, {
+        get(target, prop) {
+          if (prop === 'start') {
+            return async (...args: Parameters<Client['workflow']['start']>) => {
+              if (fault === 'refused') throw grpc(3, 'invalid argument');
+              if (fault === 'unreachable') throw grpc(4, 'Deadline exceeded');
+              return target.start(...args);
+            };
+          }
+          if (prop === 'getHandle' && fault === 'unreachable') {
+            return () => ({ describe: async () => { throw grpc(4, 'Deadline exceeded'); } });
+          }
+          return bind(target, prop);
+        },
+      });
+      return new Proxy(real, { get: (t, p) => (p === 'workflow' ? workflow : bind(t, p)) });
+    };
+    const other = await startTestHookshot({}, { wrapApiTemporal: wrap });
+    try {
+      const h = { authorization: `Bearer ${other.keys.test}` };
+      fault = 'refused';
+      const r = await other.api('/v2/crawl', { method: 'POST', headers: h, json: { url: SITE } });
+      assertFirecrawlError(r, 503, 'ERR::TEMPORAL::UNAVAILABLE', /nothing was started/);
+      const failed = (await other.db.query('SELECT status, settled, total FROM crawls')).rows;
+      assert.deepEqual(failed, [{ status: 'failed', settled: true, total: 0 }]);
+
+      fault = 'unreachable';
+      const u = await other.api('/v1/batch/scrape', { method: 'POST', headers: h, json: { urls: [SITE] } });
+      assertFirecrawlError(u, 503, 'ERR::TEMPORAL::UNAVAILABLE', /may or may not have started/);
+      const kept = (await other.db.query(`SELECT status, settled, total FROM crawls WHERE kind = 'batch_scrape'`)).rows;
+      assert.deepEqual(kept, [{ status: 'scraping', settled: false, total: 1 }]);
+    } finally {
+      await other.close();
+    }
   });
 });
