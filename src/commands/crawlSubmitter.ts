@@ -80,7 +80,8 @@ function readWebhook(raw: unknown): CrawlWebhook | null {
   if (url.length > 2048) throw bad('webhook.url', 'must be at most 2048 characters');
   if (parsed.username || parsed.password) throw bad('webhook.url', 'must not carry credentials; send them in webhook.headers');
 
-  const outHeaders: Record<string, string> = {};
+  // Collected as entries: a key such as "__proto__" must stay a (refused or kept) header, not reach a prototype.
+  const headerEntries: Array<[string, string]> = [];
   if (given(headers)) {
     if (!isPlainObject(headers)) throw bad('webhook.headers', 'must be an object of header names to string values');
     const entries = Object.entries(headers);
@@ -91,9 +92,10 @@ function readWebhook(raw: unknown): CrawlWebhook | null {
       if (RESERVED_WEBHOOK_HEADERS.has(name.toLowerCase())) throw bad(field, 'is set by Hookshot and cannot be overridden');
       if (typeof value !== 'string') throw bad(field, 'must be a string');
       if (value.length > 8192 || /[\r\n\0]/.test(value)) throw bad(field, 'must be at most 8192 characters, without line breaks');
-      outHeaders[name] = value;
+      headerEntries.push([name, value]);
     }
   }
+  const outHeaders = Object.fromEntries(headerEntries);
 
   let outMetadata: Record<string, unknown> = {};
   if (given(metadata)) {

@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import fc from 'fast-check';
 import Firecrawl, { FirecrawlAppV1 } from '@mendable/firecrawl-js';
 import { ServiceError, type Client } from '@temporalio/client';
 import { withTransaction } from '../../src/db/pool';
@@ -47,8 +48,9 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
   let key: string;
   let projectId: string;
   const auth = () => ({ authorization: `Bearer ${key}` });
-  const fc = (path: string, init: { method?: string; json?: unknown; headers?: Record<string, string> } = {}) =>
+  const call = (path: string, init: { method?: string; json?: unknown; headers?: Record<string, string> } = {}) =>
     hs.api(path, { ...init, headers: { ...auth(), ...(init.headers ?? {}) } });
+  const post = (path: string, json: unknown) => hs.api(path, { method: 'POST', json, headers: auth() });
   const crawlCount = async () => (await hs.db.query(`SELECT count(*)::int AS n FROM crawls`)).rows[0].n as number;
 
   /** A crawl written directly (no workflow), with `docs` finished pages in done order. */
@@ -99,7 +101,7 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
   });
 
   it('starts a crawl on either version: exactly 200, {success, id, url}, both versions\' names and unknown keys accepted', async () => {
-    const v1 = await fc('/v1/crawl', {
+    const v1 = await call('/v1/crawl', {
       method: 'POST',
       json: { url: `${SITE}/docs`, limit: 5, maxDepth: 2, crawlEntireDomain: true, ignoreSitemap: true, includePaths: ['^/docs'], scrapeOptions: { formats: ['markdown', 'html'] }, webhook: HOOK, origin: 'js-sdk@0.1.0', integration: 'x', somethingNew: 1 },
     });
@@ -121,7 +123,7 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
     const pages = (await hs.db.query('SELECT url, depth FROM crawl_pages WHERE crawl_id = $1', [v1.body.id])).rows;
     assert.deepEqual(pages, [{ url: `${SITE}/docs`, depth: 0 }]);
 
-    const v2 = await fc('/v2/crawl', {
+    const v2 = await call('/v2/crawl', {
       method: 'POST',
       json: { url: SITE, maxDiscoveryDepth: 1, allowBackwardLinks: true, sitemap: 'only', limit: 10_000_000, formats: [{ type: 'links' }], webhook: { url: HOOK, headers: { 'X-Token': 't' }, metadata: { run: 7 }, events: ['page', 'crawl.completed'] } },
     });
@@ -136,7 +138,7 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
     assert.deepEqual(row2.webhook, { url: HOOK, headers: { 'X-Token': 't' }, metadata: { run: 7 }, events: ['page', 'completed'] });
 
     // Readable at once (the v1 client gives up after three quick non-200s).
-    const st = await fc(`/v2/crawl/${v2.body.id}`);
+    const st = await call(`/v2/crawl/${v2.body.id}`);
     assert.equal(st.status, 200);
     assert.equal(st.body.status, 'scraping');
     assert.deepEqual(st.body.data, []);
@@ -170,13 +172,13 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
       ['/v2/batch/scrape', { urls: [SITE], appendToId: randomUUID() }, /^appendToId: /],
     ];
     for (const [path, json, message] of cases) {
-      assertFirecrawlError(await fc(path, { method: 'POST', json }), 400, 'ERR::VALIDATION::INVALID_PARAMETER', message);
+      assertFirecrawlError(await call(path, { method: 'POST', json }), 400, 'ERR::VALIDATION::INVALID_PARAMETER', message);
     }
     assert.equal(await crawlCount(), before);
   });
 
   it('batch scrape: dedupes, skips invalid URLs when asked (v2 by default), and its id reads at /v1/crawl/:id', async () => {
-    const v1 = await fc('/v1/batch/scrape', {
+    const v1 = await call('/v1/batch/scrape', {
       method: 'POST',
       json: { urls: [`${SITE}/a`, `${SITE}/a#frag`, 'bad', `${SITE}/b`], ignoreInvalidURLs: true, formats: ['rawHtml'], origin: 'js-sdk@x' },
     });
@@ -191,14 +193,14 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
     assert.deepEqual(row.options.formats, ['rawHtml']);
 
     for (const path of [`/v1/crawl/${v1.body.id}`, `/v1/batch/scrape/${v1.body.id}`, `/v2/batch/scrape/${v1.body.id}`]) {
-      const st = await fc(path);
+      const st = await call(path);
       assert.equal(st.status, 200, path);
       assert.equal(st.body.status, 'scraping');
       assert.equal(st.body.total, 2);
       assert.deepEqual(st.body.data, []);
     }
 
-    const v2 = await fc('/v2/batch/scrape', { method: 'POST', json: { urls: ['bad', `${SITE}/c`], scrapeOptions: { formats: ['html'] } } });
+    const v2 = await call('/v2/batch/scrape', { method: 'POST', json: { urls: ['bad', `${SITE}/c`], scrapeOptions: { formats: ['html'] } } });
     assert.equal(v2.status, 200, JSON.stringify(v2.body));
     assert.deepEqual(v2.body.invalidURLs, ['bad']);
   });
@@ -206,12 +208,12 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
   it('errors under /v1 and /v2 carry Firecrawl\'s fields: 401, 404 (route, unknown and foreign ids), 400, 415', async () => {
     assertFirecrawlError(await hs.api('/v1/crawl', { method: 'POST', json: { url: SITE } }), 401, 'ERR::AUTH::MISSING_KEY');
     assertFirecrawlError(await hs.api('/v2/crawl/x', { headers: { authorization: 'Bearer nope' } }), 401, 'ERR::AUTH::INVALID_KEY');
-    assertFirecrawlError(await fc('/v1/nope'), 404, 'ERR::API::NOT_FOUND');
-    assertFirecrawlError(await fc('/v2'), 404, 'ERR::API::NOT_FOUND');
-    assertFirecrawlError(await fc(`/v2/crawl/${randomUUID()}`), 404, 'ERR::CRAWL::NOT_FOUND');
-    assertFirecrawlError(await fc('/v1/crawl/not-a-uuid'), 404, 'ERR::CRAWL::NOT_FOUND');
-    assertFirecrawlError(await fc(`/v1/crawl/${randomUUID()}`, { method: 'DELETE' }), 404, 'ERR::CRAWL::NOT_FOUND');
-    assertFirecrawlError(await fc('/v1/crawl', { method: 'PUT' }), 405, 'ERR::API::METHOD_NOT_ALLOWED');
+    assertFirecrawlError(await call('/v1/nope'), 404, 'ERR::API::NOT_FOUND');
+    assertFirecrawlError(await call('/v2'), 404, 'ERR::API::NOT_FOUND');
+    assertFirecrawlError(await call(`/v2/crawl/${randomUUID()}`), 404, 'ERR::CRAWL::NOT_FOUND');
+    assertFirecrawlError(await call('/v1/crawl/not-a-uuid'), 404, 'ERR::CRAWL::NOT_FOUND');
+    assertFirecrawlError(await call(`/v1/crawl/${randomUUID()}`, { method: 'DELETE' }), 404, 'ERR::CRAWL::NOT_FOUND');
+    assertFirecrawlError(await call('/v1/crawl', { method: 'PUT' }), 405, 'ERR::API::METHOD_NOT_ALLOWED');
     assertFirecrawlError(
       await hs.api('/v2/crawl', { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: '{"url":' }),
       400,
@@ -223,15 +225,15 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
       415,
       'ERR::API::UNSUPPORTED_MEDIA_TYPE',
     );
-    assertFirecrawlError(await fc('/v2/crawl/x?skip=-1'), 400, 'ERR::VALIDATION::INVALID_PARAMETER', /^skip: /);
+    assertFirecrawlError(await call('/v2/crawl/x?skip=-1'), 400, 'ERR::VALIDATION::INVALID_PARAMETER', /^skip: /);
 
     // Another project's crawl is not there for this key.
     const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
     assert.equal((await hs.api('/admin/projects', { method: 'POST', headers: admin, json: { name: 'other', plan: 'PRO' } })).status, 201);
     const otherId = (await hs.db.query(`SELECT id FROM projects WHERE name = 'other'`)).rows[0].id;
     const foreign = await seededCrawl({ docs: 1, project: otherId });
-    assertFirecrawlError(await fc(`/v1/crawl/${foreign}`), 404, 'ERR::CRAWL::NOT_FOUND');
-    assertFirecrawlError(await fc(`/v2/crawl/${foreign}`, { method: 'DELETE' }), 404, 'ERR::CRAWL::NOT_FOUND');
+    assertFirecrawlError(await call(`/v1/crawl/${foreign}`), 404, 'ERR::CRAWL::NOT_FOUND');
+    assertFirecrawlError(await call(`/v2/crawl/${foreign}`, { method: 'DELETE' }), 404, 'ERR::CRAWL::NOT_FOUND');
     assert.equal((await hs.db.query('SELECT status FROM crawls WHERE id = $1', [foreign])).rows[0].status, 'completed');
 
     // Elsewhere the shape is unchanged.
@@ -252,7 +254,7 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
 
   it('status pages with skip/limit; next is absolute, same version, absent on the last page and never on an empty one', async () => {
     const id = await seededCrawl({ docs: 7 });
-    const first = await fc(`/v1/crawl/${id}?limit=3`);
+    const first = await call(`/v1/crawl/${id}?limit=3`);
     assert.equal(first.status, 200);
     assert.deepEqual(Object.keys(first.body).sort(), ['completed', 'creditsUsed', 'data', 'expiresAt', 'next', 'status', 'success', 'total']);
     assert.equal(first.body.status, 'completed');
@@ -275,20 +277,20 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
     }
     assert.deepEqual(seen, ['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6']);
 
-    const all = await fc(`/v2/crawl/${id}`);
+    const all = await call(`/v2/crawl/${id}`);
     assert.equal(all.body.data.length, 7);
     assert.ok(!('next' in all.body), 'one page holds everything: no next');
-    const past = await fc(`/v2/crawl/${id}?skip=7`);
+    const past = await call(`/v2/crawl/${id}?skip=7`);
     assert.deepEqual(past.body.data, []);
     assert.ok(!('next' in past.body), 'no next with an empty page');
-    assertFirecrawlError(await fc(`/v2/crawl/${id}?limit=1001`), 400, 'ERR::VALIDATION::INVALID_PARAMETER', /^limit: /);
+    assertFirecrawlError(await call(`/v2/crawl/${id}?limit=1001`), 400, 'ERR::VALIDATION::INVALID_PARAMETER', /^limit: /);
 
     // A page also stops by bytes (about 10 MB): 4 MB documents come two a page.
     const big = await seededCrawl({ docs: 3, bigMarkdown: 4 * 1024 * 1024 });
-    const p1 = await fc(`/v1/crawl/${big}`);
+    const p1 = await call(`/v1/crawl/${big}`);
     assert.equal(p1.body.data.length, 2);
     assert.equal(p1.body.next, `${hs.apiUrl}/v1/crawl/${big}?skip=2`);
-    const p2 = await fc(`/v1/crawl/${big}?skip=2`);
+    const p2 = await call(`/v1/crawl/${big}?skip=2`);
     assert.equal(p2.body.data.length, 1);
     assert.ok(!('next' in p2.body));
   });
@@ -316,22 +318,22 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
   });
 
   it('cancel: 200 {status: cancelled}, repeatable; an ended crawl answers with how it ended', async () => {
-    const started = await fc('/v2/crawl', { method: 'POST', json: { url: SITE } });
+    const started = await call('/v2/crawl', { method: 'POST', json: { url: SITE } });
     assert.equal(started.status, 200);
     for (const path of [`/v2/crawl/${started.body.id}`, `/v1/crawl/${started.body.id}`]) {
-      const r = await fc(path, { method: 'DELETE' });
+      const r = await call(path, { method: 'DELETE' });
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.deepEqual(r.body, { success: true, status: 'cancelled' });
     }
     const row = (await hs.db.query('SELECT status, error FROM crawls WHERE id = $1', [started.body.id])).rows[0];
     assert.deepEqual(row, { status: 'cancelled', error: 'cancelled' });
-    assert.equal((await fc(`/v2/crawl/${started.body.id}`)).body.status, 'cancelled');
+    assert.equal((await call(`/v2/crawl/${started.body.id}`)).body.status, 'cancelled');
 
-    const batch = await fc('/v2/batch/scrape', { method: 'POST', json: { urls: [SITE] } });
-    assert.deepEqual((await fc(`/v2/batch/scrape/${batch.body.id}`, { method: 'DELETE' })).body, { success: true, status: 'cancelled' });
+    const batch = await call('/v2/batch/scrape', { method: 'POST', json: { urls: [SITE] } });
+    assert.deepEqual((await call(`/v2/batch/scrape/${batch.body.id}`, { method: 'DELETE' })).body, { success: true, status: 'cancelled' });
 
     const done = await seededCrawl({ docs: 1 });
-    const r = await fc(`/v1/crawl/${done}`, { method: 'DELETE' });
+    const r = await call(`/v1/crawl/${done}`, { method: 'DELETE' });
     assert.equal(r.status, 200);
     assert.deepEqual(r.body, { success: true, status: 'completed' });
     assert.equal((await hs.db.query('SELECT status FROM crawls WHERE id = $1', [done])).rows[0].status, 'completed');
@@ -461,5 +463,39 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('random bodies on the start routes: never 5xx, 200 or a Firecrawl error, a row only on 200', async () => {
+    // Every string that could be a URL points at 127.0.0.1:9 (nothing listens there).
+    const str = fc.oneof(
+      fc.constantFrom(SITE, `${SITE}/a?b=1`, HOOK, 'http://127.0.0.1:9/hook', '(', '^/a', '(a+)+$', 'markdown', 'html', 'links', 'screenshot', 'page', 'started', 'Content-Type', '', '__proto__'),
+      fc.string({ maxLength: 20 }).filter((x) => !x.includes(':')),
+    );
+    const value = fc.letrec((tie) => ({
+      v: fc.oneof({ depthSize: 'small' }, str, fc.integer({ min: -5, max: 20_000 }), fc.double(), fc.boolean(), fc.constant(null), fc.array(tie('v'), { maxLength: 4 }), fc.dictionary(str, tie('v'), { maxKeys: 4 })),
+    })).v;
+    const fields = ['url', 'urls', 'limit', 'maxDepth', 'maxDiscoveryDepth', 'includePaths', 'excludePaths', 'crawlEntireDomain', 'allowBackwardLinks', 'sitemap', 'ignoreSitemap', 'formats', 'scrapeOptions', 'webhook', 'ignoreInvalidURLs', 'maxConcurrency', 'timeout', 'headers', 'origin'];
+    const body = fc.oneof(
+      fc.dictionary(fc.constantFrom(...fields), value, { maxKeys: 8 }),
+      fc.record({ url: fc.constant(SITE), webhook: fc.oneof(value, fc.record({ url: fc.constantFrom(HOOK, 'http://127.0.0.1:9/h'), headers: value, metadata: value, events: value }, { requiredKeys: [] })) }),
+      fc.record({ urls: fc.array(str, { maxLength: 5 }), formats: value, ignoreInvalidURLs: value }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('/v1/crawl', '/v2/crawl', '/v1/batch/scrape', '/v2/batch/scrape'), body, async (path, json) => {
+        const before = await crawlCount();
+        const r = await post(path, json);
+        assert.ok(r.status < 500, `${r.status} ${JSON.stringify(r.body)} for ${path} ${JSON.stringify(json)}`);
+        if (r.status === 200) {
+          assert.equal(r.body.success, true);
+          assert.equal(await crawlCount(), before + 1);
+        } else {
+          assert.equal(r.status, 400, JSON.stringify(r.body));
+          assert.equal(r.body.success, false);
+          assert.equal(typeof r.body.error, 'string');
+          assert.equal(await crawlCount(), before);
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 });
