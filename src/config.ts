@@ -105,6 +105,12 @@ const ConfigSchema = EnvSchema.transform((e) => ({
   port: e.PORT,
   host: e.HOST,
   publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+  /**
+   * Whether the operator named the public URL. Without it, links a client
+   * must follow (a crawl's `next`) are built from the request's own origin,
+   * since the localhost fallback is right only for a client on this machine.
+   */
+  publicUrlSet: e.PUBLIC_URL !== undefined,
   role: e.ROLE,
   dataDir: e.DATA_DIR,
   databaseUrl: e.DATABASE_URL,

@@ -38,6 +38,9 @@ export const ERROR_CODES = {
   'ERR::JOB::NOT_REPLAYABLE': e(409),
   'ERR::JOB::NOT_READY': e(409),
 
+  // Crawls and batch scrapes (the Firecrawl-style /v1 and /v2 routes).
+  'ERR::CRAWL::NOT_FOUND': e(404),
+
   // Temporal did not take the job, or its answer could not be read.
   'ERR::TEMPORAL::UNAVAILABLE': e(503, true),
   'ERR::THROTTLE::MAX_CONCURRENT_REQUEST_EXCEEDED': e(429, true),

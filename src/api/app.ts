@@ -9,6 +9,8 @@ import { scrapeRoutes } from './routes/scrape/scrape';
 import { jobRoutes } from './routes/jobs/jobs';
 import { accountRoutes } from './routes/account/account';
 import { docsRoutes } from './routes/docs/docs';
+import { firecrawlRoutes } from './routes/firecrawl/firecrawl';
+import { foldFirecrawlSlashes } from './routes/firecrawl/paths';
 import { buildOpenApi } from './openapi';
 import { pingDatabase } from '../db/repositories/health';
 
@@ -17,6 +19,7 @@ export function createApp(deps: ApiDeps): Koa<AppState> {
   app.proxy = true;
   app.silent = true; // the error middleware logs; Koa's default stderr dump would duplicate it
   app.use(errorMiddleware(deps.logger));
+  app.use(foldFirecrawlSlashes());
   app.use(jsonBody(deps.config.apiBodyLimitBytes));
 
   for (const router of buildRouters(deps)) {
@@ -36,5 +39,5 @@ export function buildRouters(deps: ApiDeps): Router<AppState>[] {
   ops.get('/openapi.json', (ctx) => {
     ctx.body = doc;
   });
-  return [ops, docsRoutes(), adminRoutes(deps), webhookRoutes(deps), scrapeRoutes(deps), jobRoutes(deps), accountRoutes(deps)];
+  return [ops, docsRoutes(), adminRoutes(deps), webhookRoutes(deps), scrapeRoutes(deps), jobRoutes(deps), accountRoutes(deps), firecrawlRoutes(deps)];
 }

@@ -3,6 +3,7 @@ import type { Config } from '../config';
 import { CreateKey, CreateProject, RevokeKey, UpdateProject } from './routes/admin/schema';
 import { JobByUuid } from './routes/jobs/schema';
 import { AccountQuery } from './routes/account/schema';
+import { BatchBody, CancelById, CrawlBody, CrawlById } from './routes/firecrawl/schema';
 import { DOCS_ASSETS } from './routes/docs/docs';
 import { ScrapeParams, ScreenshotParams } from './routes/scrape/schema';
 import { createWebhookSchema, ListDeliveries, ReplayWebhook, updateWebhookSchema, WebhookByName } from './routes/webhooks/schema';
@@ -23,6 +24,26 @@ interface Op {
   body?: boolean;
   ok: { status: number; description: string };
   errors?: number[];
+  /** Firecrawl-style routes: unknown body keys are ignored, and errors carry Firecrawl's fields too. */
+  firecrawl?: boolean;
+}
+
+const crawlStatusOk =
+  '{success: true, status: scraping | completed | failed | cancelled, total, completed, creditsUsed, expiresAt, data: [document], next?}; next (absolute) only when more finished documents follow';
+
+/** The Firecrawl-compatible crawl and batch scrape operations, the same under /v1 and /v2. */
+function firecrawlOperations(): Op[] {
+  return (['v1', 'v2'] as const).flatMap((v): Op[] => {
+    const f = { tag: 'crawl', auth: 'key' as const, firecrawl: true };
+    return [
+      { ...f, method: 'post', path: `/${v}/crawl`, summary: `Start a crawl (Firecrawl ${v}); both versions' option names are accepted`, input: CrawlBody, body: true, ok: { status: 200, description: '{success: true, id, url} (url: the status URL)' }, errors: [400, 401, 413, 415, 429, 503] },
+      { ...f, method: 'get', path: `/${v}/crawl/:id`, summary: 'Crawl (or batch scrape) status and documents, paged with skip and limit', input: CrawlById, ok: { status: 200, description: crawlStatusOk }, errors: [400, 401, 404] },
+      { ...f, method: 'delete', path: `/${v}/crawl/:id`, summary: 'Cancel a crawl; an ended one answers with the status it ended with', input: CancelById, ok: { status: 200, description: '{success: true, status}: "cancelled" unless it had ended already' }, errors: [401, 404, 503] },
+      { ...f, method: 'post', path: `/${v}/batch/scrape`, summary: `Scrape a list of URLs (Firecrawl ${v}); scrape options at the top level or under scrapeOptions`, input: BatchBody, body: true, ok: { status: 200, description: '{success: true, id, url, invalidURLs}' }, errors: [400, 401, 413, 415, 429, 503] },
+      { ...f, method: 'get', path: `/${v}/batch/scrape/:id`, summary: 'Batch scrape status and documents, as the crawl status', input: CrawlById, ok: { status: 200, description: crawlStatusOk }, errors: [400, 401, 404] },
+      { ...f, method: 'delete', path: `/${v}/batch/scrape/:id`, summary: 'Cancel a batch scrape, as the crawl cancel', input: CancelById, ok: { status: 200, description: '{success: true, status}' }, errors: [401, 404, 503] },
+    ];
+  });
 }
 
 /**
@@ -66,6 +87,7 @@ export function operations(config: Pick<Config, 'scrape' | 'webhook'>): Op[] {
     { method: 'patch', path: '/admin/projects/:name', summary: "Change a project's plan, alert URL or capture concurrency (applies at once)", tag: 'operator', auth: 'admin', input: UpdateProject, body: true, ok: { status: 200, description: 'The project' }, errors: [400, 401, 404] },
     { method: 'post', path: '/admin/projects/:name/keys', summary: 'New API key for an environment, shown once', tag: 'operator', auth: 'admin', input: CreateKey, body: true, ok: { status: 201, description: '{key, prefix, project, env}' }, errors: [400, 401, 404] },
     { method: 'delete', path: '/admin/keys/:prefix', summary: 'Revoke a key', tag: 'operator', auth: 'admin', input: RevokeKey, ok: { status: 204, description: 'Revoked' }, errors: [401, 404] },
+    ...firecrawlOperations(),
   ];
 }
 
@@ -80,6 +102,17 @@ const ErrorSchema = {
     error_id: { type: 'string', format: 'uuid', description: 'Unique per error; quote it when reporting (it is in the log line).' },
   },
   additionalProperties: false,
+};
+
+// Under /v1 and /v2: the same fields, plus what the Firecrawl clients read.
+const FirecrawlErrorSchema = {
+  ...ErrorSchema,
+  required: ['success', 'error', ...ErrorSchema.required],
+  properties: {
+    success: { type: 'boolean', const: false },
+    error: { type: 'string', description: 'The message (what the Firecrawl clients show)' },
+    ...ErrorSchema.properties,
+  },
 };
 
 const pathParams = (path: string) => [...path.matchAll(/:([A-Za-z_]+)/g)].map((m) => m[1]!);
@@ -116,7 +149,7 @@ export function buildOpenApi(config: Config) {
           required: false,
           content: {
             'application/json': {
-              schema: { type: 'object', properties: bodyProps, required: [...required].filter((r) => !inPath.includes(r)), additionalProperties: false },
+              schema: { type: 'object', properties: bodyProps, required: [...required].filter((r) => !inPath.includes(r)), additionalProperties: !!op.firecrawl },
             },
           },
         };
@@ -127,7 +160,8 @@ export function buildOpenApi(config: Config) {
     }
     const responses: Record<string, unknown> = { [op.ok.status]: { description: op.ok.description } };
     for (const e of op.errors ?? []) {
-      responses[e] = { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+      const ref = op.firecrawl ? '#/components/schemas/FirecrawlError' : '#/components/schemas/Error';
+      responses[e] = { description: 'Error', content: { 'application/json': { schema: { $ref: ref } } } };
     }
     paths[openApiPath(op.path)] ??= {};
     paths[openApiPath(op.path)]![op.method] = {
@@ -150,7 +184,7 @@ export function buildOpenApi(config: Config) {
     },
     servers: [{ url: config.publicUrl }],
     components: {
-      schemas: { Error: ErrorSchema },
+      schemas: { Error: ErrorSchema, FirecrawlError: FirecrawlErrorSchema },
       securitySchemes: {
         apiKeyQuery: { type: 'apiKey', in: 'query', name: 'key' },
         bearer: { type: 'http', scheme: 'bearer', description: 'An API key' },

@@ -1,15 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  isGrpcServiceError,
-  NamespaceNotFoundError,
-  ServiceError,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowFailedError,
-  WorkflowIdReusePolicy,
-  WorkflowNotFoundError,
-  type Client,
-  type WorkflowHandle,
-} from '@temporalio/client';
+import { WorkflowFailedError, WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../config';
 import { withTransaction, type Db, type DbClient } from '../db/pool';
 import { claimIdempotencyKey, releaseIdempotencyKey, saveIdempotentResponse, type IdempotencyHit } from '../db/repositories/idempotency';
@@ -23,6 +13,7 @@ import { jobWorkflowId, type JobKind } from '../shared/names';
 import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME, SA_WEBHOOK_NAME } from '../shared/searchAttributes';
 import { buildJobWorkflowInput } from '../temporal/jobInput';
 import type { CaptureSlots } from '../capture/slots';
+import { errorMessage as message, START_ATTEMPTS, START_PROBE_TIMEOUT_MS, START_RETRY_BASE_MS, START_TIMEOUT_MS, startFreshWorkflow, type StartOutcome } from './workflowStart';
 
 export interface JobSubmission {
   project: Project;
@@ -54,46 +45,6 @@ export type SubmitOutcome =
   | { type: 'enqueued'; jobId: string; promise: JobPromise }
   | { type: 'finished'; job: Job; result: JobResult | null };
 
-type StartOutcome =
-  | { state: 'started'; handle: WorkflowHandle }
-  | { state: 'not-started'; error: unknown }
-  | { state: 'unknown'; error: unknown };
-
-// How a failed start call reads. The Temporal client itself retries some
-// gRPC statuses (UNAVAILABLE, UNKNOWN, RESOURCE_EXHAUSTED, ABORTED, DATA_LOSS,
-// OUT_OF_RANGE) before giving up, so the status it throws is only its last
-// try's: after those, an earlier try may have landed, and trying again
-// ourselves adds nothing. The statuses below it never retries: the server
-// refused that one call without carrying it out.
-const GRPC_REFUSED = new Set([
-  3, // INVALID_ARGUMENT
-  5, // NOT_FOUND
-  7, // PERMISSION_DENIED
-  9, // FAILED_PRECONDITION
-  12, // UNIMPLEMENTED
-  16, // UNAUTHENTICATED
-]);
-const GRPC_RETRIED_BY_CLIENT = new Set([2, 8, 10, 11, 14, 15]);
-
-type StartFailure =
-  /** The server refused the call: it did not land. */
-  | 'refused'
-  /** The client already retried: it may have landed, and retrying again is no use. */
-  | 'unclear-retried'
-  /** A deadline, a cancellation, an unknown fault: it may have landed; try again. */
-  | 'unclear';
-
-function classifyStartFailure(err: unknown): StartFailure {
-  if (err instanceof NamespaceNotFoundError) return 'refused';
-  const cause = err instanceof ServiceError ? err.cause : err;
-  if (!isGrpcServiceError(cause)) return 'unclear';
-  if (GRPC_REFUSED.has(cause.code)) return 'refused';
-  return GRPC_RETRIED_BY_CLIENT.has(cause.code) ? 'unclear-retried' : 'unclear';
-}
-
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export interface JobSubmitterDeps {
   db: Db;
   config: Config;
@@ -113,12 +64,10 @@ export interface JobSubmitterDeps {
  * again; only a start known not to have landed fails the job.
  */
 export class JobSubmitter {
-  static readonly START_ATTEMPTS = 3;
-  static readonly RETRY_BASE_MS = 200;
-  static readonly PROBE_TIMEOUT_MS = 5_000;
-  // Longer than the client's own retries of an unreachable server (about 20 s),
-  // so an outage reads as UNAVAILABLE; short enough that a hung server is not waited on forever.
-  static readonly START_TIMEOUT_MS = 30_000;
+  static readonly START_ATTEMPTS = START_ATTEMPTS;
+  static readonly RETRY_BASE_MS = START_RETRY_BASE_MS;
+  static readonly PROBE_TIMEOUT_MS = START_PROBE_TIMEOUT_MS;
+  static readonly START_TIMEOUT_MS = START_TIMEOUT_MS;
 
   constructor(private readonly deps: JobSubmitterDeps) {}
 
@@ -256,37 +205,7 @@ export class JobSubmitter {
         ...(s.webhookName ? [{ key: SA_WEBHOOK_NAME, value: s.webhookName }] : []),
       ],
     };
-    let mayHaveLanded = false;
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= JobSubmitter.START_ATTEMPTS; attempt++) {
-      try {
-        const handle = await temporal.connection.withDeadline(Date.now() + JobSubmitter.START_TIMEOUT_MS, () =>
-          temporal.workflow.start('jobWorkflow', options),
-        );
-        return { state: 'started', handle };
-      } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) {
-          return { state: 'started', handle: temporal.workflow.getHandle(workflowId) };
-        }
-        lastError = err;
-        const failure = classifyStartFailure(err);
-        if (failure === 'refused') break;
-        mayHaveLanded = true;
-        if (failure === 'unclear-retried') break;
-        logger.warn({ jobId, attempt, err: message(err) }, 'job workflow start unconfirmed; trying again');
-        if (attempt < JobSubmitter.START_ATTEMPTS) await sleep(JobSubmitter.RETRY_BASE_MS * attempt);
-      }
-    }
-    if (!mayHaveLanded) return { state: 'not-started', error: lastError };
-    // Every try has returned. Ask the server whether any of them landed: its
-    // "not found" is an answer; failing to ask leaves it open.
-    try {
-      await temporal.connection.withDeadline(Date.now() + JobSubmitter.PROBE_TIMEOUT_MS, () => temporal.workflow.getHandle(workflowId).describe());
-      return { state: 'started', handle: temporal.workflow.getHandle(workflowId) };
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return { state: 'not-started', error: lastError };
-      return { state: 'unknown', error: lastError };
-    }
+    return startFreshWorkflow(temporal, logger, 'jobWorkflow', options, { what: 'job workflow', fields: { jobId } });
   }
 
   /**

@@ -3,6 +3,7 @@ import type Koa from 'koa';
 import { AppError, type ErrorBody, type ErrorCode } from '../../errors';
 import type { Logger } from '../../logger';
 import type { AppState } from '../context';
+import { FIRECRAWL_PREFIX } from '../routes/firecrawl/paths';
 
 // Statuses Koa or the router answer by themselves, with the code each one gets.
 const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
@@ -58,6 +59,15 @@ export function errorMiddleware(logger: Logger): Koa.Middleware<AppState> {
       if (body.http_code >= 500) logger.error({ ...fields, err }, 'request failed');
       else logger.info({ ...fields, ...(routed ? { message: body.message } : {}) }, 'request refused');
 
+      // Under /v1 and /v2 the Firecrawl clients read `error` (the message) and
+      // `code`, and the v2 client retries any request, POST included, on a
+      // 502: so there the body is Firecrawl's {success: false, error, ...}
+      // around ours, and a 502 (none of these routes should raise one) leaves
+      // as 503, which no client repeats on its own.
+      if (FIRECRAWL_PREFIX.test(ctx.path)) {
+        if (body.http_code === 502) body.http_code = 503;
+        body = { success: false, error: body.message, ...body } as ErrorBody;
+      }
       ctx.status = body.http_code;
       // Exactly application/json, no charset: the Scrapfly SDK recognizes an
       // error document on /screenshot by comparing this header verbatim.

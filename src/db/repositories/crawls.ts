@@ -157,6 +157,38 @@ export async function listCrawlDocuments(db: Q, crawlId: string, skip: number, l
   return rows.map((r) => r.document);
 }
 
+/**
+ * Serialized size of the next finished documents from `skip` (up to `limit`),
+ * so the status endpoint can bound a page by bytes before loading any document.
+ */
+export async function listCrawlDocumentSizes(db: Q, crawlId: string, skip: number, limit: number): Promise<number[]> {
+  const { rows } = await db.query<{ bytes: number }>(
+    `SELECT octet_length(document::text)::int AS bytes FROM crawl_pages
+      WHERE crawl_id = $1 AND done_seq IS NOT NULL ORDER BY done_seq OFFSET $2 LIMIT $3`,
+    [crawlId, skip, limit],
+  );
+  return rows.map((r) => r.bytes);
+}
+
+/**
+ * A crawl whose workflow surely never started ends failed and settled (it
+ * no longer counts against the queue), its unfetched pages dropped. False
+ * when the row shows a workflow had it after all (a page finished, an event
+ * was stored, or it ended): then nothing changes.
+ */
+export async function failUnstartedCrawl(c: DbClient, id: string, error: string): Promise<boolean> {
+  const { rowCount } = await c.query(
+    `UPDATE crawls SET status = 'failed', error = $2, settled = true, total = 0, completed_at = now(), updated_at = now()
+      WHERE id = $1 AND status = 'scraping' AND completed = 0 AND completed_at IS NULL
+        AND NOT EXISTS (SELECT 1 FROM crawl_events WHERE crawl_id = $1)
+        AND NOT EXISTS (SELECT 1 FROM crawl_pages WHERE crawl_id = $1 AND status <> 'pending')`,
+    [id, error],
+  );
+  if (!rowCount) return false;
+  await c.query('DELETE FROM crawl_pages WHERE crawl_id = $1', [id]);
+  return true;
+}
+
 /** Marks a running crawl cancelled (the workflow is then signalled); false when it had ended already. */
 export async function markCrawlCancelled(db: Q, id: string): Promise<boolean> {
   const { rowCount } = await db.query(
