@@ -3,7 +3,8 @@
 // PostgreSQL with a fresh database per test file, every resource torn down
 // at the end. `npm run test:unit` (--unit): test/unit only, which needs
 // neither PostgreSQL nor Chromium (workflow unit tests start the dev-server
-// binary from .tools themselves).
+// binary from .tools themselves). Both paths make a throwaway CA for the run
+// (test/helpers/tls.ts) and hand it to the test processes.
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { resolveTemporalCli, startDevServer } from '../src/temporal/devServer';
 import { freePort } from './helpers/net';
+import { generateTestTls } from './helpers/tls';
 import { repoRoot } from '../src/shared/repoRoot';
 
 const ADMIN_DB_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -45,8 +47,19 @@ async function main() {
   );
   if (files.length === 0) throw new Error(`no test files match ${filters.join(' ')}`);
   const cliPath = await resolveTemporalCli(process.env.TEMPORAL_CLI);
-  if (unitOnly) process.exit(await runFiles(files, { HOOKSHOT_TEST_TEMPORAL_CLI: cliPath }));
+  // Made here, not in a test file: Node reads NODE_EXTRA_CA_CERTS only when a process starts.
+  const tls = generateTestTls();
+  let code = 1;
+  try {
+    code = await (unitOnly ? runFiles(files, { ...tls.env, HOOKSHOT_TEST_TEMPORAL_CLI: cliPath }) : runAll(files, cliPath, tls.env));
+  } finally {
+    tls.remove();
+  }
+  process.exit(code);
+}
 
+/** The full run: PostgreSQL, Chromium and one Temporal dev server around the files. */
+async function runAll(files: string[], cliPath: string, tlsEnv: Record<string, string>): Promise<number> {
   // Fail fast, with a clear message, when PostgreSQL is not reachable.
   const probe = new pg.Client({ connectionString: ADMIN_DB_URL });
   await probe.connect().catch((err) => {
@@ -72,9 +85,9 @@ async function main() {
   const dbPrefix = `hookshot_test_${randomBytes(4).toString('hex')}_`;
   console.log(`# temporal dev server ${dev.address} (${cliPath}); databases ${dbPrefix}*`);
 
-  let code = 1;
   try {
-    code = await runFiles(files, {
+    return await runFiles(files, {
+      ...tlsEnv,
       HOOKSHOT_TEST_TEMPORAL_ADDRESS: dev.address,
       HOOKSHOT_TEST_TEMPORAL_CLI: cliPath,
       HOOKSHOT_TEST_ADMIN_DB_URL: ADMIN_DB_URL,
@@ -84,7 +97,6 @@ async function main() {
     await dev.stop();
     await dropRunDatabases(dbPrefix).catch((err) => console.error(`could not drop test databases: ${err.message}`));
   }
-  process.exit(code);
 }
 
 /** Node's test runner over the files, one at a time; resolves with its exit code. */

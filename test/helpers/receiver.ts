@@ -11,14 +11,31 @@ export interface Received {
 
 export type Responder = (req: Received, index: number) => { status: number; headers?: Record<string, string>; body?: string };
 
+export type Receiver = Awaited<ReturnType<typeof startReceiver>>;
+
+/** What both the HTTP and the HTTPS receiver build on: a Node server of either kind. */
+export type RecordingServer = Pick<http.Server, 'listen' | 'address' | 'close' | 'closeAllConnections'>;
+
+const defaultResponder: Responder = () => ({ status: 200, body: 'ok' });
+
 /**
  * A real HTTP receiver on loopback that records every request. `respond`
  * scripts the answers (default 200). waitFor() resolves once n requests came.
  */
-export async function startReceiver(respond: Responder = () => ({ status: 200, body: 'ok' }), host = '127.0.0.1') {
+export function startReceiver(respond: Responder = defaultResponder, host = '127.0.0.1') {
+  return serveRecorder('http', (handler) => http.createServer(handler), respond, host);
+}
+
+/** Listens on `host` port 0 with a server made by `create`, recording every request. */
+export async function serveRecorder(
+  scheme: 'http' | 'https',
+  create: (handler: http.RequestListener) => RecordingServer,
+  respond: Responder = defaultResponder,
+  host = '127.0.0.1',
+) {
   const received: Received[] = [];
   const waiters: Array<{ n: number; resolve: () => void }> = [];
-  const server = http.createServer((req, res) => {
+  const server = create((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -36,7 +53,7 @@ export async function startReceiver(respond: Responder = () => ({ status: 200, b
   await new Promise<void>((resolve) => server.listen(0, host, () => resolve()));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://${host}:${port}`,
+    url: `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`,
     received,
     waitFor(n: number, timeoutMs = 30_000): Promise<void> {
       if (received.length >= n) return Promise.resolve();
