@@ -47,9 +47,15 @@ export function createCrawlActivities(deps: ActivityDeps) {
   };
   const policyFor = (crawl: Crawl, url: string): Promise<RobotsPolicy | null> =>
     crawl.options.ignoreRobotsTxt ? Promise.resolve(null) : robots.policyFor(url, crawl.options.robotsUserAgent ?? undefined);
-  const allowed = async (crawl: Crawl, url: string) => {
+  const allowed = async (crawl: Crawl, url: string) => (await robotsRefusal(crawl, url)) === null;
+  /** Why robots.txt forbids the URL, or null when it may be fetched. */
+  const robotsRefusal = async (crawl: Crawl, url: string): Promise<string | null> => {
     const policy = await policyFor(crawl, url);
-    return policy === null || policy.isAllowed(url);
+    if (policy === null || policy.isAllowed(url)) return null;
+    if (policy.mode !== 'disallow_all') return 'robots.txt disallows this page';
+    // RFC 9309: a robots.txt that cannot be read (5xx, unreachable) disallows the whole site.
+    const why = policy.status !== null ? `robots.txt answered HTTP ${policy.status}` : `robots.txt could not be fetched: ${policy.fetchError ?? 'no answer'}`;
+    return `${why}; every page of ${policy.origin} counts as disallowed (RFC 9309)`;
   };
 
   /** Tells the crawl's events workflow that events up to `upTo` are stored (starting it when needed). */
@@ -136,9 +142,10 @@ export function createCrawlActivities(deps: ActivityDeps) {
         let document: PageDocument;
         let error: string | null = null;
         let links: PageSeed[] = [];
-        if (!(await allowed(crawl, page.url))) {
+        const refusal = await robotsRefusal(crawl, page.url);
+        if (refusal !== null) {
           ok = false;
-          error = 'robots.txt disallows this page';
+          error = refusal;
           document = { metadata: { sourceURL: page.url, url: page.url, statusCode: null, error } };
         } else {
           const timeoutMs = Math.min(crawl.options.timeoutMs ?? config.scrape.timeoutMs, config.scrape.timeoutMs);

@@ -60,6 +60,8 @@ export interface RobotsPolicy {
   readonly mode: RobotsMode;
   /** The HTTP status, or null when there was no final response. */
   readonly status: number | null;
+  /** Why there was no answer (unreachable, refused), or null. */
+  readonly fetchError: string | null;
   /** The file was longer than ROBOTS_MAX_BYTES and only its beginning was read. */
   readonly truncated: boolean;
   /** Seconds between requests asked of our user agent (or of `*`), or null. */
@@ -151,6 +153,7 @@ export function parseRobots(
     origin,
     mode,
     status,
+    fetchError: outcome.kind === 'response' ? null : (outcome.error ?? null),
     truncated,
     crawlDelaySeconds,
     sitemaps,
