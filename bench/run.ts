@@ -18,8 +18,10 @@ import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
 import { bootstrapDefaultProject } from '../src/db/repositories/projects';
 import { acquireCaptureSlot, releaseCaptureSlot } from '../src/db/repositories/captureSlots';
+import { startCrawlSite } from '../test/helpers/crawlSite';
 
 const N = Number(process.env.BENCH_JOBS ?? 300);
+const CRAWL_PAGES = Number(process.env.BENCH_CRAWL_PAGES ?? 2000);
 const peakOf = (r: unknown) => (r as { per_second: number }).per_second;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 20);
@@ -327,6 +329,48 @@ async function main() {
           chromium_peak_rss_mb: Math.round(chromiumPeak / 1024 / 1024),
         };
         console.log('capture: screenshots', results.capture_screenshots);
+      }
+
+      // Crawl: a loopback site of about BENCH_CRAWL_PAGES pages, crawled whole
+      // (CRAWL_PAGE_CONCURRENCY pages at a time, the project's slots); pages
+      // per second, and the largest history any run of the crawl had (it
+      // continues as new every CRAWL_PAGES_PER_RUN pages).
+      {
+        const site = await startCrawlSite({ pages: Math.max(7, CRAWL_PAGES - 50), slowMs: 50 });
+        const t3 = performance.now();
+        const started = await api.request({
+          path: `/v2/crawl?key=${keys.live}`,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ url: site.url, limit: CRAWL_PAGES * 2 }),
+        });
+        const { id } = (await started.body.json()) as { id: string };
+        let status: { status: string; total: number; completed: number } = { status: 'scraping', total: 0, completed: 0 };
+        while (status.status === 'scraping') {
+          await new Promise((r) => setTimeout(r, 250));
+          const r = await api.request({ path: `/v2/crawl/${id}?key=${keys.live}&limit=1`, method: 'GET' });
+          status = (await r.body.json()) as typeof status;
+        }
+        const seconds = (performance.now() - t3) / 1000;
+        const client = new Client({ connection: await Connection.connect({ address: dev.address }) });
+        let runs = 0;
+        let largest = 0;
+        for await (const w of client.workflow.list({ query: `WorkflowId = "crawl:${id}"` })) {
+          runs++;
+          largest = Math.max(largest, w.historyLength ?? 0);
+        }
+        await client.connection.close();
+        results.crawl = {
+          pages: status.completed,
+          status: status.status,
+          seconds: Math.round(seconds * 10) / 10,
+          pages_per_second: Math.round((status.completed / seconds) * 10) / 10,
+          page_concurrency: config.crawl.pageConcurrency,
+          workflow_runs: runs,
+          largest_history_events: largest,
+        };
+        console.log('crawl', results.crawl);
+        await site.close();
       }
 
       clearInterval(sampler);

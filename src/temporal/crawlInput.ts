@@ -27,5 +27,5 @@ export function eventDeliverySettings(config: Pick<Config, 'webhook'>): EventDel
 }
 
 export function buildCrawlEventsInput(config: Pick<Config, 'webhook' | 'crawl'>, crawlId: string): CrawlEventsWorkflowInput {
-  return { crawlId, ...eventDeliverySettings(config), concurrency: config.crawl.eventConcurrency, eventsPerRun: 500 };
+  return { crawlId, ...eventDeliverySettings(config), concurrency: config.crawl.eventConcurrency, eventsPerRun: config.crawl.pagesPerRun };
 }

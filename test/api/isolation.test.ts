@@ -14,6 +14,8 @@ describe('isolation between projects and environments', () => {
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let otherProjectKey: string;
   let jobId: string;
+  let crawlId: string;
+  let batchId: string;
   let webhookBefore: unknown;
 
   before(async () => {
@@ -30,6 +32,10 @@ describe('isolation between projects and environments', () => {
     jobId = (await hs.api(`/scrape?url=${encodeURIComponent(page)}&webhook_name=shared-name`, { key: hs.keys.live })).body.job_uuid;
     await until(async () => ((await hs.api(`/jobs/${jobId}`, { key: hs.keys.live })).body.status === 'failed' ? true : undefined));
     webhookBefore = (await hs.api('/webhooks/shared-name', { key: hs.keys.live })).body;
+    // And one crawl and one batch, read by id under /v1 and /v2.
+    crawlId = (await hs.api('/v2/crawl', { method: 'POST', key: hs.keys.live, json: { url: page, limit: 1 } })).body.id;
+    batchId = (await hs.api('/v2/batch/scrape', { method: 'POST', key: hs.keys.live, json: { urls: [page] } })).body.id;
+    assert.ok(crawlId && batchId);
   });
   after(async () => {
     await hs?.close();
@@ -48,7 +54,18 @@ describe('isolation between projects and environments', () => {
         const path = op.path.replace(':name', 'shared-name').replace(':uuid', jobId);
         const method = op.method.toUpperCase();
         const label = `${who}: ${method} ${op.path}`;
-        if (op.path === '/scrape' || op.path === '/screenshot') {
+        if (/^\/v[12]\/(crawl|batch\/scrape)$/.test(op.path)) {
+          // Starting a crawl is the outsider's own business: it is theirs, and owner ids stay hidden (below).
+          checked++;
+          continue;
+        } else if (/^\/v[12]\/(crawl|batch\/scrape)\/:id$/.test(op.path)) {
+          for (const id of [crawlId, batchId]) {
+            const r = await hs.api(op.path.replace(':id', id), { method, key });
+            assert.equal(r.status, 404, `${label} ${id} → ${r.status}`);
+            assert.equal(r.body.code, 'ERR::CRAWL::NOT_FOUND', label);
+            assert.equal(r.body.success, false, label);
+          }
+        } else if (op.path === '/scrape' || op.path === '/screenshot') {
           const r = await hs.api(`${op.path}?url=${encodeURIComponent('http://127.0.0.1:9/')}&webhook_name=shared-name`, { method, key });
           assert.equal(r.status, 404, label);
           assert.equal(r.body.code, 'ERR::WEBHOOK::NOT_FOUND', label);
@@ -81,6 +98,8 @@ describe('isolation between projects and environments', () => {
     assert.equal((await hs.api('/account', { key: hs.keys.live })).body.event_signing_secret, ownerSecret);
     assert.deepEqual((await hs.api('/webhooks/shared-name', { key: hs.keys.live })).body, webhookBefore);
     const job = (await hs.api(`/jobs/${jobId}`, { key: hs.keys.live })).body;
+    // Outsiders' DELETEs cancelled nothing of the owner's.
+    for (const id of [crawlId, batchId]) assert.notEqual((await hs.api(`/v2/crawl/${id}`, { key: hs.keys.live })).body.status, 'cancelled');
     assert.equal(job.status, 'failed');
     assert.ok(job.attempts.every((a: { series: number }) => a.series === 0), 'no replay happened');
   });

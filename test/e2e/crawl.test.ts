@@ -148,6 +148,37 @@ describe('crawl and batch scrape with Firecrawl-style events', () => {
     }
   });
 
+  it('v1 crawl through the SDK waiter: ignoreRobotsTxt and includePaths as asked', async () => {
+    const own = await startCrawlSite({ pages: 20 });
+    try {
+      const v1 = new FirecrawlAppV1({ apiKey: hs.keys.live, apiUrl: `${hs.apiUrl}/` });
+      const res = await v1.crawlUrl(own.url, { includePaths: ['^/private/'], ignoreRobotsTxt: true, ignoreSitemap: true, scrapeOptions: { formats: ['rawHtml'] } }, 2);
+      assert.equal(res.status, 'completed');
+      const fetched = [...own.fetchedPages()].sort();
+      assert.ok(fetched.length > 1 && fetched.every((p) => p === '/' || p.startsWith('/private/')), fetched.join(' '));
+      assert.deepEqual(fetched, [...own.expectedPaths({ robots: false, sitemap: false, follow: (p) => p.startsWith('/private/') }).pages].sort());
+      assert.ok(!own.log.some((e) => e.path === '/sitemap.xml'), 'ignoreSitemap: not read');
+      assert.ok(res.data.every((d: any) => typeof d.rawHtml === 'string' && d.markdown === undefined));
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('an unreachable receiver never holds up the crawl; its attempts are logged', async () => {
+    const fc = new Firecrawl({ apiKey: hs.keys.live, apiUrl: hs.apiUrl });
+    const urls = ['/p/1', '/p/2', '/p/3'].map((p) => new URL(p, site.url).toString());
+    const started = await fc.startBatchScrape(urls, { webhook: 'https://127.0.0.1:9/closed' });
+    await whenTrue(async () => (await fc.getBatchScrapeStatus(started.id)).status === 'completed', 30_000);
+    await whenTrue(async () => {
+      const { rows } = await hs.database.pool.query(
+        `SELECT count(DISTINCT a.event_id)::int AS n FROM delivery_attempts a JOIN crawl_events e ON e.id = a.event_id
+          WHERE e.crawl_id = $1 AND a.attempt = 1 AND a.error_code = 'ERR::WEBHOOK::ENDPOINT_UNREACHABLE'`,
+        [started.id],
+      );
+      return rows[0].n === 5; // started, three pages, completed
+    }, 30_000);
+  });
+
   it('cancel stops new fetches at once and ends with crawl.failed "cancelled"', async () => {
     const rx = await startHttpsReceiver();
     const held = await startCrawlSite({ hold: true });

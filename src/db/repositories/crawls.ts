@@ -66,18 +66,8 @@ export interface CrawlEvent {
   delivery_status: 'pending' | 'delivered' | 'failed';
 }
 
-export interface NewCrawl {
-  id: string;
-  project_id: string;
-  env: Env;
-  kind: CrawlKind;
-  api_version: 1 | 2;
-  url: string | null;
-  options: CrawlOptions;
-  webhook: CrawlWebhook | null;
-  page_limit: number;
-  expires_at: Date;
-}
+/** What a new crawl's row is made from; the rest are defaults and counters. */
+export type NewCrawl = Pick<Crawl, 'id' | 'project_id' | 'env' | 'kind' | 'api_version' | 'url' | 'options' | 'webhook' | 'page_limit' | 'expires_at'>;
 
 /** Frontier entry: a URL, its dedupe key and its link depth. */
 export interface PageSeed {
