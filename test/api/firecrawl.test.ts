@@ -420,7 +420,7 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
     assert.equal(bs2.data.length, 4);
   });
 
-  it('a start Temporal refused ends the crawl failed and settled (503); one it may have taken keeps the row (503)', async () => {
+  it('a start Temporal refused ends the crawl failed and settled (503); one it may have taken keeps the row (503) until a cancel finds no workflow', async () => {
     let fault: 'refused' | 'unreachable' | null = null;
     const grpc = (code: number, details: string) =>
       new ServiceError('Failed to start Workflow', { cause: Object.assign(new Error(`${code} ${details}`), { code, details, metadata: {} }) });
@@ -460,6 +460,15 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
       assertFirecrawlError(u, 503, 'ERR::TEMPORAL::UNAVAILABLE', /may or may not have started/);
       const kept = (await other.db.query(`SELECT status, settled, total FROM crawls WHERE kind = 'batch_scrape'`)).rows;
       assert.deepEqual(kept, [{ status: 'scraping', settled: false, total: 1 }]);
+
+      // Cancelling it finds no workflow: the crawl ends there and frees its place in the queue.
+      fault = null;
+      const id = (await other.db.query(`SELECT id FROM crawls WHERE kind = 'batch_scrape'`)).rows[0].id;
+      const c = await other.api(`/v1/batch/scrape/${id}`, { method: 'DELETE', headers: h });
+      assert.equal(c.status, 200);
+      assert.equal(c.body.status, 'cancelled');
+      const ended = (await other.db.query(`SELECT status, settled, total, completed_at IS NOT NULL AS ended FROM crawls WHERE id = $1`, [id])).rows;
+      assert.deepEqual(ended, [{ status: 'cancelled', settled: true, total: 0, ended: true }]);
     } finally {
       await other.close();
     }

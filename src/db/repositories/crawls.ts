@@ -444,3 +444,21 @@ export async function firstPageError(db: Q, crawlId: string): Promise<string | n
   );
   return rows[0]?.error ?? null;
 }
+
+/**
+ * A cancelled crawl whose workflow is gone (its start was never confirmed,
+ * or it failed): ended here, unfetched pages dropped, no longer counted by
+ * the queue limit. False when it had ended already.
+ */
+export async function endAbandonedCrawl(db: Db, id: string): Promise<boolean> {
+  return withTransaction(db, async (c) => {
+    const crawl = await lockCrawl(c, id);
+    if (!crawl || crawl.completed_at) return false;
+    const { rowCount: dropped } = await c.query('DELETE FROM crawl_pages WHERE crawl_id = $1 AND done_seq IS NULL', [id]);
+    await c.query(
+      `UPDATE crawls SET total = total - $2, settled = true, completed_at = now(), updated_at = now() WHERE id = $1`,
+      [id, dropped ?? 0],
+    );
+    return true;
+  });
+}

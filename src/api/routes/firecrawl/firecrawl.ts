@@ -2,7 +2,8 @@ import Router from '@koa/router';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { CrawlSubmitter, type ApiVersion, type CrawlRequest } from '../../../commands/crawlSubmitter';
 import { errorMessage } from '../../../commands/workflowStart';
-import { getCrawlInScope, listCrawlDocuments, listCrawlDocumentSizes, markCrawlCancelled, type Crawl } from '../../../db/repositories/crawls';
+import { getCrawlInScope, listCrawlDocuments, listCrawlDocumentSizes, markCrawlCancelled,
+  endAbandonedCrawl, type Crawl } from '../../../db/repositories/crawls';
 import { AppError } from '../../../errors';
 import { crawlWorkflowId } from '../../../shared/names';
 import { cancelCrawlSignal } from '../../../shared/workflowApi';
@@ -112,8 +113,12 @@ export function firecrawlRoutes(deps: ApiDeps): Router<AppState> {
           temporal.workflow.getHandle(crawlWorkflowId(crawl.id)).signal(cancelCrawlSignal),
         );
       } catch (err) {
-        // Closed or never started: nothing runs that could scrape further.
-        if (!(err instanceof WorkflowNotFoundError)) {
+        // Closed without ending the crawl, or never started (an unconfirmed
+        // start): nothing runs that could scrape further or end it, so it
+        // ends here and stops counting against the queue limit.
+        if (err instanceof WorkflowNotFoundError) {
+          await endAbandonedCrawl(db, crawl.id);
+        } else {
           throw new AppError(
             'ERR::TEMPORAL::UNAVAILABLE',
             `the crawl is marked cancelled, but its workflow could not be told (${errorMessage(err)}); send the DELETE again`,
