@@ -31,6 +31,9 @@ export const ERROR_CODES = {
   // The first request is still running: the same request later gets its answer.
   'ERR::IDEMPOTENCY::IN_PROGRESS': e(409, true),
 
+  // Dashboard forms: the CSRF token was missing or wrong.
+  'ERR::DASHBOARD::CSRF': e(403),
+
   'ERR::PROJECT::NOT_FOUND': e(404),
   'ERR::PROJECT::ALREADY_EXISTS': e(409),
 

@@ -9,6 +9,8 @@ import { scrapeRoutes } from './routes/scrape/scrape';
 import { jobRoutes } from './routes/jobs/jobs';
 import { accountRoutes } from './routes/account/account';
 import { docsRoutes } from './routes/docs/docs';
+import { dashboardRoutes, emptyPage } from './routes/dashboard/dashboard';
+import { createSessions } from '../web/session';
 import { firecrawlRoutes } from './routes/firecrawl/firecrawl';
 import { foldFirecrawlSlashes } from './routes/firecrawl/paths';
 import { buildOpenApi } from './openapi';
@@ -39,5 +41,8 @@ export function buildRouters(deps: ApiDeps): Router<AppState>[] {
   ops.get('/openapi.json', (ctx) => {
     ctx.body = doc;
   });
-  return [ops, docsRoutes(), adminRoutes(deps), webhookRoutes(deps), scrapeRoutes(deps), jobRoutes(deps), accountRoutes(deps), firecrawlRoutes(deps)];
+  const dashboard = dashboardRoutes({ ...deps, sessions: createSessions(deps.db) });
+  // The resource pages (webhooks, history, jobs, notifications, crawls) mount here.
+  dashboard.router.get('/dashboard', dashboard.signedIn, (ctx) => emptyPage(ctx, 'Webhooks'));
+  return [ops, docsRoutes(), adminRoutes(deps), webhookRoutes(deps), scrapeRoutes(deps), jobRoutes(deps), accountRoutes(deps), firecrawlRoutes(deps), dashboard.router];
 }

@@ -4,6 +4,7 @@ import type Koa from 'koa';
 import type { Config } from '../config';
 import type { Db } from '../db/pool';
 import type { KeyScope } from '../db/repositories/projects';
+import type { DashboardSession } from '../db/repositories/sessions';
 import type { Logger } from '../logger';
 
 export interface ApiDeps {
@@ -18,6 +19,8 @@ export interface ApiDeps {
 export interface AppState {
   requestId: string;
   scope?: KeyScope;
+  /** A signed-in dashboard user (src/web/session.ts). */
+  session?: DashboardSession;
   input?: unknown;
   /** The query string after a route reshaped it (see liftBracketHeaders). */
   query?: Record<string, unknown>;

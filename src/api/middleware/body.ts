@@ -17,7 +17,9 @@ export function jsonBody(limit: number): Koa.Middleware<AppState> {
     const length = ctx.request.length;
     const hasBody = (length !== undefined && length > 0) || ctx.get('transfer-encoding') !== '';
     if (!hasBody || ['GET', 'HEAD', 'DELETE'].includes(ctx.method)) return next();
-    if (!ctx.request.is('application/json')) {
+    // Dashboard forms post as browsers do; the API takes JSON only.
+    const form = ctx.path.startsWith('/dashboard/') && ctx.request.is('application/x-www-form-urlencoded') !== false;
+    if (!form && !ctx.request.is('application/json')) {
       throw new AppError('ERR::API::UNSUPPORTED_MEDIA_TYPE', 'request body must be application/json');
     }
     if (length !== undefined && length > limit) throw tooLarge(limit);
@@ -29,6 +31,10 @@ export function jsonBody(limit: number): Koa.Middleware<AppState> {
       chunks.push(chunk as Buffer);
     }
     const text = Buffer.concat(chunks).toString('utf8');
+    if (form) {
+      ctx.request.body = Object.fromEntries(new URLSearchParams(text));
+      return next();
+    }
     if (text.trim() !== '') {
       let parsed: unknown;
       try {

@@ -3,6 +3,7 @@ import type Koa from 'koa';
 import { AppError, type ErrorBody, type ErrorCode } from '../../errors';
 import type { Logger } from '../../logger';
 import type { AppState } from '../context';
+import { errorPage } from '../../web/pages/auth';
 import { FIRECRAWL_PREFIX } from '../routes/firecrawl/paths';
 
 // Statuses Koa or the router answer by themselves, with the code each one gets.
@@ -69,6 +70,12 @@ export function errorMiddleware(logger: Logger): Koa.Middleware<AppState> {
         body = { success: false, error: body.message, ...body } as ErrorBody;
       }
       ctx.status = body.http_code;
+      if (ctx.path === '/dashboard' || ctx.path.startsWith('/dashboard/')) {
+        // People get a page; the message is escaped by the template.
+        ctx.type = 'text/html; charset=utf-8';
+        ctx.body = errorPage(body).value;
+        return;
+      }
       // Exactly application/json, no charset: the Scrapfly SDK recognizes an
       // error document on /screenshot by comparing this header verbatim.
       ctx.set('Content-Type', 'application/json');

@@ -5,6 +5,7 @@ import * as m004 from './004_disable_gate';
 import * as m005 from './005_capture_slots';
 import * as m006 from './006_event_secrets';
 import * as m007 from './007_crawls';
+import * as m008 from './008_dashboard';
 
 /** Applied in this order; never edit a shipped entry, add a new one. */
 export const MIGRATIONS: ReadonlyArray<{ id: string; sql: string }> = [
@@ -15,4 +16,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: string; sql: string }> = [
   { id: '005_capture_slots', sql: m005.sql },
   { id: '006_event_secrets', sql: m006.sql },
   { id: '007_crawls', sql: m007.sql },
+  { id: '008_dashboard', sql: m008.sql },
 ];

@@ -1,0 +1,56 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Db } from '../pool';
+import type { Env, Project } from './projects';
+
+export interface DashboardSession {
+  project: Project;
+  env: Env;
+  keyPrefix: string;
+  csrfToken: string;
+  expiresAt: Date;
+}
+
+const hash = (token: string) => createHash('sha256').update(token).digest();
+
+/** A named secret shared by every process, made once (the first writer wins). */
+export async function appSecret(db: Db, name: string): Promise<string> {
+  const { rows } = await db.query<{ value: string }>(
+    `INSERT INTO app_secrets (name, value) VALUES ($1, $2)
+     ON CONFLICT (name) DO UPDATE SET name = app_secrets.name RETURNING value`,
+    [name, randomBytes(32).toString('hex')],
+  );
+  return rows[0]!.value;
+}
+
+/** A new session for the key's scope; returns its token (for the cookie) and CSRF token. */
+export async function createSession(db: Db, s: { projectId: string; env: Env; keyPrefix: string; ttlMs: number }): Promise<{ token: string; csrfToken: string }> {
+  const token = randomBytes(32).toString('base64url');
+  const csrfToken = randomBytes(24).toString('base64url');
+  await db.query(
+    `INSERT INTO dashboard_sessions (token_hash, project_id, env, key_prefix, csrf_token, expires_at)
+     VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 millisecond')`,
+    [hash(token), s.projectId, s.env, s.keyPrefix, csrfToken, s.ttlMs],
+  );
+  // Expired sessions are swept now and then, on sign-in.
+  await db.query('DELETE FROM dashboard_sessions WHERE expires_at < now()');
+  return { token, csrfToken };
+}
+
+/** The live session of a token: not expired, and its key not revoked. */
+export async function findSession(db: Db, token: string): Promise<DashboardSession | null> {
+  const { rows } = await db.query<{ project: Project; env: Env; key_prefix: string; csrf_token: string; expires_at: Date }>(
+    `SELECT to_jsonb(p) AS project, s.env, s.key_prefix, s.csrf_token, s.expires_at
+       FROM dashboard_sessions s
+       JOIN projects p ON p.id = s.project_id
+       JOIN api_keys k ON k.prefix = s.key_prefix AND k.revoked_at IS NULL
+      WHERE s.token_hash = $1 AND s.expires_at > now()`,
+    [hash(token)],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  return { project: r.project, env: r.env, keyPrefix: r.key_prefix, csrfToken: r.csrf_token, expiresAt: r.expires_at };
+}
+
+export async function deleteSession(db: Db, token: string): Promise<void> {
+  await db.query('DELETE FROM dashboard_sessions WHERE token_hash = $1', [hash(token)]);
+}
