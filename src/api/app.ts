@@ -9,7 +9,12 @@ import { scrapeRoutes } from './routes/scrape/scrape';
 import { jobRoutes } from './routes/jobs/jobs';
 import { accountRoutes } from './routes/account/account';
 import { docsRoutes } from './routes/docs/docs';
-import { dashboardRoutes, emptyPage } from './routes/dashboard/dashboard';
+import { dashboardRoutes } from './routes/dashboard/dashboard';
+import { mountWebhookPages } from './routes/dashboard/webhooks';
+import { mountNotificationPages } from './routes/dashboard/notifications';
+import { mountHistoryPages } from './routes/dashboard/history';
+import { mountJobPages } from './routes/dashboard/jobs';
+import { mountCrawlPages } from './routes/dashboard/crawls';
 import { createSessions } from '../web/session';
 import { firecrawlRoutes } from './routes/firecrawl/firecrawl';
 import { foldFirecrawlSlashes } from './routes/firecrawl/paths';
@@ -41,8 +46,10 @@ export function buildRouters(deps: ApiDeps): Router<AppState>[] {
   ops.get('/openapi.json', (ctx) => {
     ctx.body = doc;
   });
-  const dashboard = dashboardRoutes({ ...deps, sessions: createSessions(deps.db) });
-  // The resource pages (webhooks, history, jobs, notifications, crawls) mount here.
-  dashboard.router.get('/dashboard', dashboard.signedIn, (ctx) => emptyPage(ctx, 'Webhooks'));
+  const dashboardDeps = { ...deps, sessions: createSessions(deps.db) };
+  const dashboard = dashboardRoutes(dashboardDeps);
+  for (const mount of [mountWebhookPages, mountNotificationPages, mountHistoryPages, mountJobPages, mountCrawlPages]) {
+    mount(dashboard.router, dashboardDeps, dashboard);
+  }
   return [ops, docsRoutes(), adminRoutes(deps), webhookRoutes(deps), scrapeRoutes(deps), jobRoutes(deps), accountRoutes(deps), firecrawlRoutes(deps), dashboard.router];
 }

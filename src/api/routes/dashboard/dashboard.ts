@@ -6,8 +6,7 @@ import type Koa from 'koa';
 import type { ApiDeps, AppState, Ctx } from '../../context';
 import { findKeyScope } from '../../../db/repositories/projects';
 import { loginPage } from '../../../web/pages/auth';
-import { page } from '../../../web/layout';
-import { html, type Html } from '../../../web/html';
+import type { Html } from '../../../web/html';
 import { requireCsrf, requireSession, safeNext, type Sessions } from '../../../web/session';
 import { repoRoot } from '../../../shared/repoRoot';
 import { LoginForm } from './schema';
@@ -16,6 +15,12 @@ const LOGIN_CSRF_COOKIE = 'hookshot_login_csrf';
 
 export interface DashboardDeps extends ApiDeps {
   sessions: Sessions;
+}
+
+/** signedIn: a session or 303 to the login page; csrf: every state-changing POST. */
+export interface DashboardGuards {
+  signedIn: Koa.Middleware<AppState>;
+  csrf: Koa.Middleware<AppState>;
 }
 
 /** Sends a page (already escaped by its templates). */
@@ -35,7 +40,7 @@ export function sendPage(ctx: Ctx, body: Html, status = 200): void {
  * resource pages mount on the router this returns, behind `signedIn`
  * (session) and `csrf` (every POST).
  */
-export function dashboardRoutes(deps: DashboardDeps): { router: Router<AppState>; signedIn: Koa.Middleware<AppState>; csrf: Koa.Middleware<AppState> } {
+export function dashboardRoutes(deps: DashboardDeps): { router: Router<AppState> } & DashboardGuards {
   const r = new Router<AppState>({ sensitive: true });
   const { sessions } = deps;
   const signedIn = requireSession(sessions) as Koa.Middleware<AppState>;
@@ -87,7 +92,3 @@ export function dashboardRoutes(deps: DashboardDeps): { router: Router<AppState>
 
   return { router: r, signedIn, csrf };
 }
-
-/** A page placeholder a resource router replaces (kept tiny on purpose). */
-export const emptyPage = (ctx: Ctx, title: string): void =>
-  sendPage(ctx, page({ title, session: ctx.state.session, body: html`<h1>${title}</h1>` }));

@@ -1,0 +1,6 @@
+import type Router from '@koa/router';
+import type { AppState } from '../../context';
+import type { DashboardDeps, DashboardGuards } from './dashboard';
+
+/** (to be built) */
+export function mountJobPages(_r: Router<AppState>, _deps: DashboardDeps, _g: DashboardGuards): void {}
