@@ -49,8 +49,10 @@ export async function createWebhookCommand(deps: WebhookDeps, scope: WebhookScop
   return created;
 }
 
+/** Changes the fields given; an undefined one (a form's blank "keep it" field) is left as it is, only null clears. */
 export async function updateWebhookCommand(deps: Pick<WebhookDeps, 'db'>, w: Webhook, patch: WebhookPatch): Promise<Webhook> {
-  return (await updateWebhook(deps.db, w.id, patch))!;
+  const given = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as WebhookPatch;
+  return (await updateWebhook(deps.db, w.id, given))!;
 }
 
 export async function rotateWebhookSecretCommand(deps: Pick<WebhookDeps, 'db'>, w: Webhook): Promise<Webhook> {
