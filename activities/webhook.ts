@@ -57,7 +57,8 @@ export function createWebhookActivities(deps: ActivityDeps) {
           webhook_id: w.id,
           kind: `webhook.${e.kind}`,
           message,
-          details: { count: e.count, threshold: e.threshold },
+          // The name too: a deleted webhook's notices outlive the row they point at.
+          details: { count: e.count, threshold: e.threshold, webhook_name: w.name },
           dedupe_key: `webhook:${w.id}:${e.seq}`,
         });
         const level = e.kind === 'disabled' ? 'warn' : 'info';

@@ -8,6 +8,7 @@ import { webhookRoutes } from './routes/webhooks/webhooks';
 import { scrapeRoutes } from './routes/scrape/scrape';
 import { jobRoutes } from './routes/jobs/jobs';
 import { accountRoutes } from './routes/account/account';
+import { notificationRoutes } from './routes/notifications/notifications';
 import { docsRoutes } from './routes/docs/docs';
 import { dashboardRoutes } from './routes/dashboard/dashboard';
 import { mountWebhookPages } from './routes/dashboard/webhooks';
@@ -51,5 +52,5 @@ export function buildRouters(deps: ApiDeps): Router<AppState>[] {
   for (const mount of [mountWebhookPages, mountNotificationPages, mountHistoryPages, mountJobPages, mountCrawlPages]) {
     mount(dashboard.router, dashboardDeps, dashboard);
   }
-  return [ops, docsRoutes(), adminRoutes(deps), webhookRoutes(deps), scrapeRoutes(deps), jobRoutes(deps), accountRoutes(deps), firecrawlRoutes(deps), dashboard.router];
+  return [ops, docsRoutes(), adminRoutes(deps), webhookRoutes(deps), scrapeRoutes(deps), jobRoutes(deps), accountRoutes(deps), notificationRoutes(deps), firecrawlRoutes(deps), dashboard.router];
 }

@@ -3,6 +3,7 @@ import type { Config } from '../config';
 import { CreateKey, CreateProject, RevokeKey, UpdateProject } from './routes/admin/schema';
 import { JobByUuid } from './routes/jobs/schema';
 import { AccountQuery } from './routes/account/schema';
+import { ListNotifications } from './routes/notifications/schema';
 import { BatchBody, CancelById, CrawlBody, CrawlById } from './routes/firecrawl/schema';
 import { DOCS_ASSETS } from './routes/docs/docs';
 import { ScrapeParams, ScreenshotParams } from './routes/scrape/schema';
@@ -73,6 +74,7 @@ export function operations(config: Pick<Config, 'scrape' | 'webhook'>): Op[] {
     { method: 'post', path: '/account/rotate-event-secret', summary: 'A new event signing secret; the old one stops signing at once', tag: 'account', auth: 'key', input: AccountQuery, ok: { status: 200, description: 'As GET /account, with the new secret' }, errors: [400, 401] },
     { method: 'get', path: '/jobs/:uuid', summary: 'Job status, result metadata and every delivery attempt (the log_url)', tag: 'jobs', auth: 'key', input: JobByUuid, ok: { status: 200, description: 'The job' }, errors: [400, 401, 404] },
     { method: 'post', path: '/jobs/:uuid/replay', summary: 'Deliver again as a new attempt series, same Job-Id (a signal to the job workflow)', tag: 'jobs', auth: 'key', input: JobByUuid, ok: { status: 202, description: '{job_uuid, replay_id, status}' }, errors: [400, 401, 404, 409] },
+    { method: 'get', path: '/notifications', summary: 'Warnings (50 % and 90 % of the disable threshold) and auto-disable notices of the key\'s webhooks, newest first, cursor-paged', tag: 'webhooks', auth: 'key', input: ListNotifications, ok: { status: 200, description: '{notifications: [{kind: warning | disabled, webhook_name, consecutive_failed_count, message, created_at}], next_cursor}' }, errors: [400, 401] },
     { method: 'post', path: '/webhooks', summary: 'Create a webhook; the answer shows its signing_secret', tag: 'webhooks', auth: 'key', input: create, body: true, ok: { status: 201, description: 'The webhook' }, errors: [400, 401, 409, 413, 415] },
     { method: 'get', path: '/webhooks', summary: "List the key's webhooks", tag: 'webhooks', auth: 'key', ok: { status: 200, description: '{data: [webhook]}' }, errors: [401] },
     { method: 'get', path: '/webhooks/:name', summary: 'Read a webhook', tag: 'webhooks', auth: 'key', input: WebhookByName, ok: { status: 200, description: 'The webhook' }, errors: [400, 401, 404] },

@@ -35,29 +35,60 @@ export function prepareDelivery(p: DeliverParams, timestamp: Date): PreparedDeli
     const doc = buildScrapeResponse(job, p.result, { publicUrl: p.publicUrl, projectName: p.projectName }, webhook);
     serialized = serialize(doc, webhook.content_type);
   }
+  return signForWebhook(webhook, serialized, {
+    contentType: image ? (p.result?.content_type ?? 'application/octet-stream') : webhook.content_type,
+    env: job.env,
+    projectName: p.projectName,
+    resourceType: job.kind,
+    jobId: job.id,
+    logUrl: logUrl(p.publicUrl, job.id),
+    timestamp,
+  });
+}
+
+export interface SignMeta {
+  contentType: string;
+  env: string;
+  projectName: string;
+  resourceType: string;
+  /** The receiver's dedup key (X-Scrapfly-Webhook-Job-Id, webhook-id). */
+  jobId: string;
+  /** Null when there is no job log to point at (a dashboard test delivery). */
+  logUrl: string | null;
+  timestamp: Date;
+}
+
+/**
+ * Signs serialized bytes for a webhook and builds the headers every delivery
+ * carries; shared by job deliveries and the dashboard's test delivery so a
+ * receiver's verification code sees one scheme.
+ */
+export function signForWebhook(webhook: Webhook, serialized: Buffer, m: SignMeta): PreparedDelivery {
   // Signed before compression: receivers verify what they decompress.
   const sig = scrapflySignature(serialized, webhook.signing_secret);
   const body = compress(serialized, webhook.content_encoding);
   const headers: Record<string, string> = {
-    'content-type': image ? (p.result?.content_type ?? 'application/octet-stream') : webhook.content_type,
+    'content-type': m.contentType,
     'user-agent': USER_AGENT,
-    'x-scrapfly-webhook-env': job.env,
-    'x-scrapfly-webhook-project': p.projectName,
+    'x-scrapfly-webhook-env': m.env,
+    'x-scrapfly-webhook-project': m.projectName,
     'x-scrapfly-webhook-name': webhook.name,
     'x-scrapfly-webhook-signature': sig.upper,
     'x-scrapfly-webhook-signature-lowercase': sig.lower,
-    'x-scrapfly-webhook-resource-type': job.kind,
-    'x-scrapfly-webhook-job-id': job.id,
-    'x-scrapfly-log-uuid': job.id,
-    'x-scrapfly-log-url': logUrl(p.publicUrl, job.id),
+    'x-scrapfly-webhook-resource-type': m.resourceType,
+    'x-scrapfly-webhook-job-id': m.jobId,
   };
+  if (m.logUrl) {
+    headers['x-scrapfly-log-uuid'] = m.jobId;
+    headers['x-scrapfly-log-url'] = m.logUrl;
+  }
   if (webhook.content_encoding !== 'identity') headers['content-encoding'] = webhook.content_encoding;
   if (webhook.secret) headers['x-scrapfly-webhook-secret'] = webhook.secret;
   if (webhook.standard_webhooks) {
-    const ts = Math.floor(timestamp.getTime() / 1000);
-    headers['webhook-id'] = `msg_${job.id}`;
+    const ts = Math.floor(m.timestamp.getTime() / 1000);
+    headers['webhook-id'] = `msg_${m.jobId}`;
     headers['webhook-timestamp'] = String(ts);
-    headers['webhook-signature'] = standardWebhooksSignature(`msg_${job.id}`, ts, serialized, webhook.signing_secret);
+    headers['webhook-signature'] = standardWebhooksSignature(`msg_${m.jobId}`, ts, serialized, webhook.signing_secret);
   }
   return { url: webhook.url, headers, body, secretHeaders: ['x-scrapfly-webhook-secret'] };
 }

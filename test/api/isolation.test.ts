@@ -22,7 +22,8 @@ describe('isolation between projects and environments', () => {
     site = http.createServer((_q, s) => s.end('page'));
     await new Promise<void>((r) => site.listen(0, '127.0.0.1', () => r()));
     receiver = await startReceiver(() => ({ status: 500 }));
-    hs = await startTestHookshot({ WEBHOOK_RETRY_SCHEDULE: '10ms' });
+    // Disable after 4: the failed job's 2 attempts reach 50 % and leave the owner a warning notice.
+    hs = await startTestHookshot({ WEBHOOK_RETRY_SCHEDULE: '10ms', WEBHOOK_DISABLE_AFTER: '4' });
     const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
     await hs.api('/admin/projects', { method: 'POST', headers: admin, json: { name: 'other', plan: 'PRO' } });
     otherProjectKey = (await hs.api('/admin/projects/other/keys', { method: 'POST', headers: admin, json: { env: 'live' } })).body.key;
@@ -31,7 +32,12 @@ describe('isolation between projects and environments', () => {
     const page = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
     jobId = (await hs.api(`/scrape?url=${encodeURIComponent(page)}&webhook_name=shared-name`, { key: hs.keys.live })).body.job_uuid;
     await until(async () => ((await hs.api(`/jobs/${jobId}`, { key: hs.keys.live })).body.status === 'failed' ? true : undefined));
-    webhookBefore = (await hs.api('/webhooks/shared-name', { key: hs.keys.live })).body;
+    await until(async () => ((await hs.api('/notifications', { key: hs.keys.live })).body.notifications.length > 0 ? true : undefined));
+    // The entity settles after the job ends: snapshot once both failures are counted.
+    webhookBefore = await until(async () => {
+      const w = (await hs.api('/webhooks/shared-name', { key: hs.keys.live })).body;
+      return w.consecutive_failed_count === 2 ? w : undefined;
+    });
     // And one crawl and one batch, read by id under /v1 and /v2.
     crawlId = (await hs.api('/v2/crawl', { method: 'POST', key: hs.keys.live, json: { url: page, limit: 1 } })).body.id;
     batchId = (await hs.api('/v2/batch/scrape', { method: 'POST', key: hs.keys.live, json: { urls: [page] } })).body.id;
@@ -75,6 +81,10 @@ describe('isolation between projects and environments', () => {
           assert.equal(r.status, 200, label);
           assert.notEqual(r.body.event_signing_secret, ownerSecret, label);
           assert.ok(!(r.body.project === 'default' && r.body.env === 'live'), label);
+        } else if (op.path === '/notifications') {
+          const r = await hs.api('/notifications', { key });
+          assert.equal(r.status, 200, label);
+          assert.deepEqual(r.body.notifications, [], label);
         } else if (op.path === '/webhooks' && method === 'GET') {
           const r = await hs.api('/webhooks', { key });
           assert.equal(r.status, 200, label);

@@ -36,6 +36,8 @@ function registeredRoutes(): Set<string> {
   for (const router of buildRouters(deps)) {
     for (const layer of router.stack as Array<{ methods: string[]; path: string }>) {
       const path = layer.path.length > 1 ? layer.path.replace(/\/$/, '') : layer.path;
+      // The dashboard's pages are for people (HTML, session and CSRF), not API operations.
+      if (path === '/dashboard' || path.startsWith('/dashboard/')) continue;
       for (const m of layer.methods) if (m !== 'HEAD') out.add(`${m} ${openApiPath(path)}`);
     }
   }

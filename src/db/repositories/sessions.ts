@@ -8,6 +8,8 @@ export interface DashboardSession {
   keyPrefix: string;
   csrfToken: string;
   expiresAt: Date;
+  /** The session row's key (a hash; the token itself is only in the cookie). */
+  tokenHash: Buffer;
 }
 
 const hash = (token: string) => createHash('sha256').update(token).digest();
@@ -38,8 +40,8 @@ export async function createSession(db: Db, s: { projectId: string; env: Env; ke
 
 /** The live session of a token: not expired, and its key not revoked. */
 export async function findSession(db: Db, token: string): Promise<DashboardSession | null> {
-  const { rows } = await db.query<{ project: Project; env: Env; key_prefix: string; csrf_token: string; expires_at: Date }>(
-    `SELECT to_jsonb(p) AS project, s.env, s.key_prefix, s.csrf_token, s.expires_at
+  const { rows } = await db.query<{ project: Project; env: Env; key_prefix: string; csrf_token: string; expires_at: Date; token_hash: Buffer }>(
+    `SELECT to_jsonb(p) AS project, s.env, s.key_prefix, s.csrf_token, s.expires_at, s.token_hash
        FROM dashboard_sessions s
        JOIN projects p ON p.id = s.project_id
        JOIN api_keys k ON k.prefix = s.key_prefix AND k.revoked_at IS NULL
@@ -48,9 +50,26 @@ export async function findSession(db: Db, token: string): Promise<DashboardSessi
   );
   const r = rows[0];
   if (!r) return null;
-  return { project: r.project, env: r.env, keyPrefix: r.key_prefix, csrfToken: r.csrf_token, expiresAt: r.expires_at };
+  return { project: r.project, env: r.env, keyPrefix: r.key_prefix, csrfToken: r.csrf_token, expiresAt: r.expires_at, tokenHash: r.token_hash };
 }
 
 export async function deleteSession(db: Db, token: string): Promise<void> {
   await db.query('DELETE FROM dashboard_sessions WHERE token_hash = $1', [hash(token)]);
+}
+
+/** Leaves one message for the session's next page (a newer one replaces it). */
+export async function setFlash(db: Db, tokenHash: Buffer, flash: unknown): Promise<void> {
+  await db.query('UPDATE dashboard_sessions SET flash = $2 WHERE token_hash = $1', [tokenHash, JSON.stringify(flash)]);
+}
+
+/** The session's message, removed as it is read: two concurrent reads cannot both get it. */
+export async function takeFlash(db: Db, tokenHash: Buffer): Promise<unknown> {
+  const { rows } = await db.query<{ flash: unknown }>(
+    `UPDATE dashboard_sessions s SET flash = NULL
+       FROM (SELECT token_hash, flash FROM dashboard_sessions WHERE token_hash = $1 AND flash IS NOT NULL FOR UPDATE) old
+      WHERE s.token_hash = old.token_hash
+    RETURNING old.flash`,
+    [tokenHash],
+  );
+  return rows[0]?.flash ?? null;
 }

@@ -195,3 +195,15 @@ export async function insertNotification(
   );
   return r.rowCount === 1;
 }
+
+/** Attempts per webhook since a time (the dashboard's success rate), by the (webhook_id, created_at) index. */
+export async function attemptStats(db: Q, webhookIds: string[], since: Date): Promise<Map<string, { attempts: number; succeeded: number }>> {
+  if (webhookIds.length === 0) return new Map();
+  const { rows } = await db.query<{ webhook_id: string; attempts: number; succeeded: number }>(
+    `SELECT webhook_id, count(*)::int AS attempts, count(*) FILTER (WHERE success)::int AS succeeded
+       FROM delivery_attempts WHERE webhook_id = ANY($1::uuid[]) AND created_at >= $2
+      GROUP BY webhook_id`,
+    [webhookIds, since],
+  );
+  return new Map(rows.map((r) => [r.webhook_id, { attempts: r.attempts, succeeded: r.succeeded }]));
+}

@@ -1,17 +1,15 @@
 import Router from '@koa/router';
 import type { z } from 'zod';
-import { AppError, WebhookErrors } from '../../../errors';
+import { WebhookErrors } from '../../../errors';
+import { listDeliveries, listWebhooks, type Webhook } from '../../../db/repositories/webhooks';
 import {
-  createWebhook,
-  deleteWebhookIfIdle,
-  getWebhookByName,
-  listDeliveries,
-  listWebhooks,
-  rotateSigningSecret,
-  updateWebhook,
-  type Webhook,
-} from '../../../db/repositories/webhooks';
-import { withTransaction } from '../../../db/pool';
+  createWebhookCommand,
+  deleteWebhookCommand,
+  findWebhook,
+  rotateWebhookSecretCommand,
+  setWebhookStatusCommand,
+  updateWebhookCommand,
+} from '../../../commands/webhooks';
 import { countFailedDeliveries } from '../../../db/repositories/jobs';
 import { webhookWorkflowId } from '../../../shared/names';
 import { presentAttempt } from '../../present';
@@ -20,7 +18,7 @@ import { requireKey, scopeOf } from '../../middleware/auth';
 import { input, validate } from '../../middleware/validate';
 import { randomUUID } from 'node:crypto';
 import { createWebhookSchema, ListDeliveries, ReplayWebhook, updateWebhookSchema, WebhookByName } from './schema';
-import { ensureWebhookEntity, setWebhookStatus } from '../../../temporal/webhookEntity';
+import { ensureWebhookEntity } from '../../../temporal/webhookEntity';
 import { replayFailedSignal } from '../../../shared/workflowApi';
 
 /** The API's view: every stored field, `id` shown as `uuid`. */
@@ -29,23 +27,21 @@ export function presentWebhook(w: Webhook) {
   return { uuid: id, ...rest };
 }
 
-export function webhookRoutes({ db, config, temporal, logger }: ApiDeps): Router<AppState> {
+export function webhookRoutes(deps: ApiDeps): Router<AppState> {
+  const { db, config, temporal } = deps;
   const r = new Router<AppState>({ prefix: '/webhooks', sensitive: true });
   r.use(requireKey(db));
   const CreateWebhook = createWebhookSchema(config.webhook.requireHttps);
 
+  const scopeIds = (ctx: { state: AppState }) => {
+    const { project, env } = scopeOf(ctx);
+    return { projectId: project.id, env };
+  };
+
   r.post('/', validate(CreateWebhook), async (ctx) => {
     const body = input<z.infer<typeof CreateWebhook>>(ctx);
-    const { project, env } = scopeOf(ctx);
-    const created = await createWebhook(db, { ...body, project_id: project.id, env });
-    if (!created) throw WebhookErrors.duplicate(body.name);
-    // Visible in the Web UI from the start; if Temporal is briefly away, the
-    // first delivery starts the entity instead (signal-with-start).
-    await ensureWebhookEntity(temporal, config.temporal.taskQueue, created.id, config.webhook.disableAfter).catch((err) =>
-      logger.warn({ webhook: created.name, err: (err as Error).message }, 'webhook entity not started yet'),
-    );
     ctx.status = 201;
-    ctx.body = presentWebhook(created);
+    ctx.body = presentWebhook(await createWebhookCommand(deps, scopeIds(ctx), body));
   });
 
   r.get('/', async (ctx) => {
@@ -53,21 +49,12 @@ export function webhookRoutes({ db, config, temporal, logger }: ApiDeps): Router
     ctx.body = { data: (await listWebhooks(db, project.id, env)).map(presentWebhook) };
   });
 
+  const load = (ctx: { state: AppState }) => findWebhook(deps, scopeIds(ctx), input<{ name: string }>(ctx).name);
+
   r.get('/:name', validate(WebhookByName), async (ctx) => {
-    const { name } = input<z.infer<typeof WebhookByName>>(ctx);
-    const { project, env } = scopeOf(ctx);
-    const w = await getWebhookByName(db, project.id, env, name);
-    if (!w) throw WebhookErrors.notFound(name);
-    ctx.body = presentWebhook(w);
+    ctx.body = presentWebhook(await load(ctx));
   });
 
-  const load = async (ctx: { state: AppState }) => {
-    const { name } = input<{ name: string }>(ctx);
-    const { project, env } = scopeOf(ctx);
-    const w = await getWebhookByName(db, project.id, env, name);
-    if (!w) throw WebhookErrors.notFound(name);
-    return w;
-  };
   const tq = config.temporal.taskQueue;
   const threshold = config.webhook.disableAfter;
 
@@ -75,28 +62,15 @@ export function webhookRoutes({ db, config, temporal, logger }: ApiDeps): Router
   r.patch('/:name', validate(UpdateWebhook), async (ctx) => {
     const w = await load(ctx);
     const { name: _n, ...patch } = input<Record<string, unknown>>(ctx);
-    ctx.body = presentWebhook((await updateWebhook(db, w.id, patch))!);
+    ctx.body = presentWebhook(await updateWebhookCommand(deps, w, patch));
   });
 
   r.post('/:name/rotate-secret', validate(WebhookByName), async (ctx) => {
-    const w = await load(ctx);
-    ctx.body = presentWebhook((await rotateSigningSecret(db, w.id))!);
+    ctx.body = presentWebhook(await rotateWebhookSecretCommand(deps, await load(ctx)));
   });
 
   r.delete('/:name', validate(WebhookByName), async (ctx) => {
-    const w = await load(ctx);
-    const { deleted, pending } = await withTransaction(db, (c) => deleteWebhookIfIdle(c, w));
-    if (!deleted) {
-      throw new AppError(
-        'ERR::WEBHOOK::DELIVERIES_PENDING',
-        `webhook "${w.name}" still has ${pending} pending deliveries; disable it and wait for them to finish, or retry later`,
-      );
-    }
-    // Its entity has nothing left to serialize.
-    await temporal.workflow
-      .getHandle(webhookWorkflowId(w.id))
-      .terminate('webhook deleted')
-      .catch(() => undefined);
+    await deleteWebhookCommand(deps, await load(ctx));
     ctx.status = 204;
   });
 
@@ -111,12 +85,9 @@ export function webhookRoutes({ db, config, temporal, logger }: ApiDeps): Router
     };
   });
 
-  // Status changes go through the webhook's entity workflow, its one writer.
   for (const status of ['enabled', 'disabled'] as const) {
     r.post(`/:name/${status === 'enabled' ? 'enable' : 'disable'}`, validate(WebhookByName), async (ctx) => {
-      const w = await load(ctx);
-      await setWebhookStatus(temporal, tq, w.id, threshold, { status, ...(status === 'disabled' ? { reason: 'manual' } : {}) });
-      ctx.body = presentWebhook((await getWebhookByName(db, w.project_id, w.env, w.name))!);
+      ctx.body = presentWebhook(await setWebhookStatusCommand(deps, await load(ctx), status));
     });
   }
 

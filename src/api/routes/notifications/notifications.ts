@@ -1,0 +1,28 @@
+import Router from '@koa/router';
+import { listNotices, type Notice } from '../../../db/repositories/notifications';
+import type { ApiDeps, AppState } from '../../context';
+import { requireKey, scopeOf } from '../../middleware/auth';
+import { input, validate } from '../../middleware/validate';
+import { ListNotifications } from './schema';
+
+export const presentNotice = (n: Notice) => ({
+  kind: n.kind,
+  webhook_name: n.webhook_name,
+  consecutive_failed_count: n.consecutive_failed_count,
+  message: n.message,
+  created_at: n.created_at,
+});
+
+/** GET /notifications: the key's project+environment warnings and auto-disable notices, newest first. */
+export function notificationRoutes({ db }: ApiDeps): Router<AppState> {
+  const r = new Router<AppState>({ prefix: '/notifications', sensitive: true });
+  r.use(requireKey(db));
+  r.get('/', validate(ListNotifications), async (ctx) => {
+    const { project, env } = scopeOf(ctx);
+    const q = input<{ limit: number; cursor?: number }>(ctx);
+    const rows = await listNotices(db, project.id, env, { before: q.cursor, limit: q.limit + 1 });
+    const page = rows.slice(0, q.limit);
+    ctx.body = { notifications: page.map(presentNotice), next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null };
+  });
+  return r;
+}
