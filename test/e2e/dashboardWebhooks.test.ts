@@ -251,7 +251,7 @@ describe('dashboard: webhooks and notifications in Chromium', () => {
     const rows = page.locator('#notifications tbody tr');
     assert.equal(await rows.count(), 2);
     assert.match(await rows.nth(0).innerText(), /Disabled[\s\S]*flaky[\s\S]*2[\s\S]*disabled after 2 consecutive failed deliveries/);
-    assert.match(await rows.nth(1).innerText(), /Warning[\s\S]*flaky[\s\S]*1[\s\S]*failed 1 times in a row/);
+    assert.match(await rows.nth(1).innerText(), /Warning[\s\S]*flaky[\s\S]*1[\s\S]*failed 1 time in a row/);
     assert.equal(await rows.nth(0).locator('a').getAttribute('href'), '/dashboard/webhooks/flaky');
     await checkA11y(page, 'notifications');
     const phone = await newPage(browser, 'phone');
