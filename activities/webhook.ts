@@ -116,7 +116,7 @@ export type WebhookActivities = ReturnType<typeof createWebhookActivities>;
 function describeEvent(name: string, e: WebhookEvent): string {
   switch (e.kind) {
     case 'warning':
-      return `webhook "${name}" has failed ${e.count} time${e.count === 1 ? "" : "s"} in a row (${e.threshold}% of the disable threshold)`;
+      return `webhook "${name}" has failed ${e.count} time${e.count === 1 ? '' : 's'} in a row (${e.threshold}% of the disable threshold)`;
     case 'disabled':
       return `webhook "${name}" was disabled after ${e.count} consecutive failed deliveries`;
     case 'disabled_manually':
