@@ -6,6 +6,7 @@ import * as m005 from './005_capture_slots';
 import * as m006 from './006_event_secrets';
 import * as m007 from './007_crawls';
 import * as m008 from './008_dashboard';
+import * as m009 from './009_attempt_payloads';
 
 /** Applied in this order; never edit a shipped entry, add a new one. */
 export const MIGRATIONS: ReadonlyArray<{ id: string; sql: string }> = [
@@ -17,4 +18,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: string; sql: string }> = [
   { id: '006_event_secrets', sql: m006.sql },
   { id: '007_crawls', sql: m007.sql },
   { id: '008_dashboard', sql: m008.sql },
+  { id: '009_attempt_payloads', sql: m009.sql },
 ];
