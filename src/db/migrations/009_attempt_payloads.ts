@@ -7,8 +7,10 @@
 // Event deliveries (crawl webhooks) are not stored here: their exact bytes
 // are crawl_events.body, which every retry of the event sends.
 //
-// The history page pages a webhook's attempts by id (keyset); the older
-// (webhook_id, created_at) index cannot serve ORDER BY id.
+// The dashboard pages everything by keyset: a webhook's attempts by id (the
+// older (webhook_id, created_at) index cannot serve ORDER BY id), a
+// project's crawls newest first, a crawl's pages in discovery order (the
+// frontier index is partial: pending pages only).
 export const sql = `
 CREATE TABLE attempt_payloads (
   attempt_id        bigint PRIMARY KEY REFERENCES delivery_attempts(id) ON DELETE CASCADE,
@@ -22,4 +24,6 @@ CREATE TABLE attempt_payloads (
 );
 CREATE INDEX attempt_payloads_age ON attempt_payloads (created_at);
 CREATE INDEX delivery_attempts_webhook_id ON delivery_attempts (webhook_id, id DESC);
+CREATE INDEX crawls_project_recent ON crawls (project_id, env, created_at DESC, id DESC);
+CREATE INDEX crawl_pages_order ON crawl_pages (crawl_id, id);
 `;
