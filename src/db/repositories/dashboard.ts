@@ -99,9 +99,9 @@ export async function attemptPayloadInScope(
   attemptId: number,
   projectId: string,
   env: Env,
-): Promise<{ content_type: string; body: Buffer; truncated: boolean } | null> {
-  const { rows } = await db.query<{ content_type: string; body: Buffer; truncated: boolean }>(
-    `SELECT p.content_type, p.body, p.truncated
+): Promise<{ content_type: string; content_encoding: string; body: Buffer; truncated: boolean } | null> {
+  const { rows } = await db.query<{ content_type: string; content_encoding: string; body: Buffer; truncated: boolean }>(
+    `SELECT p.content_type, p.content_encoding, p.body, p.truncated
        FROM attempt_payloads p
        JOIN delivery_attempts a ON a.id = p.attempt_id
        JOIN jobs j ON j.id = a.job_id

@@ -25,7 +25,7 @@ export const bytes = (n: number): string =>
  * The bytes as the receiver reads them: decompressed. A truncated stream
  * decompresses as far as it goes (sync flush instead of the end check).
  */
-function decompress(body: Buffer, encoding: string, partial: boolean): Buffer {
+export function decompress(body: Buffer, encoding: string, partial: boolean): Buffer {
   const opts = { maxOutputLength: INFLATE_MAX, ...(partial ? { finishFlush: constants.Z_SYNC_FLUSH } : {}) };
   switch (encoding) {
     case 'gzip':
@@ -73,7 +73,7 @@ export function payloadBlock(attemptId: number, p: PayloadView | null, eventBody
   if (eventBody) {
     const shown = clip(payloadText({ content_type: 'application/json', content_encoding: 'identity', truncated: false, body: eventBody }).text);
     return html`<details class="payload"><summary>Payload <span class="muted">(the event's stored body, application/json, ${bytes(eventBody.length)})</span></summary>
-<pre class="payload-text">${shown.text}</pre>${shown.clipped ? html`<p class="muted">Showing the first ${bytes(SHOW_CHARS)} of text.</p>` : ''}</details>`;
+<pre class="payload-text" tabindex="0">${shown.text}</pre>${shown.clipped ? html`<p class="muted">Showing the first ${bytes(SHOW_CHARS)} of text.</p>` : ''}</details>`;
   }
   if (!p) return html`<p class="muted payload-none">Payload: not stored (nothing was sent, it was sent before payloads were kept, or it is past its retention).</p>`;
   const facts = html`${p.content_type}${p.content_encoding !== 'identity' ? html`, sent ${p.content_encoding}-compressed` : ''}, ${bytes(p.size_bytes)}${
@@ -87,7 +87,7 @@ export function payloadBlock(attemptId: number, p: PayloadView | null, eventBody
   const { text, note } = payloadText({ ...p, body: p.body });
   const shown = clip(text);
   return html`<details class="payload"><summary>Payload <span class="muted">(${facts})</span></summary>
-${note ? html`<p class="muted">${note}</p>` : ''}<pre class="payload-text">${shown.text}</pre>${shown.clipped ? html`<p class="muted">Showing the first ${bytes(SHOW_CHARS)} of text.</p>` : ''}</details>`;
+${note ? html`<p class="muted">${note}</p>` : ''}<pre class="payload-text" tabindex="0">${shown.text}</pre>${shown.clipped ? html`<p class="muted">Showing the first ${bytes(SHOW_CHARS)} of text.</p>` : ''}</details>`;
 }
 
 const headerLines = (h: Record<string, string> | null | undefined): string =>
@@ -123,9 +123,9 @@ export function attemptItem(a: AttemptView, o: AttemptListOptions): Html {
 </div>
 ${a.error_code ? html`<p class="attempt-error"><code>${a.error_code}</code> ${a.error_message ?? ''}</p>` : ''}
 <p class="attempt-url muted">POST ${a.url}${a.final_url && a.final_url !== a.url ? html` → ${a.final_url}` : ''}</p>
-<details class="req"><summary>Request headers <span class="muted">(secrets redacted)</span></summary><pre>${headerLines(a.request_headers)}</pre></details>
+<details class="req"><summary>Request headers <span class="muted">(secrets redacted)</span></summary><pre tabindex="0">${headerLines(a.request_headers)}</pre></details>
 <details class="res"><summary>Response${a.response_snippet ? html` <span class="muted">(${bytes(Buffer.byteLength(a.response_snippet))} kept)</span>` : ''}</summary>
-${a.response_headers ? html`<pre>${headerLines(a.response_headers)}</pre>` : ''}<pre class="response-snippet">${a.response_snippet ?? ''}</pre></details>
+${a.response_headers ? html`<pre tabindex="0">${headerLines(a.response_headers)}</pre>` : ''}<pre class="response-snippet" tabindex="0">${a.response_snippet ?? ''}</pre></details>
 ${o.eventBody !== undefined ? '' : payloadBlock(a.id, a.payload)}
 </li>`;
 }

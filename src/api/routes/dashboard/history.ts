@@ -9,7 +9,7 @@ import { ensureWebhookEntity } from '../../../temporal/webhookEntity';
 import { webhookWorkflowId } from '../../../shared/names';
 import { replayFailedSignal } from '../../../shared/workflowApi';
 import { historyPage } from '../../../web/pages/history';
-import { isShownImage } from '../../../web/pages/attempts';
+import { decompress, isShownImage } from '../../../web/pages/attempts';
 import { sendPage, type DashboardDeps, type DashboardGuards } from './dashboard';
 import { flashOf, intParam } from './flash';
 
@@ -94,10 +94,17 @@ export function mountHistoryPages(r: Router<AppState>, deps: DashboardDeps, g: D
       ctx.body = 'no stored image for this attempt';
       return;
     }
+    let image: Buffer;
+    try {
+      // Stored as sent: a compressing webhook compressed the image too.
+      image = decompress(p.body, p.content_encoding, p.truncated);
+    } catch {
+      image = p.body;
+    }
     ctx.type = p.content_type;
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Cache-Control', 'private, max-age=300');
     ctx.set('Content-Security-Policy', "default-src 'none'");
-    ctx.body = p.body;
+    ctx.body = image;
   });
 }
