@@ -132,6 +132,7 @@ describe('dashboard: delivery history, job and crawl pages', () => {
     assert.equal(await page.locator('img[src="x"]').count(), 0);
     assert.deepEqual(dialogs, []);
 
+    await screenshot(page, 'history-compact');
     // Open every details block for the screenshot and the checks.
     await page.locator('li.attempt details').evaluateAll((els) => els.forEach((e) => e.setAttribute('open', '')));
     assert.deepEqual(await axeViolations(page), []);

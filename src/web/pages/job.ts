@@ -31,7 +31,7 @@ export function jobPage(o: JobPageInput): Html {
 <dl class="facts">
   <dt>Kind</dt><dd>${job.kind}</dd>
   <dt>URL</dt><dd>${param(job.params, 'url') ?? '—'}</dd>
-  <dt>Status</dt><dd><span class="job-status">${job.status}</span>${job.delivery_status ? html` <span class="muted">(delivery ${job.delivery_status})</span>` : ''}</dd>
+  <dt>Status</dt><dd><span class="job-status">${job.status}</span>${job.delivery_status && job.delivery_status !== job.status ? html` <span class="muted">(delivery ${job.delivery_status})</span>` : ''}</dd>
   <dt>Error</dt><dd>${job.error_code ? html`<code>${job.error_code}</code> ${job.error_message ?? ''}` : html`<span class="muted">none</span>`}</dd>
   <dt>Webhook</dt><dd>${job.webhook_name ?? html`<span class="muted">none (synchronous)</span>`}</dd>
   <dt>Created</dt><dd>${time(job.created_at)}</dd>
