@@ -8,6 +8,7 @@ import {
   recordAttempt,
   saveResult,
   setJobStatus,
+  sweepExpiredPayloads,
 } from '../src/db/repositories/jobs';
 import { getWebhookStatus } from '../src/db/repositories/webhooks';
 import { deliverOnce } from '../src/delivery/deliver';
@@ -143,7 +144,10 @@ export function createJobActivities(deps: ActivityDeps) {
       }).finally(() => clearInterval(beat));
       const { outcome } = attempt;
       const retrying = !outcome.success && input.willRetry;
-      await recordAttempt(db, { ...attempt.record, ...key }, retrying ? 'retrying' : null);
+      await recordAttempt(db, { ...attempt.record, ...key }, retrying ? 'retrying' : null, { ...attempt.payload, maxBytes: config.delivery.payloadMaxBytes });
+      // Retention rides on the attempts themselves: no scheduler to run, and
+      // a failed sweep must not fail (and so repeat) a delivery that was sent.
+      await sweepExpiredPayloads(db, config.delivery.payloadRetentionMs).catch((err) => log.warn({ err: (err as Error).message }, 'payload sweep failed; the next attempt sweeps'));
       log.info({ success: outcome.success, statusCode: outcome.statusCode, errorCode: outcome.errorCode }, outcome.success ? 'delivered' : 'delivery attempt failed');
       // Read after the job shows as retrying: a disable stored before this
       // read ends the series now; one stored after it wakes the job through

@@ -19,6 +19,7 @@ import { createPool } from '../src/db/pool';
 import { bootstrapDefaultProject } from '../src/db/repositories/projects';
 import { acquireCaptureSlot, releaseCaptureSlot } from '../src/db/repositories/captureSlots';
 import { startCrawlSite } from '../test/helpers/crawlSite';
+import { measureHistoryPage } from './history';
 
 const N = Number(process.env.BENCH_JOBS ?? 300);
 const CRAWL_PAGES = Number(process.env.BENCH_CRAWL_PAGES ?? 2000);
@@ -372,6 +373,10 @@ async function main() {
         console.log('crawl', results.crawl);
         await site.close();
       }
+
+      // The dashboard: a webhook's delivery history with 10,000 attempts.
+      results.dashboard_history = await measureHistoryPage({ apiUrl: hs.apiUrl!, dbUrl, key: keys.live });
+      console.log('dashboard history page', results.dashboard_history);
 
       clearInterval(sampler);
       results.process_peak_rss_mb = Math.round(peakRss / 1024 / 1024);

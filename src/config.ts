@@ -67,6 +67,7 @@ const EnvSchema = z.object({
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_CLI: z.string().min(1).optional(),
+  TEMPORAL_UI_URL: z.url({ protocol: /^https?$/ }).optional(),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   WEBHOOK_RETRY_SCHEDULE: durationList.prefault('30s,1m,5m,30m,1h,1d'),
@@ -93,6 +94,15 @@ const EnvSchema = z.object({
     }
     return ms;
   }).prefault('24h'),
+  DELIVERY_PAYLOAD_MAX_BYTES: z.coerce.number().int().min(0).max(64 * 1024 * 1024).default(1024 * 1024),
+  DELIVERY_PAYLOAD_RETENTION: z.string().transform((s, ctx) => {
+    const ms = parseDuration(s);
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: `"${s}" is not a duration (use ms, s, m, h or d, e.g. 7d)` });
+      return z.NEVER;
+    }
+    return ms;
+  }).prefault('7d'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
@@ -122,6 +132,12 @@ const ConfigSchema = EnvSchema.transform((e) => ({
     uiPort: e.TEMPORAL_UI_PORT,
     cliPath: e.TEMPORAL_CLI,
     taskQueue: e.TEMPORAL_TASK_QUEUE,
+    /**
+     * Base of the dashboard's links to a job's workflow. Without it, the
+     * embedded dev server's UI when Hookshot starts Temporal itself; with an
+     * external Temporal nothing can be guessed, so no link.
+     */
+    uiUrl: (e.TEMPORAL_UI_URL ?? (e.TEMPORAL_ADDRESS ? null : `http://localhost:${e.TEMPORAL_UI_PORT}`))?.replace(/\/+$/, '') ?? null,
   },
   adminToken: e.ADMIN_TOKEN,
   webhook: {
@@ -148,6 +164,12 @@ const ConfigSchema = EnvSchema.transform((e) => ({
     eventConcurrency: e.CRAWL_EVENT_CONCURRENCY,
     /** How long a finished crawl's results stay readable (expiresAt). */
     expiresAfterMs: e.CRAWL_EXPIRES_AFTER,
+  },
+  delivery: {
+    /** Bytes of a job delivery's payload kept per attempt (0: none); past it the first N and a truncated flag. */
+    payloadMaxBytes: e.DELIVERY_PAYLOAD_MAX_BYTES,
+    /** How long stored payloads are kept; the attempt rows themselves stay. */
+    payloadRetentionMs: e.DELIVERY_PAYLOAD_RETENTION,
   },
   chromiumPath: e.CHROMIUM_PATH,
   browserConcurrency: e.BROWSER_CONCURRENCY,

@@ -52,5 +52,7 @@ export function buildRouters(deps: ApiDeps): Router<AppState>[] {
   for (const mount of [mountWebhookPages, mountNotificationPages, mountHistoryPages, mountJobPages, mountCrawlPages]) {
     mount(dashboard.router, dashboardDeps, dashboard);
   }
-  return [ops, docsRoutes(), adminRoutes(deps), webhookRoutes(deps), scrapeRoutes(deps), jobRoutes(deps), accountRoutes(deps), notificationRoutes(deps), firecrawlRoutes(deps), dashboard.router];
+  // The dashboard goes before the job routes: it answers GET /jobs/:uuid to a
+  // browser asking for HTML (the log_url), and passes every other request on.
+  return [ops, docsRoutes(), adminRoutes(deps), webhookRoutes(deps), scrapeRoutes(deps), dashboard.router, jobRoutes(deps), accountRoutes(deps), notificationRoutes(deps), firecrawlRoutes(deps)];
 }

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { Attempt, Job, JobResult } from '../db/repositories/jobs';
+import type { Attempt, Job, JobResult, SentPayload } from '../db/repositories/jobs';
 import type { Webhook } from '../db/repositories/webhooks';
 import type { DeliveryAttemptOutcome } from '../shared/jobTypes';
 import { buildScrapeResponse, compress, logUrl, serialize } from './payload';
@@ -95,17 +95,26 @@ export function signForWebhook(webhook: Webhook, serialized: Buffer, m: SignMeta
 
 /**
  * A Scrapfly-style delivery of a job to its named webhook: prepare and sign
- * (above), then the shared sender. Returns the attempt row and the outcome.
+ * (above), then the shared sender. Returns the attempt row, the outcome and
+ * the payload exactly as it went on the wire (compressed when the webhook
+ * compresses: that is what the receiver got, and what the dashboard shows,
+ * decompressed for reading).
  */
 export async function deliverOnce(
   p: DeliverParams,
-): Promise<{ outcome: Omit<DeliveryAttemptOutcome, 'stop'>; record: Omit<Attempt, 'id' | 'series' | 'attempt'> }> {
+): Promise<{ outcome: Omit<DeliveryAttemptOutcome, 'stop'>; record: Omit<Attempt, 'id' | 'series' | 'attempt'>; payload: SentPayload }> {
   const startedAt = (p.now ?? (() => new Date()))();
-  const { outcome, sent } = await sendDelivery(prepareDelivery(p, startedAt), {
+  const prepared = prepareDelivery(p, startedAt);
+  const { outcome, sent } = await sendDelivery(prepared, {
     http: p.http,
     timeoutMs: p.timeoutMs,
     requireHttps: p.requireHttps,
     startedAt,
   });
-  return { outcome, record: { ...sent, job_id: p.job.id, webhook_id: p.webhook.id } };
+  const payload: SentPayload = {
+    content_type: prepared.headers['content-type'] ?? 'application/octet-stream',
+    content_encoding: prepared.headers['content-encoding'] ?? 'identity',
+    body: prepared.body,
+  };
+  return { outcome, record: { ...sent, job_id: p.job.id, webhook_id: p.webhook.id }, payload };
 }

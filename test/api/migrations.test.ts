@@ -10,7 +10,7 @@ import { startEmbeddedPostgres } from '../../src/db/embedded';
 import { bootstrapDefaultProject, findKeyScope } from '../../src/db/repositories/projects';
 import { freshDatabase, type TestDatabase } from '../helpers/env';
 
-const TABLES = ['api_keys', 'app_secrets', 'capture_leases', 'capture_waiters', 'crawl_events', 'crawl_pages', 'crawls', 'dashboard_sessions', 'delivery_attempts', 'event_secrets', 'idempotency_keys', 'job_results', 'jobs', 'notifications', 'projects', 'schema_migrations', 'webhooks'];
+const TABLES = ['api_keys', 'app_secrets', 'attempt_payloads', 'capture_leases', 'capture_waiters', 'crawl_events', 'crawl_pages', 'crawls', 'dashboard_sessions', 'delivery_attempts', 'event_secrets', 'idempotency_keys', 'job_results', 'jobs', 'notifications', 'projects', 'schema_migrations', 'webhooks'];
 
 describe('migrations on real PostgreSQL', () => {
   const dbs: TestDatabase[] = [];

@@ -7,6 +7,7 @@ import * as m006 from './006_event_secrets';
 import * as m007 from './007_crawls';
 import * as m008 from './008_dashboard';
 import * as m009 from './009_dashboard_flash';
+import * as m010 from './010_attempt_payloads';
 
 /** Applied in this order; never edit a shipped entry, add a new one. */
 export const MIGRATIONS: ReadonlyArray<{ id: string; sql: string }> = [
@@ -19,4 +20,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: string; sql: string }> = [
   { id: '007_crawls', sql: m007.sql },
   { id: '008_dashboard', sql: m008.sql },
   { id: '009_dashboard_flash', sql: m009.sql },
+  { id: '010_attempt_payloads', sql: m010.sql },
 ];

@@ -156,10 +156,29 @@ export async function getResult(db: Q, jobId: string): Promise<JobResult | null>
   return rows[0] ?? null;
 }
 
-/** One row per attempt; with jobStatus, the job's status is set in the same statement. */
-export async function recordAttempt(db: Q, a: Omit<Attempt, 'id'>, jobStatus: JobStatus | null = null): Promise<void> {
+/** The body a job delivery attempt sent, as the receiver got it. */
+export interface SentPayload {
+  content_type: string;
+  content_encoding: string;
+  body: Buffer;
+}
+
+/**
+ * One row per attempt; with jobStatus, the job's status is set in the same
+ * statement; with a payload, its first `maxBytes` bytes are kept alongside
+ * (a retried activity overwrites its own earlier copy, like the attempt).
+ */
+export async function recordAttempt(
+  db: Q,
+  a: Omit<Attempt, 'id'>,
+  jobStatus: JobStatus | null = null,
+  payload: (SentPayload & { maxBytes: number }) | null = null,
+): Promise<void> {
+  const keep = payload && payload.maxBytes > 0 ? payload : null;
+  const truncated = keep ? keep.body.length > keep.maxBytes : false;
   await db.query(
-    `WITH job AS (UPDATE jobs SET status = $16, updated_at = now() WHERE id = $1 AND $16::text IS NOT NULL)
+    `WITH job AS (UPDATE jobs SET status = $16, updated_at = now() WHERE id = $1 AND $16::text IS NOT NULL),
+     att AS (
      INSERT INTO delivery_attempts (job_id, webhook_id, series, attempt, started_at, duration_ms, url, final_url, success,
        status_code, error_code, error_message, request_headers, response_headers, response_snippet)
      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
@@ -167,12 +186,37 @@ export async function recordAttempt(db: Q, a: Omit<Attempt, 'id'>, jobStatus: Jo
        duration_ms = EXCLUDED.duration_ms, final_url = EXCLUDED.final_url, success = EXCLUDED.success,
        status_code = EXCLUDED.status_code, error_code = EXCLUDED.error_code, error_message = EXCLUDED.error_message,
        request_headers = EXCLUDED.request_headers, response_headers = EXCLUDED.response_headers,
-       response_snippet = EXCLUDED.response_snippet`,
+       response_snippet = EXCLUDED.response_snippet
+     RETURNING id)
+     INSERT INTO attempt_payloads (attempt_id, content_type, content_encoding, body, size_bytes, truncated)
+     SELECT id, $17::text, $18::text, $19::bytea, $20::int, $21::boolean FROM att WHERE $19::bytea IS NOT NULL
+     ON CONFLICT (attempt_id) DO UPDATE SET content_type = EXCLUDED.content_type, content_encoding = EXCLUDED.content_encoding,
+       body = EXCLUDED.body, size_bytes = EXCLUDED.size_bytes, truncated = EXCLUDED.truncated, created_at = now()`,
     [
       a.job_id, a.webhook_id, a.series, a.attempt, a.started_at, a.duration_ms, a.url, a.final_url, a.success,
       a.status_code, a.error_code, a.error_message, a.request_headers, a.response_headers, a.response_snippet, jobStatus,
+      keep?.content_type ?? null, keep?.content_encoding ?? null, keep ? (truncated ? keep.body.subarray(0, keep.maxBytes) : keep.body) : null,
+      keep?.body.length ?? null, truncated,
     ],
   );
+}
+
+/**
+ * Retention of stored payloads: deletes up to `limit` that are older than
+ * `retentionMs`, oldest first, and keeps their attempt rows. Called after
+ * every recorded attempt, so it removes at least as many as deliveries add;
+ * on the age index it costs one index probe when nothing is due. SKIP LOCKED:
+ * workers sweeping at once take different rows instead of queueing.
+ */
+export async function sweepExpiredPayloads(db: Q, retentionMs: number, limit = 100): Promise<number> {
+  const res = await db.query(
+    `DELETE FROM attempt_payloads WHERE attempt_id IN (
+       SELECT attempt_id FROM attempt_payloads
+        WHERE created_at < now() - make_interval(secs => $1::double precision / 1000)
+        ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    [retentionMs, limit],
+  );
+  return res.rowCount ?? 0;
 }
 
 export async function listAttempts(db: Q, jobId: string): Promise<Attempt[]> {

@@ -1,6 +1,110 @@
+import { randomUUID } from 'node:crypto';
 import type Router from '@koa/router';
 import type { AppState } from '../../context';
-import type { DashboardDeps, DashboardGuards } from './dashboard';
+import { WebhookErrors } from '../../../errors';
+import { countFailedDeliveries } from '../../../db/repositories/jobs';
+import { getWebhookByName } from '../../../db/repositories/webhooks';
+import { attemptNeighbours, attemptPayloadInScope, pageWebhookAttempts } from '../../../db/repositories/dashboard';
+import { ensureWebhookEntity } from '../../../temporal/webhookEntity';
+import { webhookWorkflowId } from '../../../shared/names';
+import { replayFailedSignal } from '../../../shared/workflowApi';
+import { historyPage } from '../../../web/pages/history';
+import { decompress, isShownImage } from '../../../web/pages/attempts';
+import { sendPage, type DashboardDeps, type DashboardGuards } from './dashboard';
+import { flashOf, intParam } from './flash';
 
-/** (to be built) */
-export function mountHistoryPages(_r: Router<AppState>, _deps: DashboardDeps, _g: DashboardGuards): void {}
+const DEFAULT_PAGE = 20;
+const MAX_PAGE = 100;
+
+/**
+ * A webhook's delivery history (newest first, keyset pages), its "replay all
+ * failed" form, and the stored image of a screenshot delivery.
+ */
+export function mountHistoryPages(r: Router<AppState>, deps: DashboardDeps, g: DashboardGuards): void {
+  const { db, config, temporal } = deps;
+
+  const load = async (ctx: { state: AppState; params: Record<string, string> }) => {
+    const s = ctx.state.session!;
+    const w = await getWebhookByName(db, s.project.id, s.env, ctx.params.name!);
+    // Another project's webhook is indistinguishable from none.
+    if (!w) throw WebhookErrors.notFound(ctx.params.name!);
+    return w;
+  };
+
+  r.get('/dashboard/webhooks/:name', g.signedIn, async (ctx) => {
+    const w = await load(ctx);
+    const limit = intParam(ctx.query.limit, DEFAULT_PAGE, 1, MAX_PAGE)!;
+    const before = intParam(ctx.query.before, null, 1, Number.MAX_SAFE_INTEGER);
+    const after = before === null ? intParam(ctx.query.after, null, 0, Number.MAX_SAFE_INTEGER) : null;
+    const { rows, more } = await pageWebhookAttempts(db, w.id, { before, after, limit });
+    const base = `/dashboard/webhooks/${encodeURIComponent(w.name)}`;
+    const link = (k: 'before' | 'after', id: number) => `${base}?${k}=${id}${limit !== DEFAULT_PAGE ? `&limit=${limit}` : ''}`;
+    let newer: string | null = null;
+    let older: string | null = null;
+    if (rows.length > 0) {
+      const newest = rows[0]!.id;
+      const oldest = rows[rows.length - 1]!.id;
+      // The far end of the page read is known from its extra row; the near
+      // end only matters when we came from somewhere (a cursor was given).
+      const near = before !== null || after !== null ? await attemptNeighbours(db, w.id, newest, oldest) : { newer: false, older: more };
+      const hasOlder = after !== null ? near.older : more;
+      const hasNewer = after !== null ? more : near.newer;
+      if (hasNewer) newer = link('after', newest);
+      if (hasOlder) older = link('before', oldest);
+    } else if (before !== null || after !== null) {
+      newer = base;
+    }
+    sendPage(
+      ctx,
+      historyPage({
+        session: ctx.state.session!,
+        webhook: w,
+        attempts: rows,
+        failedJobs: await countFailedDeliveries(db, w.id, null),
+        limit,
+        newer,
+        older,
+        flash: flashOf(ctx),
+      }),
+    );
+  });
+
+  // Like POST /webhooks/:name/replay: through the entity, which pages the
+  // failed jobs and replays each; the count is what it will find now.
+  r.post('/dashboard/webhooks/:name/replay', g.signedIn, g.csrf, async (ctx) => {
+    const w = await load(ctx);
+    const back = `/dashboard/webhooks/${encodeURIComponent(w.name)}`;
+    ctx.status = 303;
+    if (w.status === 'disabled') return ctx.redirect(`${back}?flash=refused&code=ERR::WEBHOOK::DISABLED`);
+    const n = await countFailedDeliveries(db, w.id, null);
+    await ensureWebhookEntity(temporal, config.temporal.taskQueue, w.id, config.webhook.disableAfter);
+    await temporal.workflow.getHandle(webhookWorkflowId(w.id)).signal(replayFailedSignal, { replayId: randomUUID(), since: null });
+    ctx.redirect(`${back}?flash=replayed-all&n=${n}`);
+  });
+
+  // The image a screenshot delivery sent, for the history's thumbnail. Only
+  // raster types are served, with nosniff: stored bytes never run as a page.
+  r.get('/dashboard/attempts/:id/payload', g.signedIn, async (ctx) => {
+    const s = ctx.state.session!;
+    const id = intParam(ctx.params.id, null, 1, Number.MAX_SAFE_INTEGER);
+    const p = id === null ? null : await attemptPayloadInScope(db, id, s.project.id, s.env);
+    if (!p || !isShownImage(p.content_type)) {
+      ctx.status = 404;
+      ctx.type = 'text/plain; charset=utf-8';
+      ctx.body = 'no stored image for this attempt';
+      return;
+    }
+    let image: Buffer;
+    try {
+      // Stored as sent: a compressing webhook compressed the image too.
+      image = decompress(p.body, p.content_encoding, p.truncated);
+    } catch {
+      image = p.body;
+    }
+    ctx.type = p.content_type;
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Cache-Control', 'private, max-age=300');
+    ctx.set('Content-Security-Policy', "default-src 'none'");
+    ctx.body = image;
+  });
+}
