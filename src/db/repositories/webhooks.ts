@@ -196,12 +196,14 @@ export async function insertNotification(
   return r.rowCount === 1;
 }
 
-/** Attempts per webhook since a time (the dashboard's success rate), by the (webhook_id, created_at) index. */
+/** Attempts sent per webhook since a time (the dashboard's success rate), by the (webhook_id, created_at) index. */
 export async function attemptStats(db: Q, webhookIds: string[], since: Date): Promise<Map<string, { attempts: number; succeeded: number }>> {
   if (webhookIds.length === 0) return new Map();
   const { rows } = await db.query<{ webhook_id: string; attempts: number; succeeded: number }>(
     `SELECT webhook_id, count(*)::int AS attempts, count(*) FILTER (WHERE success)::int AS succeeded
        FROM delivery_attempts WHERE webhook_id = ANY($1::uuid[]) AND created_at >= $2
+        -- An attempt that ended its series unsent (webhook disabled or gone) says nothing of the receiver.
+        AND NOT (status_code IS NULL AND error_code IN ('ERR::WEBHOOK::DISABLED', 'ERR::WEBHOOK::NOT_FOUND'))
       GROUP BY webhook_id`,
     [webhookIds, since],
   );

@@ -107,11 +107,17 @@ export interface AttemptListOptions {
 
 /** A status cell: HTTP code, or the kind of failure when there was no answer. */
 function outcome(a: AttemptView): Html {
-  const label = a.status_code !== null ? `HTTP ${a.status_code}` : a.error_code ? 'no answer' : '—';
+  const label =
+    a.status_code !== null ? `HTTP ${a.status_code}` : a.error_code && NOTHING_SENT.has(a.error_code) ? 'not sent' : a.error_code ? 'no answer' : '—';
   return html`<span class="${a.success ? 'ok' : 'bad'}">${a.success ? 'delivered' : 'failed'}</span> <span class="code">${label}</span>`;
 }
 
+// Attempts that end a series before sending (the webhook was disabled or
+// deleted): no request left, so there are no headers, answer or payload to show.
+const NOTHING_SENT = new Set(['ERR::WEBHOOK::DISABLED', 'ERR::WEBHOOK::NOT_FOUND']);
+
 export function attemptItem(a: AttemptView, o: AttemptListOptions): Html {
+  const sent = !(a.status_code === null && a.error_code !== null && NOTHING_SENT.has(a.error_code));
   return html`<li class="attempt ${a.success ? 'attempt-ok' : 'attempt-bad'}" id="attempt-${a.id}">
 <div class="attempt-line">
   ${time(a.started_at)}
@@ -122,11 +128,11 @@ export function attemptItem(a: AttemptView, o: AttemptListOptions): Html {
   ${o.replayFrom && a.job_id ? postButton(`/dashboard/jobs/${a.job_id}/replay`, o.session, 'Replay', 'link', { from: o.replayFrom }) : ''}
 </div>
 ${a.error_code ? html`<p class="attempt-error"><code>${a.error_code}</code> ${a.error_message ?? ''}</p>` : ''}
-<p class="attempt-url muted">POST ${a.url}${a.final_url && a.final_url !== a.url ? html` → ${a.final_url}` : ''}</p>
+${sent ? html`<p class="attempt-url muted">POST ${a.url}${a.final_url && a.final_url !== a.url ? html` → ${a.final_url}` : ''}</p>
 <details class="req"><summary>Request headers <span class="muted">(secrets redacted)</span></summary><pre tabindex="0">${headerLines(a.request_headers)}</pre></details>
 <details class="res"><summary>Response${a.response_snippet ? html` <span class="muted">(${bytes(Buffer.byteLength(a.response_snippet))} kept)</span>` : ''}</summary>
 ${a.response_headers ? html`<pre tabindex="0">${headerLines(a.response_headers)}</pre>` : ''}<pre class="response-snippet" tabindex="0">${a.response_snippet ?? ''}</pre></details>
-${o.eventBody !== undefined ? '' : payloadBlock(a.id, a.payload)}
+${o.eventBody !== undefined ? '' : payloadBlock(a.id, a.payload)}` : html`<p class="muted">Nothing was sent.</p>`}
 </li>`;
 }
 
