@@ -4,7 +4,7 @@
 // one, so that several Hookshots in one process (the tests) never share counts.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { Db } from './db/pool';
 import type { Logger } from './logger';
 
@@ -28,7 +28,7 @@ export interface Metrics {
   /** A job reached its final status. */
   jobFinished(kind: string, status: string): void;
   webhookDisabled(reason: DisableReason): void;
-  /** The Prometheus text of every metric; the queue gauge is read from the database now. */
+  /** The Prometheus text of every metric; the queue depth is read from the database now. */
   render(): Promise<{ contentType: string; text: string }>;
 }
 
@@ -71,30 +71,35 @@ export function createMetrics(db: Db, logger?: Logger): Metrics {
   });
   for (const reason of ['consecutive_failures', 'manual'] as const) disabled.inc({ reason }, 0);
 
-  new Gauge({
-    name: 'hookshot_webhook_queue_depth',
-    help: 'Jobs owing a webhook delivery (pending or retrying), all projects; NaN when the database did not answer',
-    registers: [registry],
-    // Counted at scrape time from the rows themselves, so every process
-    // (API or worker) reports the same truth, with no counter to drift.
-    // One query on the partial index jobs_project_pending. A total: a label
-    // per project would grow without bound; GET /account gives one project's.
-    async collect() {
-      try {
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${QUEUE_QUERY_TIMEOUT_MS} ms`)), QUEUE_QUERY_TIMEOUT_MS);
-        });
-        const count = db.query<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE delivery_status = 'pending'`);
-        const { rows } = await Promise.race([count, timeout]).finally(() => clearTimeout(timer));
-        this.set(rows[0]!.n);
-      } catch (err) {
-        // The other metrics still matter most during an outage: answer with them.
-        logger?.warn({ err: (err as Error).message }, 'metrics: queue depth not read');
-        this.set(Number.NaN);
-      }
-    },
-  });
+  const queueHelp = 'Jobs owing a webhook delivery (pending or retrying), all projects; no sample when the database did not answer';
+  /**
+   * Counted at scrape time from the rows themselves, so every process (API
+   * or worker) reports the same truth, with no counter to drift. One query
+   * on the partial index jobs_project_pending. A total: a label per project
+   * would grow without bound; GET /account gives one project's.
+   * Written here rather than as a prom-client Gauge, which cannot leave its
+   * sample out: when the count cannot be read the family has no sample (the
+   * series goes stale, as Prometheus expects of an unknown value), instead
+   * of a made-up 0 or prom-client's "Nan".
+   */
+  const queueDepth = async (): Promise<string> => {
+    const head = `# HELP hookshot_webhook_queue_depth ${queueHelp}\n# TYPE hookshot_webhook_queue_depth gauge\n`;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${QUEUE_QUERY_TIMEOUT_MS} ms`)), QUEUE_QUERY_TIMEOUT_MS);
+      });
+      const count = db.query<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE delivery_status = 'pending'`);
+      const { rows } = await Promise.race([count, timeout]);
+      return `${head}hookshot_webhook_queue_depth ${rows[0]!.n}\n`;
+    } catch (err) {
+      // The other metrics still matter most during an outage: answer with them.
+      logger?.warn({ err: (err as Error).message }, 'metrics: queue depth not read');
+      return head;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 
   return {
     registry,
@@ -109,7 +114,8 @@ export function createMetrics(db: Db, logger?: Logger): Metrics {
       disabled.inc({ reason });
     },
     async render() {
-      return { contentType: registry.contentType, text: await registry.metrics() };
+      const [main, queue] = await Promise.all([registry.metrics(), queueDepth()]);
+      return { contentType: registry.contentType, text: `${main.endsWith('\n') ? main : `${main}\n`}${queue}` };
     },
   };
 }

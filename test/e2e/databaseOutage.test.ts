@@ -98,6 +98,12 @@ describe('PostgreSQL outage', () => {
       await new Promise((r) => setTimeout(r, 300));
     }
     assert.equal(receiver.received.length, 0, 'nothing is delivered while the job cannot be stored');
+    // Metrics still answer (they are what one looks at now), without the queue depth they cannot read.
+    const scraped = await fetch(`${hs.apiUrl}/metrics`);
+    assert.equal(scraped.status, 200);
+    const text = await scraped.text();
+    assert.match(text, /^hookshot_deliveries_total\{outcome="success"\} 0$/m);
+    assert.doesNotMatch(text, /^hookshot_webhook_queue_depth /m);
 
     await proxy.restore();
     // The pool connects anew by itself: no restart.
