@@ -114,7 +114,10 @@ export function createMetrics(db: Db, logger?: Logger): Metrics {
       disabled.inc({ reason });
     },
     async render() {
-      const [main, queue] = await Promise.all([registry.metrics(), queueDepth()]);
+      const [raw, queue] = await Promise.all([registry.metrics(), queueDepth()]);
+      // prom-client writes NaN as "Nan" (the event loop lag gauges between
+      // two quick scrapes): Prometheus reads it, stricter parsers do not.
+      const main = raw.replace(/ Nan$/gm, ' NaN');
       return { contentType: registry.contentType, text: `${main.endsWith('\n') ? main : `${main}\n`}${queue}` };
     },
   };

@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startTestHookshot, type TestHookshot } from '../helpers/hookshot';
 import { startReceiver, type Receiver } from '../helpers/receiver';
+import { startHttpsReceiver } from '../helpers/httpsReceiver';
 import { until } from '../helpers/wait';
 
 interface Sample {
@@ -174,6 +175,29 @@ describe('GET /metrics', () => {
     assert.equal(valueOf(samples, 'hookshot_deliveries_total', { outcome: 'success' }), 2);
     const other = await fetch(new URL('/healthz', hs.metricsUrl));
     assert.equal(other.status, 404);
+  });
+
+  it('counts crawl event deliveries too (the same sender as named webhooks)', async () => {
+    const success = async () => valueOf((await metrics()).samples, 'hookshot_deliveries_total', { outcome: 'success' })!;
+    const before = await success();
+    const rx = await startHttpsReceiver(() => ({ status: 200 }));
+    try {
+      const r = await hs.api('/v2/batch/scrape', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${hs.keys.live}` },
+        json: { urls: [siteUrl], webhook: { url: `${rx.url}/hook` } },
+      });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const ended = () => rx.received.some((x) => /\.(completed|failed)$/.test(JSON.parse(x.body.toString()).type));
+      await until(async () => (ended() ? true : undefined), 30_000);
+      // Every event the receiver got was one successful attempt.
+      await until(async () => ((await success()) === before + rx.received.length ? true : undefined), 10_000).catch(async () => {
+        assert.fail(`success ${await success()}, expected ${before} + ${rx.received.length} events`);
+      });
+      assert.ok(rx.received.length >= 2, `${rx.received.length} events`);
+    } finally {
+      await rx.close();
+    }
   });
 
   it('a worker-only process (no API) is scraped on METRICS_PORT', async () => {

@@ -19,6 +19,15 @@ describe('metrics without a database', () => {
     assert.match(text, /^process_cpu_user_seconds_total /m);
   });
 
+  it('write NaN as the format spells it', async () => {
+    const m = createMetrics({ query: async () => ({ rows: [{ n: 0 }] }) } as unknown as Db);
+    // Two scrapes in a row leave the event loop lag histogram empty: its gauges are NaN.
+    await m.render();
+    const { text } = await m.render();
+    assert.doesNotMatch(text, / Nan$/m);
+    assert.match(text, /^nodejs_eventloop_lag_mean_seconds NaN$/m);
+  });
+
   it('do not wait on a database that does not answer', async () => {
     const db = { query: () => new Promise(() => undefined) } as unknown as Db;
     const t0 = Date.now();
