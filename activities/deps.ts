@@ -5,6 +5,7 @@ import type { CaptureSlots } from '../src/capture/slots';
 import type { Config } from '../src/config';
 import type { Db } from '../src/db/pool';
 import type { Logger } from '../src/logger';
+import type { Metrics } from '../src/metrics';
 
 /** What activities are built from; tests pass real ones of their own. */
 export interface ActivityDeps {
@@ -20,4 +21,6 @@ export interface ActivityDeps {
   browser: BrowserPool;
   /** The plan's concurrency limit: a capture runs only while it holds a slot. */
   slots: CaptureSlots;
+  /** The process's Prometheus metrics: deliveries, finished jobs, disables. */
+  metrics: Metrics;
 }

@@ -143,6 +143,7 @@ export function createJobActivities(deps: ActivityDeps) {
         now: () => ctx.gateAt,
       }).finally(() => clearInterval(beat));
       const { outcome } = attempt;
+      deps.metrics.delivery(outcome.success ? 'success' : 'failure', attempt.record.duration_ms);
       const retrying = !outcome.success && input.willRetry;
       await recordAttempt(db, { ...attempt.record, ...key }, retrying ? 'retrying' : null, { ...attempt.payload, maxBytes: config.delivery.payloadMaxBytes });
       // Retention rides on the attempts themselves: no scheduler to run, and
@@ -177,6 +178,8 @@ export function createJobActivities(deps: ActivityDeps) {
         delivery_status: job.delivery_status && input.status !== 'done' ? input.status : undefined,
         ...(input.status === 'failed' && input.errorCode ? { error_code: input.errorCode, error_message: input.errorMessage } : {}),
       });
+      // Counted once the status is stored; a replay that ends again counts again, as it is a new end.
+      deps.metrics.jobFinished(job.kind, input.status);
     },
 
     /** A new delivery series (a replay): the job is pending again; returns the series number. */

@@ -61,6 +61,9 @@ export function createWebhookActivities(deps: ActivityDeps) {
           details: { count: e.count, threshold: e.threshold, webhook_name: w.name },
           dedupe_key: `webhook:${w.id}:${e.seq}`,
         });
+        // Only the first write of the event counts, like the alert below: an activity retry is not a second disable.
+        if (inserted && e.kind === 'disabled') deps.metrics.webhookDisabled('consecutive_failures');
+        if (inserted && e.kind === 'disabled_manually') deps.metrics.webhookDisabled('manual');
         const level = e.kind === 'disabled' ? 'warn' : 'info';
         logger[level]({ webhook: w.name, webhookId: w.id, project: w.project, env: w.env, event: e.kind, count: e.count }, message);
         // Only the first write of this event alerts, so an activity retry does not POST twice.

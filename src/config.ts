@@ -50,6 +50,7 @@ const durationList = z.string().transform((s, ctx) => {
 
 const EnvSchema = z.object({
   PORT: port.default(8080),
+  METRICS_PORT: port.optional(),
   HOST: z.string().min(1).default('0.0.0.0'),
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   ROLE: z.enum(['api', 'worker', 'all']).default('all'),
@@ -113,6 +114,12 @@ export type Env = z.input<typeof EnvSchema>;
 /** The environment, read into the shape the code uses; the Config type follows from it. */
 const ConfigSchema = EnvSchema.transform((e) => ({
   port: e.PORT,
+  /**
+   * A second listener that serves only GET /metrics (on HOST). A worker-only
+   * process has no API server: this is how it is scraped. Unset: none (the
+   * API serves /metrics on PORT).
+   */
+  metricsPort: e.METRICS_PORT ?? null,
   host: e.HOST,
   publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
   /**

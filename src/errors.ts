@@ -44,6 +44,10 @@ export const ERROR_CODES = {
   // Crawls and batch scrapes (the Firecrawl-style /v1 and /v2 routes).
   'ERR::CRAWL::NOT_FOUND': e(404),
 
+  // PostgreSQL is unreachable or went away (src/db/errors.ts says which
+  // failures mean that); the pool reconnects by itself once it is back.
+  'ERR::DATABASE::UNAVAILABLE': e(503, true),
+
   // Temporal did not take the job, or its answer could not be read.
   'ERR::TEMPORAL::UNAVAILABLE': e(503, true),
   'ERR::THROTTLE::MAX_CONCURRENT_REQUEST_EXCEEDED': e(429, true),

@@ -19,12 +19,15 @@ import { createGuardedAgent } from './net/httpClient';
 import { BrowserPool } from './capture/browser';
 import { createCaptureSlots } from './capture/slots';
 import { captureLeaseTtlMs } from './temporal/jobInput';
+import { createMetrics, serveMetrics } from './metrics';
 
 export interface Hookshot {
   /** Base URL the API listens on (role api/all), else null. */
   apiUrl: string | null;
   temporalAddress: string;
   temporalUiUrl: string | null;
+  /** GET /metrics on METRICS_PORT, when set. */
+  metricsUrl: string | null;
   db: Db;
   stop(): Promise<void>;
 }
@@ -63,6 +66,8 @@ export async function startHookshot(config: Config, logger: Logger, opts: Hooksh
     }
     const db = createPool(databaseUrl, poolMax);
     stack.push(() => db.end());
+    // One registry per process: the worker counts into it, the API and METRICS_PORT serve it.
+    const metrics = createMetrics(db, logger);
     const applied = await migrate(db);
     if (applied.length) logger.info({ applied }, 'database migrations applied');
     // Only a process that serves the API prints the first keys, so they show up
@@ -134,6 +139,7 @@ export async function startHookshot(config: Config, logger: Logger, opts: Hooksh
           temporal,
           browser,
           slots,
+          metrics,
         },
       });
       const running = workers.map((w) => {
@@ -150,7 +156,7 @@ export async function startHookshot(config: Config, logger: Logger, opts: Hooksh
 
     let apiUrl: string | null = null;
     if (config.role !== 'worker') {
-      const app = createApp({ db, config, logger, temporal: opts.wrapApiTemporal?.(temporal) ?? temporal, slots });
+      const app = createApp({ db, config, logger, temporal: opts.wrapApiTemporal?.(temporal) ?? temporal, slots, metrics });
       const server = http.createServer(app.callback());
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -168,7 +174,15 @@ export async function startHookshot(config: Config, logger: Logger, opts: Hooksh
       logger.info({ url: apiUrl, publicUrl: config.publicUrl }, 'API listening');
     }
 
-    return { apiUrl, temporalAddress, temporalUiUrl, db, stop: stopAll };
+    let metricsUrl: string | null = null;
+    if (config.metricsPort !== null) {
+      const served = await serveMetrics(metrics, config.metricsPort, config.host);
+      stack.push(() => served.close());
+      metricsUrl = served.url;
+      logger.info({ url: metricsUrl }, 'metrics listening');
+    }
+
+    return { apiUrl, temporalAddress, temporalUiUrl, metricsUrl, db, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

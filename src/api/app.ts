@@ -43,6 +43,12 @@ export function buildRouters(deps: ApiDeps): Router<AppState>[] {
     await pingDatabase(deps.db);
     ctx.body = { status: 'ok' };
   });
+  // No key, like any metrics port: bind or firewall it (SPEC section 12).
+  ops.get('/metrics', async (ctx) => {
+    const { contentType, text } = await deps.metrics.render();
+    ctx.type = contentType;
+    ctx.body = text;
+  });
   const doc = buildOpenApi(deps.config);
   ops.get('/openapi.json', (ctx) => {
     ctx.body = doc;

@@ -6,6 +6,7 @@ import type { Db } from '../db/pool';
 import type { KeyScope } from '../db/repositories/projects';
 import type { DashboardSession } from '../db/repositories/sessions';
 import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
 
 export interface ApiDeps {
   db: Db;
@@ -14,6 +15,8 @@ export interface ApiDeps {
   temporal: Client;
   /** Plan concurrency: a synchronous capture takes its slot before it starts, or is refused. */
   slots: CaptureSlots;
+  /** Served at GET /metrics; in role all it holds the worker's counts too. */
+  metrics: Metrics;
 }
 
 export interface AppState {

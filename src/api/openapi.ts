@@ -62,7 +62,8 @@ export function operations(config: Pick<Config, 'scrape' | 'webhook'>): Op[] {
       'With webhook_name: the promise {job_uuid, log_uuid, log_url, success, webhook_enqueued, webhook_name, webhook_queue_limit, webhook_queued_element, webhook_uuid}. Without: the scrape response {config, context, result, uuid}.',
   };
   return [
-    { method: 'get', path: '/healthz', summary: 'Liveness: 200 when the database answers', tag: 'operations', auth: 'none', ok: { status: 200, description: '{status: "ok"}' } },
+    { method: 'get', path: '/metrics', summary: 'Prometheus metrics (text exposition format 0.0.4): deliveries, delivery durations, finished jobs, webhook queue depth, disables, Node process', tag: 'operations', auth: 'none', ok: { status: 200, description: 'text/plain; version=0.0.4' } },
+    { method: 'get', path: '/healthz', summary: 'Liveness: 200 when the database answers, 503 ERR::DATABASE::UNAVAILABLE when it does not', tag: 'operations', auth: 'none', ok: { status: 200, description: '{status: "ok"}' }, errors: [503] },
     { method: 'get', path: '/openapi.json', summary: 'This document', tag: 'operations', auth: 'none', ok: { status: 200, description: 'OpenAPI 3.1' } },
     { method: 'get', path: '/docs', summary: 'This document in Swagger UI (HTML)', tag: 'operations', auth: 'none', ok: { status: 200, description: 'HTML' } },
     { method: 'get', path: '/docs/:asset', summary: "Swagger UI's scripts, stylesheets and icons; any other name is 404", tag: 'operations', auth: 'none', input: DocsAsset, ok: { status: 200, description: 'The file' }, errors: [404] },

@@ -24,6 +24,12 @@ export interface TestHookshotOptions {
   logStream?: NodeJS.WritableStream;
   /** Wraps the Temporal client the API uses (see HookshotOptions). */
   wrapApiTemporal?: HookshotOptions['wrapApiTemporal'];
+  /**
+   * The URL the service connects with, from the fresh database's own: to put
+   * something (a proxy that can cut the line) between it and PostgreSQL. The
+   * test keeps the direct URL for its own setup.
+   */
+  databaseUrl?: (direct: string) => string;
 }
 
 /**
@@ -37,7 +43,7 @@ export async function startTestHookshot(env: Record<string, string> = {}, opts: 
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
-    DATABASE_URL: database.url,
+    DATABASE_URL: opts.databaseUrl?.(database.url) ?? database.url,
     TEMPORAL_ADDRESS: temporalAddress,
     TEMPORAL_TASK_QUEUE: taskQueue,
     ADMIN_TOKEN,

@@ -50,9 +50,16 @@ describe('configuration', () => {
     assert.equal(loadConfig({ PORT: '', DATABASE_URL: '' }).port, 8080);
   });
 
+  it('serves metrics on a port of their own only when METRICS_PORT is set', () => {
+    assert.equal(loadConfig({}).metricsPort, null);
+    assert.equal(loadConfig({ METRICS_PORT: '' }).metricsPort, null);
+    assert.equal(loadConfig({ METRICS_PORT: '9464', ROLE: 'worker' }).metricsPort, 9464);
+  });
+
   const bad: Array<[Record<string, string>, string, RegExp]> = [
     [{ PORT: 'eighty' }, 'PORT', /number/i],
     [{ PORT: '70000' }, 'PORT', /65535/],
+    [{ METRICS_PORT: 'metrics' }, 'METRICS_PORT', /number/i],
     [{ ROLE: 'scheduler' }, 'ROLE', /api|worker|all/],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL', /postgres/],
     [{ TEMPORAL_ADDRESS: 'localhost' }, 'TEMPORAL_ADDRESS', /host:port/],

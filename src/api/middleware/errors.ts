@@ -5,6 +5,7 @@ import type { Logger } from '../../logger';
 import type { AppState } from '../context';
 import { errorPage } from '../../web/pages/auth';
 import { FIRECRAWL_PREFIX } from '../routes/firecrawl/paths';
+import { isDatabaseUnavailable } from '../../db/errors';
 
 // Statuses Koa or the router answer by themselves, with the code each one gets.
 const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
@@ -40,6 +41,9 @@ export function errorMiddleware(logger: Logger): Koa.Middleware<AppState> {
         // Koa/router errors (405 from allowedMethods, etc.) keep their status.
         body = new AppError(HTTP_CODES[err.status] ?? 'ERR::API::BAD_REQUEST', err.expose ? err.message : 'bad request').toBody(errorId);
         body.http_code = err.status;
+      } else if (isDatabaseUnavailable(err)) {
+        // An outage, not a bug: the client may retry, and we recover without a restart.
+        body = new AppError('ERR::DATABASE::UNAVAILABLE', 'the database is unavailable right now; retry shortly').toBody(errorId);
       } else {
         body = new AppError('ERR::API::INTERNAL', `internal error; quote error id ${errorId} when reporting it`).toBody(errorId);
       }
@@ -57,7 +61,9 @@ export function errorMiddleware(logger: Logger): Koa.Middleware<AppState> {
         requestId: ctx.state.requestId,
       };
       // A 5xx is ours to fix: with its stack. A 4xx is the client's, routine: one line.
-      if (body.http_code >= 500) logger.error({ ...fields, err }, 'request failed');
+      // An outage fails every request alike: one warning line each, without a stack.
+      if (body.code === 'ERR::DATABASE::UNAVAILABLE') logger.warn({ ...fields, reason: (err as Error).message }, 'request failed: database unavailable');
+      else if (body.http_code >= 500) logger.error({ ...fields, err }, 'request failed');
       else logger.info({ ...fields, ...(routed ? { message: body.message } : {}) }, 'request refused');
 
       // Under /v1 and /v2 the Firecrawl clients read `error` (the message) and
