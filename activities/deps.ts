@@ -10,6 +10,12 @@ import type { Metrics } from '../src/metrics';
 /** What activities are built from; tests pass real ones of their own. */
 export interface ActivityDeps {
   db: Db;
+  /**
+   * The webhook entities' own connections (their state, the disable gate's
+   * exclusive side): a disable must not queue behind a flood of delivery
+   * queries for a connection. Defaults to db.
+   */
+  entityDb?: Db;
   config: Config;
   logger: Logger;
   /** Address-guarded dispatchers: one opened by WEBHOOK_ALLOWED_CIDRS, one by SCRAPE_ALLOWED_CIDRS. */

@@ -18,6 +18,8 @@ import { attemptOutcomeSignal, type AttemptOutcome } from '../src/shared/workflo
 import type { ActivityDeps } from './deps';
 
 const DISABLED = 'ERR::WEBHOOK::DISABLED';
+// Attempts per payload retention sweep, on average.
+const SWEEP_EVERY = 20;
 const NOT_FOUND = 'ERR::WEBHOOK::NOT_FOUND';
 
 /** A job row that is gone stays gone: retrying cannot help. */
@@ -148,7 +150,13 @@ export function createJobActivities(deps: ActivityDeps) {
       await recordAttempt(db, { ...attempt.record, ...key }, retrying ? 'retrying' : null, { ...attempt.payload, maxBytes: config.delivery.payloadMaxBytes });
       // Retention rides on the attempts themselves: no scheduler to run, and
       // a failed sweep must not fail (and so repeat) a delivery that was sent.
-      await sweepExpiredPayloads(db, config.delivery.payloadRetentionMs).catch((err) => log.warn({ err: (err as Error).message }, 'payload sweep failed; the next attempt sweeps'));
+      // One attempt in SWEEP_EVERY sweeps (a bigger batch), so a flood of
+      // attempts does not pay one more round trip each.
+      if (Math.random() < 1 / SWEEP_EVERY) {
+        await sweepExpiredPayloads(db, config.delivery.payloadRetentionMs, SWEEP_EVERY * 10).catch((err) =>
+          log.warn({ err: (err as Error).message }, 'payload sweep failed; a later attempt sweeps'),
+        );
+      }
       log.info({ success: outcome.success, statusCode: outcome.statusCode, errorCode: outcome.errorCode }, outcome.success ? 'delivered' : 'delivery attempt failed');
       // Read after the job shows as retrying: a disable stored before this
       // read ends the series now; one stored after it wakes the job through

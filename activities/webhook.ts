@@ -14,7 +14,8 @@ const FANOUT_CONCURRENCY = 10;
 
 /** Activities of the webhook entity and its fan-out children. */
 export function createWebhookActivities(deps: ActivityDeps) {
-  const { db, config, logger } = deps;
+  const { config, logger } = deps;
+  const db = deps.entityDb ?? deps.db;
 
   // Best effort: an unreachable alert URL must not hold up the webhook's state.
   const postAlert = async (url: string, body: unknown) => {

@@ -66,6 +66,9 @@ export async function startHookshot(config: Config, logger: Logger, opts: Hooksh
     }
     const db = createPool(databaseUrl, poolMax);
     stack.push(() => db.end());
+    // Two connections of their own for the webhook entities (not on PGlite, which has one).
+    const entityDb = poolMax > 1 ? createPool(databaseUrl, 2) : db;
+    if (entityDb !== db) stack.push(() => entityDb.end());
     // One registry per process: the worker counts into it, the API and METRICS_PORT serve it.
     const metrics = createMetrics(db, logger);
     const applied = await migrate(db);
@@ -132,6 +135,7 @@ export async function startHookshot(config: Config, logger: Logger, opts: Hooksh
         shutdownGraceMs: config.shutdownGraceMs,
         deps: {
           db,
+          entityDb,
           config,
           logger,
           webhookHttp,
