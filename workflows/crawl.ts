@@ -88,7 +88,9 @@ export async function crawlWorkflow(input: CrawlWorkflowInput): Promise<{ status
     const runFull = pagesThisRun + inFlight.size >= input.pagesPerRun;
     // Claim in batches (half the window, or whenever nothing runs): one claim per page would double the history.
     if (!cancelled && !runFull && room > 0 && (inFlight.size === 0 || room >= Math.ceil(input.pageConcurrency / 2))) {
-      const ids = await local.claimCrawlPages({ crawlId: input.crawlId, max: room, inFlight: [...inFlight] });
+      // Never past the run's share of pages, so each run holds at most pagesPerRun.
+      const max = Math.min(room, input.pagesPerRun - pagesThisRun - inFlight.size);
+      const ids = await local.claimCrawlPages({ crawlId: input.crawlId, max, inFlight: [...inFlight] });
       for (const id of ids) track(id);
     }
     if (inFlight.size === 0) {
