@@ -14,7 +14,8 @@ import { getWebhookStatus } from '../src/db/repositories/webhooks';
 import { deliverOnce } from '../src/delivery/deliver';
 import type { DeliveryAttemptInput, DeliveryAttemptOutcome, FinishJobInput, RunJobOutcome } from '../src/shared/jobTypes';
 import { jobWorkflowId, webhookTaskQueue, webhookWorkflowId } from '../src/shared/names';
-import { attemptOutcomeSignal, type AttemptOutcome } from '../src/shared/workflowApi';
+import { attemptOutcomesSignal } from '../src/shared/workflowApi';
+import { createOutcomeReporter } from '../src/temporal/outcomeReporter';
 import type { ActivityDeps } from './deps';
 
 const DISABLED = 'ERR::WEBHOOK::DISABLED';
@@ -30,15 +31,16 @@ const jobNotFound = (jobId: string) =>
 export function createJobActivities(deps: ActivityDeps) {
   const { db, config, logger } = deps;
 
-  /** Counts the outcome in the webhook's entity, starting the entity if it does not run. */
-  const report = (webhookId: string, outcome: AttemptOutcome) =>
-    deps.temporal.workflow.signalWithStart('webhookWorkflow', {
+  /** Counts outcomes in the webhook's entity, starting the entity if it does not run. */
+  const { report } = createOutcomeReporter(async (webhookId, outcomes) => {
+    await deps.temporal.workflow.signalWithStart('webhookWorkflow', {
       workflowId: webhookWorkflowId(webhookId),
       taskQueue: webhookTaskQueue(config.temporal.taskQueue),
       args: [{ webhookId, disableAfter: config.webhook.disableAfter }],
-      signal: attemptOutcomeSignal,
-      signalArgs: [outcome],
+      signal: attemptOutcomesSignal,
+      signalArgs: [outcomes],
     });
+  });
 
   return {
     /** Takes the job's capture slot, or its place in line ('queued': the workflow waits for slotGranted). */
@@ -132,7 +134,8 @@ export function createJobActivities(deps: ActivityDeps) {
 
       // Heartbeats let Temporal notice a dead worker in seconds rather than
       // after the whole HTTP timeout, and hand the attempt to another worker.
-      const beat = setInterval(() => heartbeat(), 1000);
+      // (A local attempt has none: the workflow task's own timeout does that.)
+      const beat = Context.current().info.isLocal ? undefined : setInterval(() => heartbeat(), 1000);
       const attempt = await deliverOnce({
         job,
         result: ctx.result,
@@ -191,8 +194,8 @@ export function createJobActivities(deps: ActivityDeps) {
     },
 
     /** A new delivery series (a replay): the job is pending again; returns the series number. */
-    async beginSeries({ jobId }: { jobId: string }): Promise<number> {
-      return beginDeliverySeries(db, jobId);
+    async beginSeries({ jobId, series }: { jobId: string; series?: number }): Promise<number> {
+      return beginDeliverySeries(db, jobId, series);
     },
   };
 }

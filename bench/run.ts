@@ -1,18 +1,23 @@
-// npm run bench: throughput and latency measured in one run on loopback, so
-// the figures compare as ratios. Writes bench/results/<time>.json.
+// npm run bench: throughput, latency and memory measured in one run on
+// loopback, so the figures compare as ratios. For each Temporal topology
+// (BENCH_TOPOLOGIES: the dev server as `npm start` runs it, the same with
+// SQLite's WAL pragmas, the full server on PostgreSQL) it measures the
+// engine's ceiling (b) and Hookshot jobs (c); on the fastest it then
+// measures a second worker process, a sustained run at half the peak
+// (BENCH_SOAK_SECONDS, default 600), capture, a crawl and the dashboard.
+// Writes bench/results/<time>.json, .md (the report) and .svg (its chart).
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/logger';
 import { startHookshot } from '../src/runtime';
-import { resolveTemporalCli, startDevServer } from '../src/temporal/devServer';
+import { resolveTemporalCli } from '../src/temporal/devServer';
 import { repoRoot } from '../src/shared/repoRoot';
 import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
@@ -20,13 +25,18 @@ import { bootstrapDefaultProject } from '../src/db/repositories/projects';
 import { acquireCaptureSlot, releaseCaptureSlot } from '../src/db/repositories/captureSlots';
 import { startCrawlSite } from '../test/helpers/crawlSite';
 import { measureHistoryPage } from './history';
+import { devTopology, jobDriver, measureEmptyWorkflows, openLoop, pct, pool, r1, startHookshotProcess, summary, type Topology } from './engine';
+import { postgresTopology } from './postgresTopology';
+import { chartSvg, table, type Window } from './report';
 
 const N = Number(process.env.BENCH_JOBS ?? 300);
 const CRAWL_PAGES = Number(process.env.BENCH_CRAWL_PAGES ?? 2000);
-const peakOf = (r: unknown) => (r as { per_second: number }).per_second;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
-const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 20);
+const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 600);
+const WINDOW_SECONDS = 10;
+const TOPOLOGIES = (process.env.BENCH_TOPOLOGIES ?? 'dev,dev-wal,postgres').split(',').map((t) => t.trim()).filter(Boolean);
 const ADMIN_DB = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const WAL = ['journal_mode=WAL', 'synchronous=NORMAL'];
 
 /** Resident memory of this process's descendants whose command line matches. */
 function childRss(match: string): number {
@@ -55,36 +65,7 @@ function childRss(match: string): number {
   return sum;
 }
 
-const pct = (xs: number[], p: number) => {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! * 10) / 10;
-};
-const summary = (lat: number[]) => ({ p50: pct(lat, 50), p95: pct(lat, 95), p99: pct(lat, 99), n: lat.length });
-
-/** Runs fn(i) for i < n with at most `limit` in flight. */
-async function pool(n: number, limit: number, fn: (i: number) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, n) }, async () => {
-      for (let i = next++; i < n; i = next++) await fn(i);
-    }),
-  );
-}
-
-/** Open loop: starts fn at `rate` per second for `seconds`, whatever the backlog. */
-async function openLoop(rate: number, seconds: number, fn: () => Promise<void>) {
-  const total = Math.max(1, Math.round(rate * seconds));
-  const started: Promise<void>[] = [];
-  const t0 = performance.now();
-  for (let i = 0; i < total; i++) {
-    const due = t0 + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    started.push(fn());
-  }
-  await Promise.all(started);
-}
+const mb = (b: number) => Math.round(b / 1024 / 1024);
 
 async function main() {
   const cliPath = await resolveTemporalCli(process.env.TEMPORAL_CLI);
@@ -96,23 +77,46 @@ async function main() {
         s.close(() => resolve(p));
       });
     });
-  const tport = await freePort();
-  const dev = await startDevServer({ cliPath, port: tport, uiPort: tport + 1, namespace: 'default', headless: true });
-  const dbName = `hookshot_bench_${randomBytes(4).toString('hex')}`;
+  // Temporal needs a run of ports from its base (the PostgreSQL topology up to +7).
+  const basePort = async () => {
+    for (;;) {
+      const p = await freePort();
+      if (p > 60_000) continue;
+      const ok = await Promise.all(Array.from({ length: 9 }, (_, i) => new Promise<boolean>((r) => {
+        const s = net.createServer().once('error', () => r(false)).listen(p + i, '127.0.0.1', () => s.close(() => r(true)));
+      })));
+      if (ok.every(Boolean)) return p;
+    }
+  };
   const admin = new pg.Client({ connectionString: ADMIN_DB });
   await admin.connect();
-  await admin.query(`CREATE DATABASE "${dbName}"`);
-  const dbUrl = Object.assign(new URL(ADMIN_DB), { pathname: `/${dbName}` }).toString();
+  const dbs: string[] = [];
+  const freshDb = async () => {
+    const name = `hookshot_bench_${randomBytes(4).toString('hex')}`;
+    await admin.query(`CREATE DATABASE "${name}"`);
+    dbs.push(name);
+    const url = Object.assign(new URL(ADMIN_DB), { pathname: `/${name}` }).toString();
+    const setup = createPool(url, 2);
+    await migrate(setup);
+    const keys = (await bootstrapDefaultProject(setup))!;
+    await setup.end();
+    return { url, key: keys.live };
+  };
+  const startTopology = async (name: string): Promise<Topology> => {
+    const port = await basePort();
+    if (name === 'dev') return devTopology('dev', cliPath, port, []);
+    if (name === 'dev-wal') return devTopology('dev-wal', cliPath, port, WAL);
+    if (name === 'postgres') return postgresTopology(port, ADMIN_DB);
+    throw new Error(`unknown topology ${name} (BENCH_TOPOLOGIES: dev, dev-wal, postgres)`);
+  };
 
   // The receiver: every bench posts here; receipt times are keyed by job id.
   const receipts = new Map<string, number>();
-  let posts = 0;
   const receiver = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
-      posts++;
       const id = req.headers['x-scrapfly-webhook-job-id'];
-      if (typeof id === 'string') receipts.set(id, performance.now());
+      if (typeof id === 'string' && !receipts.has(id)) receipts.set(id, performance.now());
       res.end('ok');
     });
   });
@@ -121,11 +125,32 @@ async function main() {
   const site = http.createServer((_q, s) => s.end('<html><body>tiny</body></html>'));
   await new Promise<void>((r) => site.listen(0, '127.0.0.1', () => r()));
   const siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
+  const logDir = path.join(repoRoot(), 'bench', 'results', 'logs');
 
-  const results: Record<string, unknown> = {
+  const hookshotEnv = (o: { dbUrl: string; address: string; taskQueue: string; port: number }) => ({
+    PORT: String(o.port),
+    HOST: '127.0.0.1',
+    DATABASE_URL: o.dbUrl,
+    TEMPORAL_ADDRESS: o.address,
+    TEMPORAL_TASK_QUEUE: o.taskQueue,
+    WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
+    SCRAPE_ALLOWED_CIDRS: '127.0.0.1/32',
+    LOG_LEVEL: 'info',
+  });
+  const createBenchWebhook = async (apiUrl: string, key: string) => {
+    const r = await fetch(`${apiUrl}/webhooks?key=${key}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'bench', url: `${receiverUrl}/hook` }),
+    });
+    if (r.status >= 300 && r.status !== 409) throw new Error(`webhook: ${r.status} ${await r.text()}`);
+  };
+
+  const results: Record<string, any> = {
     at: new Date().toISOString(),
     machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
-    params: { jobs: N, concurrency: CONCURRENCY, steady_seconds: STEADY_SECONDS },
+    params: { jobs: N, concurrency: CONCURRENCY, soak_seconds: SOAK_SECONDS, topologies: TOPOLOGIES },
+    topologies: {} as Record<string, unknown>,
   };
 
   try {
@@ -139,155 +164,158 @@ async function main() {
         const r = await http1.request({ path: '/', method: 'POST', body });
         await r.body.dump();
       });
-      const s = (performance.now() - t0) / 1000;
-      results.a_raw_http = { requests: n, per_second: Math.round(n / s) };
+      results.a_raw_http = { requests: n, per_second: Math.round(n / ((performance.now() - t0) / 1000)) };
       await http1.close();
       console.log('(a) raw HTTP', results.a_raw_http);
     }
 
-    // (b) the same Temporal server: an empty workflow with one no-op activity.
-    {
-      const { code } = await bundleWorkflowCode({ workflowsPath: path.join(repoRoot(), 'dist', 'bench', 'workflows.js') });
-      const conn = await NativeConnection.connect({ address: dev.address });
-      const taskQueue = `bench-empty-${randomBytes(3).toString('hex')}`;
-      const worker = await Worker.create({
-        connection: conn,
-        taskQueue,
-        workflowBundle: { code },
-        activities: { noop: async () => undefined },
-      });
-      const client = new Client({ connection: await Connection.connect({ address: dev.address }) });
-      const lat: number[] = [];
-      let perSecond = 0;
-      await worker.runUntil(async () => {
-        const t0 = performance.now();
-        await pool(N, CONCURRENCY, async (i) => {
-          const s = performance.now();
-          await client.workflow.execute('emptyWorkflow', { taskQueue, workflowId: `bench-${taskQueue}-${i}` });
-          lat.push(performance.now() - s);
-        });
-        perSecond = N / ((performance.now() - t0) / 1000);
-      });
-      results.b_temporal_empty = { workflows: N, per_second: Math.round(perSecond * 10) / 10, latency_ms: summary(lat) };
-      await client.connection.close();
-      await conn.close();
-      console.log('(b) empty workflow', results.b_temporal_empty);
+    // (b) and (c) on each topology, one after another on the same machine.
+    for (const name of TOPOLOGIES) {
+      const t0 = performance.now();
+      const topo = await startTopology(name);
+      const startSeconds = r1((performance.now() - t0) / 1000);
+      try {
+        const b = await measureEmptyWorkflows(topo.address, N, CONCURRENCY);
+        console.log(`[${name}] (b) empty workflow`, b);
+        const db = await freshDb();
+        const port = await freePort();
+        const hs = await startHookshotProcess(
+          hookshotEnv({ dbUrl: db.url, address: topo.address, taskQueue: `bench-${name}-${randomBytes(3).toString('hex')}`, port }),
+          path.join(logDir, `hookshot-${name}.log`),
+        );
+        try {
+          await createBenchWebhook(hs.url, db.key);
+          const driver = jobDriver(hs.url, db.key, siteUrl, receipts, CONCURRENCY);
+          await driver.closedLoop(Math.min(50, N)); // warm-up
+          const runs = [await driver.closedLoop(N), await driver.closedLoop(N)];
+          await driver.close();
+          const c = { jobs: N, runs_per_second: runs.map((r) => r.per_second), per_second: r1((runs[0]!.per_second + runs[1]!.per_second) / 2), latency_ms: runs[1]!.latency_ms };
+          console.log(`[${name}] (c) hookshot jobs`, c);
+          results.topologies[name] = { describe: topo.describe, start_seconds: startSeconds, b_temporal_empty: b, c_hookshot_peak: c, ratio_c_to_b: Math.round((c.per_second / b.per_second) * 100) / 100 };
+        } finally {
+          await hs.stop();
+        }
+      } finally {
+        await topo.stop();
+      }
     }
 
-    // (c) Hookshot jobs through the API, scrape of a tiny page, delivered to the receiver.
-    {
-      const setup = createPool(dbUrl, 2);
-      await migrate(setup);
-      const keys = (await bootstrapDefaultProject(setup))!;
-      await setup.end();
-      const env = {
-        PORT: '0',
-        HOST: '127.0.0.1',
-        DATABASE_URL: dbUrl,
-        TEMPORAL_ADDRESS: dev.address,
-        TEMPORAL_TASK_QUEUE: `bench-jobs-${randomBytes(3).toString('hex')}`,
-        WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
-        SCRAPE_ALLOWED_CIDRS: '127.0.0.1/32',
-        LOG_LEVEL: 'warn',
-        BROWSER_CONCURRENCY: process.env.BROWSER_CONCURRENCY ?? '2',
-      };
-      const config = { ...loadConfig(env), env };
-      const hs = await startHookshot(config, createLogger('warn'));
-      let peakRss = process.memoryUsage().rss;
-      const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
-      const api = new Pool(hs.apiUrl!, { connections: CONCURRENCY });
-      await (
-        await api.request({
-          path: `/webhooks?key=${keys.live}`,
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ name: 'bench', url: `${receiverUrl}/hook` }),
-        })
-      ).body.dump();
-      const submitted = new Map<string, number>();
-      const submit = async () => {
-        const s = performance.now();
-        const r = await api.request({
-          path: `/scrape?key=${keys.live}&webhook_name=bench&url=${encodeURIComponent(siteUrl)}`,
-          method: 'GET',
-        });
-        const b = (await r.body.json()) as { job_uuid?: string };
-        if (!b.job_uuid) throw new Error(`submission failed: ${JSON.stringify(b)}`);
-        submitted.set(b.job_uuid, s);
-      };
-      const waitAll = async () => {
-        for (let i = 0; i < 1200 && [...submitted.keys()].some((id) => !receipts.has(id)); i++) {
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      };
-      const latencies = () => [...submitted].filter(([id]) => receipts.has(id)).map(([id, s]) => receipts.get(id)! - s);
+    const measured = Object.entries(results.topologies as Record<string, { c_hookshot_peak: { per_second: number } }>);
+    const [bestName] = measured.reduce((a, x) => (x[1].c_hookshot_peak.per_second > a[1].c_hookshot_peak.per_second ? x : a));
+    results.best_topology = bestName;
+    const peak = results.topologies[bestName].c_hookshot_peak.per_second as number;
+    console.log(`fastest topology for Hookshot jobs: ${bestName} (${peak}/s)`);
 
-      const t0 = performance.now();
-      await pool(N, CONCURRENCY, submit);
-      await waitAll();
-      const elapsed = (performance.now() - t0) / 1000;
-      const delivered = latencies().length;
-      const peak = delivered / elapsed;
-      results.c_hookshot_peak = { jobs: N, delivered, per_second: Math.round(peak * 10) / 10, latency_ms: summary(latencies()) };
-      console.log('(c) hookshot, closed loop', results.c_hookshot_peak);
-
-      // (c) again with the plan concurrency limit off (CAPTURE_CONCURRENCY=off),
-      // same database, project and server: what the capture slots cost a job.
+    const best = await startTopology(bestName);
+    try {
+      // A second worker process on the same queue: what it adds, alternating 1, 2, 1, 2 workers.
       {
-        const off = await startHookshot(
-          loadConfig({ ...config.env, TEMPORAL_TASK_QUEUE: `bench-jobs-off-${randomBytes(3).toString('hex')}`, CAPTURE_CONCURRENCY: 'off' }),
-          createLogger('warn'),
-        );
-        const offApi = new Pool(off.apiUrl!, { connections: CONCURRENCY });
-        // Closed loops alternate on, off, on, off (the first "on" is the one
-        // above), so warm-up and a growing database weigh on both alike.
-        const loop = async (via: Pool) => {
-          submitted.clear();
-          const submitVia = async () => {
-            const st = performance.now();
-            const r = await via.request({ path: `/scrape?key=${keys.live}&webhook_name=bench&url=${encodeURIComponent(siteUrl)}`, method: 'GET' });
-            const b = (await r.body.json()) as { job_uuid?: string };
-            if (!b.job_uuid) throw new Error(`submission failed: ${JSON.stringify(b)}`);
-            submitted.set(b.job_uuid, st);
-          };
-          const t = performance.now();
-          await pool(N, CONCURRENCY, submitVia);
-          await waitAll();
-          return latencies().length / ((performance.now() - t) / 1000);
-        };
-        const off1 = await loop(offApi);
-        const on2 = await loop(api);
-        const off2 = await loop(offApi);
-        const r1 = (x: number) => Math.round(x * 10) / 10;
-        results.c_hookshot_peak_without_slots = { jobs: N, runs_per_second: [r1(off1), r1(off2)], per_second: r1((off1 + off2) / 2) };
-        results.c_hookshot_peak_with_slots = { jobs: N, runs_per_second: [peakOf(results.c_hookshot_peak), r1(on2)], per_second: r1((peakOf(results.c_hookshot_peak) + on2) / 2) };
-        console.log('(c) hookshot with capture slots', results.c_hookshot_peak_with_slots);
-        console.log('(c) hookshot without capture slots', results.c_hookshot_peak_without_slots);
-        await offApi.close();
-        await off.stop();
-
-        // The slots' own database cost: one acquire and one release, one after another.
-        const db = createPool(dbUrl, 1);
-        const { rows } = await db.query<{ id: string }>("SELECT id FROM projects WHERE name = 'default'");
-        const req = { projectId: rows[0]!.id, limit: 100, ttlMs: 60_000, grantTtlMs: 60_000 };
-        const pairs = 500;
-        const t4 = performance.now();
-        for (let i = 0; i < pairs; i++) {
-          await acquireCaptureSlot(db, { ...req, holder: `bench-${i}`, wait: true });
-          await releaseCaptureSlot(db, { ...req, holder: `bench-${i}` });
+        const db = await freshDb();
+        const taskQueue = `bench-workers-${randomBytes(3).toString('hex')}`;
+        const hs = await startHookshotProcess(hookshotEnv({ dbUrl: db.url, address: best.address, taskQueue, port: await freePort() }), path.join(logDir, 'hookshot-workers.log'));
+        try {
+          await createBenchWebhook(hs.url, db.key);
+          const driver = jobDriver(hs.url, db.key, siteUrl, receipts, CONCURRENCY);
+          await driver.closedLoop(Math.min(50, N));
+          const one: number[] = [];
+          const two: number[] = [];
+          for (let round = 0; round < 2; round++) {
+            one.push((await driver.closedLoop(N)).per_second);
+            const extra = await startHookshotProcess(
+              { ...hookshotEnv({ dbUrl: db.url, address: best.address, taskQueue, port: await freePort() }), ROLE: 'worker' },
+              path.join(logDir, `hookshot-worker2-${round}.log`),
+            );
+            try {
+              two.push((await driver.closedLoop(N)).per_second);
+            } finally {
+              await extra.stop();
+            }
+          }
+          await driver.close();
+          const avg = (xs: number[]) => r1(xs.reduce((a, b) => a + b, 0) / xs.length);
+          results.second_worker = { topology: bestName, one_worker_runs: one, two_worker_runs: two, one_worker: avg(one), two_workers: avg(two), gain: Math.round((avg(two) / avg(one)) * 100) / 100 };
+          console.log('second worker process', results.second_worker);
+        } finally {
+          await hs.stop();
         }
-        results.capture_slot_pair_ms = Math.round(((performance.now() - t4) / pairs) * 100) / 100;
-        console.log('capture slots: one acquire + release', results.capture_slot_pair_ms, 'ms');
-        await db.end();
       }
 
-      submitted.clear();
-      const rate = Math.max(1, peak / 2);
-      await openLoop(rate, STEADY_SECONDS, submit);
-      await waitAll();
-      results.c_hookshot_half_rate = { rate_per_second: Math.round(rate * 10) / 10, delivered: latencies().length, latency_ms: summary(latencies()) };
-      console.log('(c) hookshot at half the peak rate', results.c_hookshot_half_rate);
+      // Sustained: half the peak for SOAK_SECONDS; throughput, p99 and memory per window.
+      {
+        const db = await freshDb();
+        const hs = await startHookshotProcess(
+          hookshotEnv({ dbUrl: db.url, address: best.address, taskQueue: `bench-soak-${randomBytes(3).toString('hex')}`, port: await freePort() }),
+          path.join(logDir, 'hookshot-soak.log'),
+        );
+        try {
+          await createBenchWebhook(hs.url, db.key);
+          const driver = jobDriver(hs.url, db.key, siteUrl, receipts, CONCURRENCY);
+          await driver.closedLoop(Math.min(50, N));
+          driver.submitted.clear();
+          const rate = Math.max(1, peak / 2);
+          const windows: Window[] = [];
+          const t0 = performance.now();
+          let from = t0;
+          const sampler = setInterval(() => {
+            const to = performance.now();
+            const inWindow = [...driver.submitted].filter(([id]) => {
+              const r = receipts.get(id);
+              return r !== undefined && r >= from && r < to;
+            });
+            const lat = inWindow.map(([id, s]) => receipts.get(id)! - s);
+            windows.push({ t: Math.round((to - t0) / 1000), per_second: r1(inWindow.length / ((to - from) / 1000)), p99_ms: pct(lat, 99), rss_mb: mb(hs.rss()) });
+            from = to;
+          }, WINDOW_SECONDS * 1000);
+          await openLoop(rate, SOAK_SECONDS, driver.submit);
+          await driver.waitAll();
+          clearInterval(sampler);
+          const lat = driver.latencies();
+          const rssSteady = windows.slice(1).map((w) => w.rss_mb);
+          results.soak = {
+            topology: bestName,
+            rate_per_second: r1(rate),
+            seconds: SOAK_SECONDS,
+            submitted: driver.submitted.size,
+            delivered: lat.length,
+            latency_ms: summary(lat),
+            rss_mb: { first_window: windows[0]?.rss_mb ?? null, after_first_window: rssSteady[0] ?? null, last_window: windows.at(-1)?.rss_mb ?? null, max: Math.max(...windows.map((w) => w.rss_mb)) },
+            windows,
+          };
+          results.c_hookshot_half_rate = { rate_per_second: r1(rate), delivered: lat.length, latency_ms: summary(lat) };
+          console.log('sustained run at half the peak', { ...results.soak, windows: windows.length });
+          await driver.close();
+        } finally {
+          await hs.stop();
+        }
+      }
 
+      // Capture, crawl and the dashboard, in-process on the fastest topology.
+      {
+        const db = await freshDb();
+        const dbUrl = db.url;
+        const keys = { live: db.key };
+        const env = { ...hookshotEnv({ dbUrl, address: best.address, taskQueue: `bench-jobs-${randomBytes(3).toString('hex')}`, port: 0 }), LOG_LEVEL: 'warn', BROWSER_CONCURRENCY: process.env.BROWSER_CONCURRENCY ?? '2' };
+        const config = loadConfig(env);
+        const hs = await startHookshot(config, createLogger('warn'));
+        let peakRss = process.memoryUsage().rss;
+        const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+        const api = new Pool(hs.apiUrl!, { connections: CONCURRENCY });
+        const dev = best;
+        {
+          // The slots' own database cost: one acquire and one release, one after another.
+          const sdb = createPool(dbUrl, 1);
+          const { rows } = await sdb.query<{ id: string }>("SELECT id FROM projects WHERE name = 'default'");
+          const req = { projectId: rows[0]!.id, limit: 100, ttlMs: 60_000, grantTtlMs: 60_000 };
+          const pairs = 500;
+          const t4 = performance.now();
+          for (let i = 0; i < pairs; i++) {
+            await acquireCaptureSlot(sdb, { ...req, holder: `bench-${i}`, wait: true });
+            await releaseCaptureSlot(sdb, { ...req, holder: `bench-${i}` });
+          }
+          results.capture_slot_pair_ms = Math.round(((performance.now() - t4) / pairs) * 100) / 100;
+          console.log('capture slots: one acquire + release', results.capture_slot_pair_ms, 'ms');
+          await sdb.end();
+        }
       // Capture: synchronous scrapes of a small page, then screenshots at the
       // configured browser concurrency; Chromium's processes count in the memory.
       {
@@ -378,38 +406,89 @@ async function main() {
       results.dashboard_history = await measureHistoryPage({ apiUrl: hs.apiUrl!, dbUrl, key: keys.live });
       console.log('dashboard history page', results.dashboard_history);
 
-      clearInterval(sampler);
-      results.process_peak_rss_mb = Math.round(peakRss / 1024 / 1024);
-      await api.close();
-      await hs.stop();
-
+        clearInterval(sampler);
+        results.process_peak_rss_mb = Math.round(peakRss / 1024 / 1024);
+        await api.close();
+        await hs.stop();
+      }
+    } finally {
+      await best.stop();
     }
 
-    const b = results.b_temporal_empty as { per_second: number };
-    const c = results.c_hookshot_peak as { per_second: number };
-    const cOff = results.c_hookshot_peak_without_slots as { per_second: number };
-    const cOn = results.c_hookshot_peak_with_slots as { per_second: number };
-    results.ratio_c_to_b = Math.round((c.per_second / b.per_second) * 100) / 100;
-    results.ratio_c_with_slots_to_b = Math.round((cOn.per_second / b.per_second) * 100) / 100;
-    results.ratio_c_without_slots_to_b = Math.round((cOff.per_second / b.per_second) * 100) / 100;
-    // Wall time per job that the slots add, from the alternating closed loops of the same run.
-    results.capture_slots_cost_ms_per_job = Math.round((1000 / cOn.per_second - 1000 / cOff.per_second) * 10) / 10;
-    console.log('ratio (c)/(b) with capture slots:', results.ratio_c_with_slots_to_b, ' without:', results.ratio_c_without_slots_to_b, ' slots cost per job (ms):', results.capture_slots_cost_ms_per_job);
-    console.log('ratio (c)/(b):', results.ratio_c_to_b, ' process peak RSS MB:', results.process_peak_rss_mb);
+    const bestT = results.topologies[bestName];
+    results.b_temporal_empty = bestT.b_temporal_empty;
+    results.c_hookshot_peak = bestT.c_hookshot_peak;
+    results.ratio_c_to_b = bestT.ratio_c_to_b;
+    console.log('ratio (c)/(b) on', bestName, results.ratio_c_to_b, ' process peak RSS MB:', results.process_peak_rss_mb);
     const dir = path.join(repoRoot(), 'bench', 'results');
     mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify(results, null, 2));
-    console.log(`written ${file}`);
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    writeFileSync(path.join(dir, `${stamp}.json`), JSON.stringify(results, null, 2));
+    const svg = chartSvg(results.soak.windows, `Sustained run on ${bestName}: ${results.soak.rate_per_second} jobs/s offered for ${SOAK_SECONDS} s`);
+    writeFileSync(path.join(dir, `${stamp}.svg`), svg);
+    writeFileSync(path.join(dir, `${stamp}.md`), markdown(results, `${stamp}.svg`));
+    // The latest report under a fixed name, for the README to link.
+    copyFileSync(path.join(dir, `${stamp}.svg`), path.join(dir, 'latest.svg'));
+    writeFileSync(path.join(dir, 'latest.md'), markdown(results, 'latest.svg'));
+    console.log(`written ${path.join(dir, stamp)}.{json,md,svg} and latest.{md,svg}`);
   } finally {
     receiver.closeAllConnections();
     receiver.close();
     site.closeAllConnections();
     site.close();
-    await dev.stop();
-    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+    for (const name of dbs) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined);
     await admin.end();
   }
+}
+
+function markdown(r: Record<string, any>, svgFile: string): string {
+  const topo = Object.entries(r.topologies as Record<string, any>);
+  const lines = [
+    `# Hookshot bench, ${r.at}`,
+    '',
+    `${r.machine.cpus} cores, Node ${r.machine.node}; ${r.params.jobs} jobs per closed loop at concurrency ${r.params.concurrency}. Every figure below comes from this one run: compare them as ratios. Produced by \`npm run bench\`; the raw figures are in the JSON beside this file.`,
+    '',
+    '## Temporal topologies',
+    '',
+    '(b) is the engine\'s ceiling: a workflow with one no-op activity, started and awaited by a client, closed loop. (c) is Hookshot: a scrape job of a tiny loopback page submitted over the API, its result stored in PostgreSQL and delivered to a loopback webhook; from the first submission to the last receipt. Two runs each, averaged.',
+    '',
+    table(
+      ['topology', 'start (s)', '(b) wf/s', '(b) p99 ms', '(c) jobs/s', '(c) runs', '(c) p99 ms', '(c)/(b)'],
+      topo.map(([name, t]) => [
+        `${name}: ${t.describe}`, t.start_seconds, t.b_temporal_empty.per_second, t.b_temporal_empty.latency_ms.p99,
+        t.c_hookshot_peak.per_second, t.c_hookshot_peak.runs_per_second.join(', '), t.c_hookshot_peak.latency_ms.p99, t.ratio_c_to_b,
+      ]),
+    ),
+    '',
+    `Fastest for Hookshot jobs: **${r.best_topology}**. The rest of this report ran on it.`,
+    '',
+    '## Sustained run at half the peak',
+    '',
+    `${r.soak.rate_per_second} jobs/s offered (open loop) for ${r.soak.seconds} s: ${r.soak.submitted} submitted, ${r.soak.delivered} delivered. Submit→receipt p50 ${r.soak.latency_ms.p50} ms, p95 ${r.soak.latency_ms.p95} ms, p99 ${r.soak.latency_ms.p99} ms. Hookshot's resident memory (API and worker in one process): ${r.soak.rss_mb.first_window} MB after the first ${WINDOW_SECONDS} s, ${r.soak.rss_mb.last_window} MB at the end, ${r.soak.rss_mb.max} MB at most.`,
+    '',
+    `![throughput and p99 over the sustained run](${svgFile})`,
+    '',
+    '## A second worker process',
+    '',
+    `On ${r.second_worker.topology}, closed loops alternating one worker (the API process's) and two (plus a \`ROLE=worker\` process on the same queue): ${r.second_worker.one_worker} jobs/s with one (${r.second_worker.one_worker_runs.join(', ')}), ${r.second_worker.two_workers} with two (${r.second_worker.two_worker_runs.join(', ')}): ×${r.second_worker.gain}.`,
+    '',
+    '## Other figures',
+    '',
+    table(
+      ['measure', 'value'],
+      [
+        ['(a) raw HTTP POSTs to the receiver, per second', r.a_raw_http.per_second],
+        ['capture slots: one acquire + release (ms)', r.capture_slot_pair_ms],
+        ['synchronous scrapes per second (p99 ms)', `${r.capture_scrape_sync?.per_second} (${r.capture_scrape_sync?.latency_ms.p99})`],
+        ['screenshots per minute at browser concurrency ' + r.capture_screenshots?.browser_concurrency, r.capture_screenshots?.per_minute],
+        ['Chromium peak RSS (MB)', r.capture_screenshots?.chromium_peak_rss_mb],
+        ['crawl: pages per second (pages, runs, largest history)', `${r.crawl?.pages_per_second} (${r.crawl?.pages}, ${r.crawl?.workflow_runs}, ${r.crawl?.largest_history_events} events)`],
+        ['dashboard history page, 10,000 attempts: first page p95 / deep page p95 (ms)', `${r.dashboard_history?.first_page?.p95_ms ?? '–'} / ${r.dashboard_history?.deep_page?.p95_ms ?? '–'}`],
+      ],
+    ),
+    '',
+  ];
+  return lines.join('\n');
 }
 
 main().catch((err) => {

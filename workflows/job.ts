@@ -33,12 +33,19 @@ const retry = { initialInterval: '1s', maximumInterval: '1 minute', backoffCoeff
 export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowResult> {
   // One short database write each: local activities spare a server round trip.
   const local = proxyLocalActivities<JobActivities>({ startToCloseTimeout: '30 seconds', retry });
-  const delivery = proxyActivities<JobActivities>({
-    // The HTTP limit plus room to load the job, record the attempt and report it.
-    startToCloseTimeout: input.deliveryTimeoutMs + 30_000,
-    heartbeatTimeout: '10s',
-    retry,
-  });
+  // The HTTP limit plus room to load the job, record the attempt and report it.
+  const deliveryTimeout = input.deliveryTimeoutMs + 30_000;
+  // An attempt is one HTTP request and a few queries: as a local activity it
+  // runs inside the workflow task that asked for it, with no activity task
+  // through the server (three history events and a matching round trip
+  // fewer), so a job that delivers at once is one workflow task in all. A
+  // worker that dies mid-attempt is noticed by that task's timeout (10 s),
+  // as the activity's heartbeat timeout did, and the attempt runs again
+  // (at-least-once, as before). A long attempt keeps the task alive with
+  // the SDK's task heartbeats.
+  const delivery = input.deliveryLocal
+    ? proxyLocalActivities<JobActivities>({ startToCloseTimeout: deliveryTimeout, retry })
+    : proxyActivities<JobActivities>({ startToCloseTimeout: deliveryTimeout, heartbeatTimeout: '10s', retry });
   const captureTimeout = input.captureTimeoutMs + 30_000;
   const capture = input.captureLocal
     ? proxyLocalActivities<JobActivities>({
@@ -166,7 +173,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
 
     if (replayPending) {
       replayPending = false;
-      state = { ...state, series: await local.beginSeries({ jobId: input.jobId }), attempts: 0 };
+      state = { ...state, series: await local.beginSeries({ jobId: input.jobId, series: state.series + 1 }), attempts: 0 };
       continue;
     }
     const ok = outcome?.success === true;
@@ -187,7 +194,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
     // A replay that raced the finish still gets its series.
     if (replayPending) {
       replayPending = false;
-      state = { ...state, series: await local.beginSeries({ jobId: input.jobId }), attempts: 0 };
+      state = { ...state, series: await local.beginSeries({ jobId: input.jobId, series: state.series + 1 }), attempts: 0 };
       continue;
     }
     return { status, attempts: total };

@@ -14,6 +14,7 @@ import type { WebhookEvent, WebhookFanoutInput } from '../src/shared/jobTypes';
 import { webhookFanoutWorkflowId } from '../src/shared/names';
 import {
   attemptOutcomeSignal,
+  attemptOutcomesSignal,
   replayFailedSignal,
   setWebhookStatusUpdate,
   webhookStateQuery,
@@ -129,10 +130,12 @@ export async function webhookWorkflow(input: WebhookWorkflowInput): Promise<void
   };
 
   setHandler(webhookStateQuery, () => ({ ...c.state }));
-  setHandler(attemptOutcomeSignal, (o) => {
+  const receive = (o: AttemptOutcome) => {
     if (!loaded) return void early.push(o);
     if (applyOutcome(o)) version++;
-  });
+  };
+  setHandler(attemptOutcomeSignal, receive);
+  setHandler(attemptOutcomesSignal, (batch) => batch.forEach(receive));
   setHandler(
     setWebhookStatusUpdate,
     async ({ status, reason }) => {

@@ -26,6 +26,12 @@ export interface JobWorkflowInput {
   retryJitter: number;
   /** One attempt's HTTP limit; sizes the delivery activity's timeout. */
   deliveryTimeoutMs: number;
+  /**
+   * Attempts run as local activities. Input, not a patch marker: workflows
+   * started before this existed (no field) keep scheduling activity tasks,
+   * so their histories replay unchanged.
+   */
+  deliveryLocal?: boolean;
 }
 
 export interface JobWorkflowResult {

@@ -55,6 +55,13 @@ export interface WebhookEntityState {
  * which every attempt reads before it sends.
  */
 export const attemptOutcomeSignal = defineSignal<[AttemptOutcome]>('attemptOutcome');
+/**
+ * Several outcomes in one signal, applied in order: a worker sends the
+ * outcomes that arrived while its previous report to the same webhook was in
+ * flight, so a busy webhook costs its entity one signal per round trip, not
+ * one per attempt. (attemptOutcome stays for histories that carry it.)
+ */
+export const attemptOutcomesSignal = defineSignal<[AttemptOutcome[]]>('attemptOutcomes');
 export const webhookStateQuery = defineQuery<WebhookEntityState>('state');
 
 export interface SetWebhookStatus {

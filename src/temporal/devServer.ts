@@ -37,6 +37,8 @@ export interface DevServerOptions {
   pidFile?: string;
   headless?: boolean;
   dynamicConfig?: Record<string, string | number | boolean>;
+  /** More `server start-dev` flags (the bench's --sqlite-pragma). */
+  extraArgs?: string[];
 }
 
 export interface DevServer {
@@ -61,6 +63,7 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   }
   for (const name of Object.values(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=Keyword`);
   for (const [k, v] of Object.entries(o.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`);
+  args.push(...(o.extraArgs ?? []));
 
   if (o.pidFile) await stopOrphan(o.pidFile);
   // Own process group: a terminal's Ctrl-C reaches only Hookshot, which

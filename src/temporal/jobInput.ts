@@ -26,5 +26,6 @@ export function buildJobWorkflowInput(
     retryScheduleMs: config.webhook.retryScheduleMs,
     retryJitter: config.webhook.retryJitter,
     deliveryTimeoutMs: config.webhook.timeoutMs,
+    deliveryLocal: true,
   };
 }

@@ -271,17 +271,23 @@ export async function loadAttemptContext(db: Q, jobId: string, series: number, a
  * the ladder): the job is pending again, a webhook error of the last series
  * is cleared, and the series number is the first one not yet used.
  */
-export async function beginDeliverySeries(db: Q, jobId: string): Promise<number> {
+/**
+ * The job is pending again for a new attempt series. `series`, when the
+ * caller knows it, is the number to use, which makes a repeated call (a
+ * local activity run again) land on the same series; without it the next
+ * number after the recorded attempts.
+ */
+export async function beginDeliverySeries(db: Q, jobId: string, series?: number): Promise<number> {
   const { rows } = await db.query<{ series: number }>(
     `UPDATE jobs SET status = 'delivering', delivery_status = 'pending',
             error_code = CASE WHEN error_code = ANY($2) THEN NULL ELSE error_code END,
             error_message = CASE WHEN error_code = ANY($2) THEN NULL ELSE error_message END,
             completed_at = NULL, updated_at = now()
       WHERE id = $1
-     RETURNING (SELECT coalesce(max(series) + 1, 0) FROM delivery_attempts WHERE job_id = $1)::int AS series`,
-    [jobId, DELIVERY_END_CODES],
+     RETURNING coalesce($3::int, (SELECT coalesce(max(series) + 1, 0) FROM delivery_attempts WHERE job_id = $1))::int AS series`,
+    [jobId, DELIVERY_END_CODES, series ?? null],
   );
-  return rows[0]?.series ?? 0;
+  return rows[0]?.series ?? series ?? 0;
 }
 
 export type WebhookJobFilter = 'failed' | 'retrying';

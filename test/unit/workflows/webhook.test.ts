@@ -9,6 +9,7 @@ import type { StoredWebhookState, WebhookEvent, WebhookFanoutInput } from '../..
 import { webhookWorkflowId } from '../../../src/shared/names';
 import {
   attemptOutcomeSignal,
+  attemptOutcomesSignal,
   replayFailedSignal,
   setWebhookStatusUpdate,
   webhookStateQuery,
@@ -105,6 +106,25 @@ describe('webhook entity workflow', () => {
       });
       // 1, 2 and 3 failed, 4 reset the count, 5 failed: one in a row.
       assert.equal(s.consecutiveFailedCount, 1);
+      await h.terminate();
+    });
+  });
+
+  it('applies a batch of outcomes in order, as single signals are', async () => {
+    const { activities } = fakeEntityActivities();
+    const id = randomUUID();
+    await withWorker(env, activities, async (tq) => {
+      await start(tq, id, 100);
+      const h = handleOf(id);
+      await h.signal(attemptOutcomesSignal, [outcome(1, false), outcome(1, false), outcome(2, false), outcome(3, true), outcome(4, false)]);
+      await h.signal(attemptOutcomeSignal, outcome(5, false));
+      await h.signal(attemptOutcomesSignal, [outcome(5, false), outcome(6, false)]);
+      const s = await until(async () => {
+        const q = await h.query(webhookStateQuery);
+        return q.outcomesApplied === 6 ? q : undefined;
+      });
+      // 3 succeeded; 4, 5 and 6 failed after it (5 twice, counted once).
+      assert.equal(s.consecutiveFailedCount, 3);
       await h.terminate();
     });
   });
