@@ -64,7 +64,7 @@ describe('workflow replay', () => {
           });
           const webhookUuid = (await hs.api('/webhooks/replay', { key: hs.keys.live })).body.uuid;
           const entity = await client.workflow.getHandle(`webhook:${webhookUuid}`).fetchHistory();
-          assert.ok(entity.events!.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'attemptOutcome'));
+          assert.ok(entity.events!.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'attemptOutcomes'));
           await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE } }, replayed);
           await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE } }, entity);
           // RECORD_HISTORIES=<tag> adds fixtures of the current shape. Until the
