@@ -82,7 +82,9 @@ export async function measureEmptyWorkflows(address: string, n: number, concurre
   const worker = await Worker.create({ connection: conn, taskQueue, workflowBundle: { code }, activities: { noop: async () => undefined } });
   const client = new Client({ connection: await Connection.connect({ address }) });
   const lat: number[] = [];
+  const bareLat: number[] = [];
   let perSecond = 0;
+  let barePerSecond = 0;
   try {
     await worker.runUntil(async () => {
       // Warm-up: the first workflows pay for caches and connections.
@@ -96,12 +98,24 @@ export async function measureEmptyWorkflows(address: string, n: number, concurre
         lat.push(performance.now() - s);
       });
       perSecond = n / ((performance.now() - t0) / 1000);
+      const t1 = performance.now();
+      await pool(n, concurrency, async (i) => {
+        const s = performance.now();
+        await client.workflow.execute('bareWorkflow', { taskQueue, workflowId: `bare-${taskQueue}-${i}` });
+        bareLat.push(performance.now() - s);
+      });
+      barePerSecond = n / ((performance.now() - t1) / 1000);
     });
   } finally {
     await client.connection.close();
     await conn.close();
   }
-  return { workflows: n, per_second: r1(perSecond), latency_ms: summary(lat) };
+  return {
+    workflows: n,
+    per_second: r1(perSecond),
+    latency_ms: summary(lat),
+    bare: { per_second: r1(barePerSecond), latency_ms: summary(bareLat) },
+  };
 }
 
 const quietLogger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };

@@ -14,6 +14,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/logger';
 import { startHookshot } from '../src/runtime';
@@ -34,7 +35,7 @@ const CRAWL_PAGES = Number(process.env.BENCH_CRAWL_PAGES ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 600);
 const WINDOW_SECONDS = 10;
-const TOPOLOGIES = (process.env.BENCH_TOPOLOGIES ?? 'dev,dev-wal,postgres').split(',').map((t) => t.trim()).filter(Boolean);
+const TOPOLOGIES = (process.env.BENCH_TOPOLOGIES ?? 'dev,dev-wal,dev-wal-full,postgres').split(',').map((t) => t.trim()).filter(Boolean);
 const ADMIN_DB = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const WAL = ['journal_mode=WAL', 'synchronous=NORMAL'];
 
@@ -68,6 +69,7 @@ function childRss(match: string): number {
 const mb = (b: number) => Math.round(b / 1024 / 1024);
 
 async function main() {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   const cliPath = await resolveTemporalCli(process.env.TEMPORAL_CLI);
   const net = await import('node:net');
   const freePort = () =>
@@ -106,8 +108,10 @@ async function main() {
     const port = await basePort();
     if (name === 'dev') return devTopology('dev', cliPath, port, []);
     if (name === 'dev-wal') return devTopology('dev-wal', cliPath, port, WAL);
+    // WAL with every commit synced: what durability through a power cut costs.
+    if (name === 'dev-wal-full') return devTopology('dev-wal-full', cliPath, port, ['journal_mode=WAL', 'synchronous=FULL']);
     if (name === 'postgres') return postgresTopology(port, ADMIN_DB);
-    throw new Error(`unknown topology ${name} (BENCH_TOPOLOGIES: dev, dev-wal, postgres)`);
+    throw new Error(`unknown topology ${name} (BENCH_TOPOLOGIES: dev, dev-wal, dev-wal-full, postgres)`);
   };
 
   // The receiver: every bench posts here; receipt times are keyed by job id.
@@ -450,12 +454,12 @@ function markdown(r: Record<string, any>, svgFile: string): string {
     '',
     '## Temporal topologies',
     '',
-    '(b) is the engine\'s ceiling: a workflow with one no-op activity, started and awaited by a client, closed loop. (c) is Hookshot: a scrape job of a tiny loopback page submitted over the API, its result stored in PostgreSQL and delivered to a loopback webhook; from the first submission to the last receipt. Two runs each, averaged.',
+    '(b) is the engine\'s ceiling: a workflow with one no-op activity, started and awaited by a client, closed loop; "bare" is a workflow with no activity (one workflow task), the shape of published workflows-per-second figures. (c) is Hookshot: a scrape job of a tiny loopback page submitted over the API, its result stored in PostgreSQL and delivered to a loopback webhook; from the first submission to the last receipt. Two runs each, averaged.',
     '',
     table(
-      ['topology', 'start (s)', '(b) wf/s', '(b) p99 ms', '(c) jobs/s', '(c) runs', '(c) p99 ms', '(c)/(b)'],
+      ['topology', 'start (s)', 'bare wf/s', '(b) wf/s', '(b) p99 ms', '(c) jobs/s', '(c) runs', '(c) p99 ms', '(c)/(b)'],
       topo.map(([name, t]) => [
-        `${name}: ${t.describe}`, t.start_seconds, t.b_temporal_empty.per_second, t.b_temporal_empty.latency_ms.p99,
+        `${name}: ${t.describe}`, t.start_seconds, t.b_temporal_empty.bare.per_second, t.b_temporal_empty.per_second, t.b_temporal_empty.latency_ms.p99,
         t.c_hookshot_peak.per_second, t.c_hookshot_peak.runs_per_second.join(', '), t.c_hookshot_peak.latency_ms.p99, t.ratio_c_to_b,
       ]),
     ),

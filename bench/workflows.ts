@@ -6,3 +6,6 @@ const { noop } = proxyActivities<{ noop(): Promise<void> }>({ startToCloseTimeou
 export async function emptyWorkflow(): Promise<void> {
   await noop();
 }
+
+/** No activity at all: one workflow task, what published "workflows per second" figures count. */
+export async function bareWorkflow(): Promise<void> {}
