@@ -49,7 +49,7 @@ export function createEventActivities(deps: ActivityDeps) {
       const ctx = await loadEventAttemptContext(db, input.eventId, input.series, input.attempt);
       if (!ctx) throw eventNotFound(input.eventId);
       const { event, crawl } = ctx;
-      const log = logger.child({ crawlId: crawl.id, event: event.event, seq: event.seq, attempt: input.attempt });
+      const log = logger.child({ crawlId: crawl.id, eventId: event.id, event: event.event, seq: event.seq, attempt: input.attempt });
       let outcome: EventAttemptOutcome;
       if (ctx.prior) {
         outcome = { success: ctx.prior.success, statusCode: ctx.prior.status_code, errorCode: ctx.prior.error_code, retryAfterMs: null };

@@ -108,7 +108,7 @@ export function createJobActivities(deps: ActivityDeps) {
       if (!ctx) throw jobNotFound(input.jobId);
       const { job, webhook, prior } = ctx;
       const key = { jobId: job.id, series: input.series, attempt: input.attempt };
-      const log = logger.child({ jobId: job.id, webhook: job.webhook_name, series: input.series, attempt: input.attempt });
+      const log = logger.child({ jobId: job.id, webhookId: job.webhook_id, webhook: job.webhook_name, series: input.series, attempt: input.attempt });
 
       // A retry of an attempt that was sent and recorded (only the report
       // failed) must not send again: report the recorded outcome.

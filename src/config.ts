@@ -51,6 +51,7 @@ const durationList = z.string().transform((s, ctx) => {
 const EnvSchema = z.object({
   PORT: port.default(8080),
   METRICS_PORT: port.optional(),
+  TEMPORAL_SDK_METRICS_PORT: port.optional(),
   HOST: z.string().min(1).default('0.0.0.0'),
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   ROLE: z.enum(['api', 'worker', 'all']).default('all'),
@@ -120,6 +121,12 @@ const ConfigSchema = EnvSchema.transform((e) => ({
    * API serves /metrics on PORT).
    */
   metricsPort: e.METRICS_PORT ?? null,
+  /**
+   * The Temporal SDK's own worker metrics (task slots, poll and schedule
+   * latencies, cache size), served in Prometheus text by the SDK's core on
+   * HOST:this port, GET /metrics. Unset: not exported.
+   */
+  sdkMetricsPort: e.TEMPORAL_SDK_METRICS_PORT ?? null,
   host: e.HOST,
   publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
   /**

@@ -109,7 +109,7 @@ export async function startHookshot(config: Config, logger: Logger, opts: Hooksh
     const slots = createCaptureSlots({ db, temporal, logger, ttlMs: captureLeaseTtlMs(config), enabled: config.captureConcurrency === 'plan' });
 
     if (config.role !== 'api') {
-      installSdkLogger(logger);
+      installSdkLogger(logger, config.sdkMetricsPort !== null ? { host: config.host, port: config.sdkMetricsPort } : undefined);
       const connection = await NativeConnection.connect({ address: temporalAddress });
       stack.push(() => connection.close());
       const scrapeGuard = new AddressGuard(config.scrape.allowedCidrs);

@@ -6,9 +6,10 @@ let installed = false;
 /**
  * Sends the Temporal SDK's own logs (worker state, workflow and activity
  * context loggers) into our JSON logger instead of its default console
- * output. The SDK allows one Runtime per process, so the first caller wins.
+ * output, and exports the SDK's worker metrics when a port is given. The SDK
+ * allows one Runtime per process, so the first caller wins.
  */
-export function installSdkLogger(logger: Logger): void {
+export function installSdkLogger(logger: Logger, metrics?: { host: string; port: number }): void {
   if (installed) return;
   installed = true;
   const child = logger.child({ component: 'temporal-sdk' });
@@ -24,6 +25,7 @@ export function installSdkLogger(logger: Logger): void {
     // Hookshot owns the shutdown order (API, then workers, then storage);
     // the SDK's own SIGINT handler would start draining behind our back.
     shutdownSignals: [],
+    ...(metrics ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `${metrics.host}:${metrics.port}` } } } } : {}),
     logger: {
       log,
       trace: (m, meta) => log('TRACE', m, meta),

@@ -6,6 +6,12 @@ import { startTestHookshot, type TestHookshot } from '../helpers/hookshot';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 import { startHttpsReceiver } from '../helpers/httpsReceiver';
 import { until } from '../helpers/wait';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { freshDatabase, testEnv } from '../helpers/env';
+import { freePort } from '../helpers/net';
+import { repoRoot } from '../../src/shared/repoRoot';
 
 interface Sample {
   name: string;
@@ -208,6 +214,41 @@ describe('GET /metrics', () => {
       assert.equal(types.get('hookshot_deliveries_total'), 'counter');
     } finally {
       await worker.close();
+    }
+  });
+
+  it('TEMPORAL_SDK_METRICS_PORT exports the SDK worker metrics of a real worker process', async () => {
+    // A process of its own: the SDK installs one runtime per process, and this one's is taken.
+    const { temporalAddress } = testEnv();
+    const db = await freshDatabase();
+    const [sdkPort, metricsPort] = [await freePort(), await freePort()];
+    const taskQueue = `sdk-metrics-${randomBytes(4).toString('hex')}`;
+    const child = spawn(process.execPath, [path.join(repoRoot(), 'dist', 'src', 'main.js')], {
+      env: {
+        ...process.env, ROLE: 'worker', HOST: '127.0.0.1', DATABASE_URL: db.url, TEMPORAL_ADDRESS: temporalAddress,
+        TEMPORAL_TASK_QUEUE: taskQueue, TEMPORAL_SDK_METRICS_PORT: String(sdkPort), METRICS_PORT: String(metricsPort), LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      // The worker's pollers, labelled with its queue, once it polls.
+      const pollers = new RegExp(`^temporal_num_pollers\\{[^}]*poller_type="workflow_task"[^}]*task_queue="${taskQueue}"[^}]*\\} [1-9]`, 'm');
+      await until(async () => {
+        const r = await fetch(`http://127.0.0.1:${sdkPort}/metrics`).catch(() => null);
+        return r?.ok && pollers.test(await r.text()) ? true : undefined;
+      }, 30_000);
+      // Our own registry stays on METRICS_PORT, apart from the SDK's.
+      const ours = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      assert.match(ours, /^# TYPE hookshot_deliveries_total counter$/m);
+      assert.doesNotMatch(ours, /^temporal_num_pollers/m);
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, stderr);
+    } finally {
+      child.kill('SIGKILL');
+      await db.drop();
     }
   });
 });
