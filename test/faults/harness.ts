@@ -4,14 +4,15 @@
 // test file starts its own Temporal server (the Temporal fault kills it).
 // Every child's output goes to a log file under test/artifacts/faults/, and
 // the tails are printed when a test fails.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../../src/shared/repoRoot';
 import { freshDatabase, type TestDatabase } from '../helpers/env';
 import { ADMIN_TOKEN, apiFetcher, captureDefaultKeys, type ApiCall } from '../helpers/hookshot';
 import { freePort } from '../helpers/net';
+import { until } from '../helpers/wait';
 import { ARTIFACTS, startTemporal, type TemporalServer } from './temporal';
 
 export { ARTIFACTS, startTemporal, type TemporalServer };
@@ -133,14 +134,16 @@ export function spawnLogged(name: string, cmd: string, args: string[], env: Reco
         });
       });
     },
-    tail(lines = 40) {
-      try {
-        return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-      } catch {
-        return [...recent, partial].slice(-lines).join('\n');
-      }
-    },
+    tail: (lines = 40) => tailOf(logFile, lines) ?? [...recent, partial].slice(-lines).join('\n'),
   };
+}
+
+function tailOf(file: string, lines: number): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return undefined;
+  }
 }
 
 // ---------------------------------------------------------------- the stack
@@ -164,8 +167,6 @@ export interface FaultStack {
   request: ApiCall;
   /** One more worker process, resolved once it polls. */
   startWorker(): Promise<Proc>;
-  /** The log tails of every process, for a failure. */
-  tails(lines?: number): string;
 }
 
 /**
@@ -178,9 +179,11 @@ export async function withFaultStack(name: string, o: FaultStackOptions, fn: (s:
   mkdirSync(dir, { recursive: true });
   const procs: Proc[] = [];
   const cleanup: Array<() => Promise<void>> = [];
-  let stack: FaultStack | undefined;
+  let temporalLog: string | undefined;
+  let passed = false;
   try {
     const temporal = await startTemporal({ dir });
+    temporalLog = temporal.logFile;
     cleanup.push(() => temporal.stop());
     const database = await freshDatabase();
     cleanup.push(() => database.drop());
@@ -221,7 +224,7 @@ export async function withFaultStack(name: string, o: FaultStackOptions, fn: (s:
       return w;
     };
     for (let i = 0; i < (o.workers ?? 1); i++) await startWorker();
-    stack = {
+    const stack: FaultStack = {
       dir,
       temporal,
       database,
@@ -232,17 +235,22 @@ export async function withFaultStack(name: string, o: FaultStackOptions, fn: (s:
       keys,
       request: apiFetcher(apiUrl),
       startWorker,
-      tails: (lines = 40) => procs.map((p) => `--- ${p.name} (pid ${p.pid}, ${p.logFile}):\n${p.tail(lines)}`).join('\n'),
     };
     await fn(stack);
+    passed = true;
   } catch (err) {
     console.error(`# ${name} failed; logs in ${dir}`);
     for (const p of procs) console.error(`--- ${p.name} (pid ${p.pid}, ${p.alive() ? 'running' : 'exited'}) ${p.logFile}:\n${p.tail(40)}`);
+    if (temporalLog) console.error(`--- temporal ${temporalLog}:\n${tailOf(temporalLog, 20)}`);
     throw err;
   } finally {
     // Workers first (they hold attempts), then the API, then what they talk to.
     for (const p of [...procs].reverse()) await p.stop(5_000).catch(() => undefined);
     for (const c of cleanup.reverse()) await c().catch((e) => console.error(`# ${name}: cleanup: ${(e as Error).message}`));
+    // The logs stay; the stores (megabytes each run) only when they may explain a failure.
+    if (passed) {
+      for (const f of readdirSync(dir)) if (f.startsWith('temporal.db') || f === 'data') rmSync(path.join(dir, f), { recursive: true, force: true });
+    }
   }
 }
 
@@ -277,4 +285,71 @@ export async function waitDelivered(s: FaultStack, ids: string[], timeoutMs: num
 export function report(title: string, figures: Record<string, string | number>): void {
   const width = Math.max(...Object.keys(figures).map((k) => k.length));
   console.log(`# ${title}\n${Object.entries(figures).map(([k, v]) => `#   ${k.padEnd(width)}  ${v}`).join('\n')}`);
+}
+
+// ---------------------------------------------------------------- the machine's PostgreSQL
+
+export interface MachinePostgres {
+  /** "15/main" */
+  cluster: string;
+  /** Stops the server (fast: every connection is cut, open transactions roll back). */
+  stop(): Promise<void>;
+  /** Starts it and resolves once it accepts connections. */
+  start(): Promise<void>;
+  /** Whether it accepts connections now. */
+  ready(): Promise<boolean>;
+}
+
+/**
+ * The cluster serving the test database (the one on the admin URL's port),
+ * driven with Debian's pg_ctlcluster as root. Restarting it cuts every
+ * connection on this machine, which is why the fault suite runs alone.
+ */
+export function machinePostgres(adminUrl = process.env.HOOKSHOT_TEST_ADMIN_DB_URL): MachinePostgres {
+  if (!adminUrl) throw new Error('HOOKSHOT_TEST_ADMIN_DB_URL is not set: run through test/run.ts');
+  const missing = ['pg_ctlcluster', 'pg_lsclusters', 'pg_isready'].filter((c) => spawnSync('which', [c]).status !== 0);
+  if (missing.length) {
+    throw new Error(
+      `${missing.join(', ')} not found: the PostgreSQL restart fault drives the machine's server with Debian's postgresql-common tools (apt-get install postgresql-common)`,
+    );
+  }
+  const u = new URL(adminUrl);
+  const port = u.port || '5432';
+  const clusters = JSON.parse(execFileSync('pg_lsclusters', ['--json']).toString()) as Array<{ version: number | string; cluster: string; config: { port: string } }>;
+  const found = clusters.find((c) => String(c.config.port) === port);
+  if (!found) throw new Error(`no cluster in pg_lsclusters listens on port ${port} (the port of ${adminUrl})`);
+  const version = String(found.version);
+  const ctl = (action: 'start' | 'stop') =>
+    new Promise<void>((resolve, reject) =>
+      // Asynchronous: the test's own servers (the scraped site, the receiver) keep answering meanwhile.
+      execFile('pg_ctlcluster', ['--skip-systemctl-redirect', version, found.cluster, action], (err, _out, stderr) =>
+        err ? reject(new Error(`pg_ctlcluster ${version} ${found.cluster} ${action}: ${err.message} ${stderr}`)) : resolve(),
+      ),
+    );
+  const ready = () =>
+    new Promise<boolean>((resolve) =>
+      execFile('pg_isready', ['-q', '-h', u.hostname, '-p', port], (err) => resolve(!err)),
+    );
+  // Left stopped by a test process that died midway, it would take every later test with it.
+  let down = false;
+  const restoreOnExit = () => {
+    if (down) spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, found.cluster, 'start']);
+  };
+  process.once('exit', restoreOnExit);
+  return {
+    cluster: `${version}/${found.cluster}`,
+    async stop() {
+      down = true;
+      await ctl('stop');
+    },
+    async start() {
+      // Exit status 2: it was running already.
+      await ctl('start').catch(async (err) => {
+        if (!(await ready())) throw err;
+      });
+      await until(async () => ((await ready()) ? true : undefined), 60_000, 100);
+      down = false;
+    },
+    ready,
+  };
 }
