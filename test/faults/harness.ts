@@ -38,6 +38,8 @@ export interface Proc {
   pid: number;
   logFile: string;
   alive(): boolean;
+  /** Gone without kill() or stop(): a crash. */
+  crashed(): boolean;
   /** Resolves when the process has exited, with how. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGKILL, and wait until it is gone. */
@@ -92,17 +94,21 @@ export function spawnLogged(name: string, cmd: string, args: string[], env: Reco
     }),
   );
   const alive = () => child.exitCode === null && child.signalCode === null;
+  let ended = false;
   return {
     name,
     pid: child.pid,
     logFile,
     alive,
+    crashed: () => !alive() && !ended,
     exited,
     async kill() {
+      ended = true;
       if (alive()) child.kill('SIGKILL');
       await exited;
     },
     async stop(timeoutMs = 15_000) {
+      ended = true;
       if (!alive()) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -237,11 +243,19 @@ export async function withFaultStack(name: string, o: FaultStackOptions, fn: (s:
       startWorker,
     };
     await fn(stack);
+    // Hookshot must ride out every fault here: a process that died unasked fails the test.
+    if (procs.some((p) => p.crashed())) throw new Error('a Hookshot process exited unasked');
     passed = true;
   } catch (err) {
     console.error(`# ${name} failed; logs in ${dir}`);
-    for (const p of procs) console.error(`--- ${p.name} (pid ${p.pid}, ${p.alive() ? 'running' : 'exited'}) ${p.logFile}:\n${p.tail(40)}`);
+    for (const p of procs) {
+      const state = p.alive() ? 'running' : p.crashed() ? 'EXITED UNASKED' : 'exited';
+      console.error(`--- ${p.name} (pid ${p.pid}, ${state}) ${p.logFile}:\n${p.tail(40)}`);
+    }
     if (temporalLog) console.error(`--- temporal ${temporalLog}:\n${tailOf(temporalLog, 20)}`);
+    // Whatever the test was waiting for when it gave up, a crash is the news.
+    const crashed = procs.filter((p) => p.crashed()).map((p) => p.name);
+    if (crashed.length) throw new Error(`${crashed.join(', ')} exited unasked (see its log above); the test: ${(err as Error).message}`, { cause: err });
     throw err;
   } finally {
     // Workers first (they hold attempts), then the API, then what they talk to.

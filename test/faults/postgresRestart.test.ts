@@ -64,6 +64,7 @@ describe('fault: PostgreSQL restarted under load', () => {
         let stoppedAt = 0;
         let downAt = 0;
         let heldAtStop = 0;
+        let acceptingAt = 0;
         let upAt = 0;
         try {
           await sleep(WARMUP_MS);
@@ -71,9 +72,15 @@ describe('fault: PostgreSQL restarted under load', () => {
           heldAtStop = receiver.received.filter((r) => r.answeredAt === undefined).length;
           await pg.stop();
           downAt = Date.now();
+          // pg_ctlcluster start returns a while after the server accepts connections: watch for that moment.
+          const watch = (async () => {
+            while (!upAt && !(await pg.ready())) await sleep(100);
+            acceptingAt = Date.now();
+          })();
           await sleep(OUTAGE_MS);
           await pg.start();
           upAt = Date.now();
+          await watch;
           // It recovers by itself: submissions are accepted again with no restart of Hookshot.
           await until(async () => (subs.some((x) => x.at > upAt && x.status === 200) ? true : undefined), 30_000, 100);
           await sleep(AFTER_MS);
@@ -111,7 +118,7 @@ describe('fault: PostgreSQL restarted under load', () => {
           lost: open.length,
           'deliveries in flight at the stop': heldAtStop,
           'duplicates at the receiver': duplicates,
-          'outage': `${upAt - stoppedAt} ms (stop begun to accepting connections again; the stop took ${downAt - stoppedAt} ms)`,
+          outage: `${acceptingAt - stoppedAt} ms from the stop command to accepting connections again (the stop took ${downAt - stoppedAt} ms, the start command returned at ${upAt - stoppedAt} ms)`,
           '503s seen': `${unavailable.length}${unavailable.length ? `, from ${firstRefusal - stoppedAt} ms to ${lastRefusal - stoppedAt} ms after the stop` : ''}`,
           '500s seen': serverErrors.length,
           'slowest answer': `${Math.max(...subs.map((x) => x.ms))} ms`,
