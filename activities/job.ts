@@ -11,9 +11,10 @@ import {
   sweepExpiredPayloads,
 } from '../src/db/repositories/jobs';
 import { getWebhookStatus } from '../src/db/repositories/webhooks';
+import { isDatabaseUnavailable } from '../src/db/errors';
 import { deliverOnce } from '../src/delivery/deliver';
 import type { DeliveryAttemptInput, DeliveryAttemptOutcome, FinishJobInput, RunJobOutcome } from '../src/shared/jobTypes';
-import { jobWorkflowId, webhookTaskQueue, webhookWorkflowId } from '../src/shared/names';
+import { DATABASE_UNAVAILABLE, jobWorkflowId, webhookTaskQueue, webhookWorkflowId } from '../src/shared/names';
 import { attemptOutcomesSignal } from '../src/shared/workflowApi';
 import { createOutcomeReporter } from '../src/temporal/outcomeReporter';
 import type { ActivityDeps } from './deps';
@@ -57,45 +58,57 @@ export function createJobActivities(deps: ActivityDeps) {
      * waits for the slotGranted signal and calls again.
      */
     async runJob({ jobId }: { jobId: string }): Promise<RunJobOutcome> {
-      const found = await getJobWithProject(db, jobId);
-      if (!found) throw jobNotFound(jobId);
-      const { job, project } = found;
-      const holder = jobWorkflowId(jobId);
-      if ((await deps.slots.acquire(project, holder, true)) !== 'granted') {
-        return { queued: true, ok: false, errorCode: null, statusCode: null, sizeBytes: 0 };
-      }
+      // A database outage is told apart from a failed capture, so the
+      // workflow waits it out instead of spending the capture's few attempts
+      // on it. Only errors outside the capture itself: a browser's may carry
+      // a network code too.
+      let capturing = false;
       try {
-        await setJobStatus(db, jobId, 'running');
-        // Browser captures run as regular activities: heartbeats tell Temporal
-        // the worker lives, and a cancellation closes the page.
-        const ctx = Context.current();
-        const beat = ctx.info.isLocal ? null : setInterval(() => heartbeat(), 1000);
-        const outcome = await runCapture(job, {
-          http: deps.scrapeHttp,
-          browser: deps.browser,
-          timeoutMs: config.scrape.timeoutMs,
-          maxBytes: config.scrape.maxBytes,
-          signal: ctx.cancellationSignal,
-        }).finally(() => beat && clearInterval(beat));
-        // A cancelled activity ends as cancelled, not as a failed capture.
-        if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-        if (outcome.result) await saveResult(db, outcome.result);
-        await setJobStatus(db, jobId, job.webhook_id ? 'delivering' : 'running', {
-          error_code: outcome.errorCode,
-          error_message: outcome.errorMessage,
-        });
-        logger.info({ jobId, ok: outcome.errorCode === null, errorCode: outcome.errorCode }, 'job ran');
-        return {
-          queued: false,
-          ok: outcome.errorCode === null,
-          errorCode: outcome.errorCode,
-          statusCode: outcome.result?.status_code ?? null,
-          sizeBytes: outcome.result?.size_bytes ?? 0,
-        };
-      } finally {
-        // The slot is held only around the capture. A release that fails is
-        // not worth capturing again: the lease expires and is reclaimed.
-        await deps.slots.release(project, holder).catch((err) => logger.warn({ jobId, err: (err as Error).message }, 'capture slot not released; it expires'));
+        const found = await getJobWithProject(db, jobId);
+        if (!found) throw jobNotFound(jobId);
+        const { job, project } = found;
+        const holder = jobWorkflowId(jobId);
+        if ((await deps.slots.acquire(project, holder, true)) !== 'granted') {
+          return { queued: true, ok: false, errorCode: null, statusCode: null, sizeBytes: 0 };
+        }
+        try {
+          await setJobStatus(db, jobId, 'running');
+          // Browser captures run as regular activities: heartbeats tell Temporal
+          // the worker lives, and a cancellation closes the page.
+          const ctx = Context.current();
+          const beat = ctx.info.isLocal ? null : setInterval(() => heartbeat(), 1000);
+          capturing = true;
+          const outcome = await runCapture(job, {
+            http: deps.scrapeHttp,
+            browser: deps.browser,
+            timeoutMs: config.scrape.timeoutMs,
+            maxBytes: config.scrape.maxBytes,
+            signal: ctx.cancellationSignal,
+          }).finally(() => beat && clearInterval(beat));
+          capturing = false;
+          // A cancelled activity ends as cancelled, not as a failed capture.
+          if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+          if (outcome.result) await saveResult(db, outcome.result);
+          await setJobStatus(db, jobId, job.webhook_id ? 'delivering' : 'running', {
+            error_code: outcome.errorCode,
+            error_message: outcome.errorMessage,
+          });
+          logger.info({ jobId, ok: outcome.errorCode === null, errorCode: outcome.errorCode }, 'job ran');
+          return {
+            queued: false,
+            ok: outcome.errorCode === null,
+            errorCode: outcome.errorCode,
+            statusCode: outcome.result?.status_code ?? null,
+            sizeBytes: outcome.result?.size_bytes ?? 0,
+          };
+        } finally {
+          // The slot is held only around the capture. A release that fails is
+          // not worth capturing again: the lease expires and is reclaimed.
+          await deps.slots.release(project, holder).catch((err) => logger.warn({ jobId, err: (err as Error).message }, 'capture slot not released; it expires'));
+        }
+      } catch (err) {
+        if (capturing || !isDatabaseUnavailable(err)) throw err;
+        throw ApplicationFailure.create({ type: DATABASE_UNAVAILABLE, message: `database unavailable: ${(err as Error).message}`, cause: err as Error });
       }
     },
 

@@ -210,6 +210,14 @@ async function main() {
     const peak = results.topologies[bestName].c_hookshot_peak.per_second as number;
     console.log(`fastest topology for Hookshot jobs: ${bestName} (${peak}/s)`);
 
+    if (process.env.BENCH_TOPOLOGIES_ONLY) {
+      // A quick comparison of topologies alone: no report, the JSON only.
+      const file = path.join(repoRoot(), 'bench', 'results', `topologies-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, JSON.stringify(results, null, 2));
+      console.log(`written ${file}`);
+      return;
+    }
     const best = await startTopology(bestName);
     try {
       // A second worker process on the same queue: what it adds, alternating 1, 2, 1, 2 workers.

@@ -1,26 +1,32 @@
-// The test entry. `npm test`: every file, with one Temporal dev server and
-// one workflow bundle (built by `npm run build`) for the whole run, real
-// PostgreSQL with a fresh database per test file, every resource torn down
-// at the end. `npm run test:unit` (--unit): test/unit only, which needs
-// neither PostgreSQL nor Chromium (workflow unit tests start the dev-server
-// binary from .tools themselves). Both paths make a throwaway CA for the run
-// (test/helpers/tls.ts) and hand it to the test processes.
+// The test entry. `npm test`: every file but the fault suite, with one
+// Temporal dev server and one workflow bundle (built by `npm run build`) for
+// the whole run, real PostgreSQL with a fresh database per test file, every
+// resource torn down at the end. `npm run test:unit` (--unit): test/unit
+// only, which needs neither PostgreSQL nor Chromium (workflow unit tests
+// start the dev-server binary from .tools themselves). `npm run test:faults`
+// (--faults): test/faults only, run on its own because it kills processes
+// and restarts the machine's PostgreSQL; its files start Hookshot as child
+// processes on a Temporal server of their own. Every path makes a
+// throwaway CA for the run (test/helpers/tls.ts) and hands it to the test
+// processes.
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { resolveTemporalCli, startDevServer } from '../src/temporal/devServer';
 import { freePort } from './helpers/net';
 import { generateTestTls } from './helpers/tls';
+import { ARTIFACTS, startTemporal } from './faults/temporal';
 import { repoRoot } from '../src/shared/repoRoot';
 
 const ADMIN_DB_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-function findTests(dir: string): string[] {
+function findTests(dir: string, skip: string[] = []): string[] {
   const out: string[] = [];
   for (const name of readdirSync(dir)) {
     const p = path.join(dir, name);
+    if (skip.includes(p)) continue;
     if (statSync(p).isDirectory()) out.push(...findTests(p));
     else if (name.endsWith('.test.js')) out.push(p);
   }
@@ -41,31 +47,39 @@ async function dropRunDatabases(prefix: string) {
 async function main() {
   const args = process.argv.slice(2);
   const unitOnly = args.includes('--unit');
-  const filters = args.filter((a) => a !== '--unit');
-  const files = findTests(path.join(__dirname, unitOnly ? 'unit' : '')).filter(
-    (f) => filters.length === 0 || filters.some((x) => f.includes(x)),
-  );
+  const faults = args.includes('--faults');
+  const filters = args.filter((a) => a !== '--unit' && a !== '--faults');
+  const faultDir = path.join(__dirname, 'faults');
+  const found = unitOnly ? findTests(path.join(__dirname, 'unit')) : faults ? findTests(faultDir) : findTests(__dirname, [faultDir]);
+  const files = found.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
   if (files.length === 0) throw new Error(`no test files match ${filters.join(' ')}`);
   const cliPath = await resolveTemporalCli(process.env.TEMPORAL_CLI);
   // Made here, not in a test file: Node reads NODE_EXTRA_CA_CERTS only when a process starts.
   const tls = generateTestTls();
   let code = 1;
   try {
-    code = await (unitOnly ? runFiles(files, { ...tls.env, HOOKSHOT_TEST_TEMPORAL_CLI: cliPath }) : runAll(files, cliPath, tls.env));
+    code = await (unitOnly
+      ? runFiles(files, { ...tls.env, HOOKSHOT_TEST_TEMPORAL_CLI: cliPath })
+      : runAll(files, cliPath, tls.env, faults));
   } finally {
     tls.remove();
   }
   process.exit(code);
 }
 
-/** The full run: PostgreSQL, Chromium and one Temporal dev server around the files. */
-async function runAll(files: string[], cliPath: string, tlsEnv: Record<string, string>): Promise<number> {
+/**
+ * The full run: PostgreSQL, Chromium and one Temporal dev server around the
+ * files. The fault suite needs no Chromium (its captures are plain HTTP).
+ */
+async function runAll(files: string[], cliPath: string, tlsEnv: Record<string, string>, faults: boolean): Promise<number> {
   // Fail fast, with a clear message, when PostgreSQL is not reachable.
   const probe = new pg.Client({ connectionString: ADMIN_DB_URL });
   await probe.connect().catch((err) => {
     throw new Error(`PostgreSQL is not reachable at ${ADMIN_DB_URL} (${err.message}); set TEST_DATABASE_ADMIN_URL`);
   });
   await probe.end();
+
+  if (faults) return runFaults(files, cliPath, tlsEnv);
 
   // Capture tests drive a real Chromium: install Debian's when it is missing.
   const chromium = spawnSync('bash', [path.join(repoRoot(), 'scripts', 'ensure-chromium.sh')], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -95,6 +109,32 @@ async function runAll(files: string[], cliPath: string, tlsEnv: Record<string, s
     });
   } finally {
     await dev.stop();
+    await dropRunDatabases(dbPrefix).catch((err) => console.error(`could not drop test databases: ${err.message}`));
+  }
+}
+
+/**
+ * The fault suite: PostgreSQL, and a Temporal server started the way the
+ * fault harness starts its own (startTemporal, one place to change the
+ * topology) for the files that run Hookshot in-process. Files that kill
+ * Temporal start their own.
+ */
+async function runFaults(files: string[], cliPath: string, tlsEnv: Record<string, string>): Promise<number> {
+  const dbPrefix = `hookshot_faults_${randomBytes(4).toString('hex')}_`;
+  const dir = path.join(ARTIFACTS, `${new Date().toISOString().replace(/[:.]/g, '-')}-shared-temporal`);
+  mkdirSync(dir, { recursive: true });
+  const temporal = await startTemporal({ dir, cliPath });
+  console.log(`# fault suite: temporal ${temporal.address} (${temporal.store}); databases ${dbPrefix}*; logs in ${ARTIFACTS}`);
+  try {
+    return await runFiles(files, {
+      ...tlsEnv,
+      HOOKSHOT_TEST_TEMPORAL_ADDRESS: temporal.address,
+      HOOKSHOT_TEST_TEMPORAL_CLI: cliPath,
+      HOOKSHOT_TEST_ADMIN_DB_URL: ADMIN_DB_URL,
+      HOOKSHOT_TEST_DB_PREFIX: dbPrefix,
+    });
+  } finally {
+    await temporal.stop();
     await dropRunDatabases(dbPrefix).catch((err) => console.error(`could not drop test databases: ${err.message}`));
   }
 }

@@ -9,14 +9,15 @@ import {
 } from '@temporalio/workflow';
 import type { JobActivities } from '../activities/job';
 import type { DeliveryAttemptOutcome, JobWorkflowInput, JobWorkflowResult, RunJobOutcome } from '../src/shared/jobTypes';
-import type { JobStatus } from '../src/shared/names';
+import { DATABASE_UNAVAILABLE, type JobStatus } from '../src/shared/names';
 import { SA_JOB_STATUS } from '../src/shared/searchAttributes';
 import { deliverWithLadder } from './ladder';
 import { jobStateQuery, replayJobSignal, slotGrantedSignal, wakeJobSignal, type JobState } from '../src/shared/workflowApi';
 
 const MAX_RETRY = 'ERR::WEBHOOK::MAX_RETRY';
-// Worker-side faults (database down, worker killed) are retried this often
-// before the job records the failure, so nothing retries forever.
+// Worker-side faults (a worker killed, no browser) are retried this often
+// before the job records the failure, so nothing retries forever. A database
+// outage is not counted: the capture is called again until it is over.
 const CAPTURE_ATTEMPTS = 5;
 const retry = { initialInterval: '1s', maximumInterval: '1 minute', backoffCoefficient: 2 } as const;
 
@@ -118,7 +119,16 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
       // A plain scrape takes its slot inside runJob (no extra round trip); it
       // is over in milliseconds, so it goes from queued straight to delivering.
       for (;;) {
-        run = await capture.runJob({ jobId: input.jobId });
+        try {
+          run = await capture.runJob({ jobId: input.jobId });
+        } catch (err) {
+          // The database was away through all of the capture's attempts: an
+          // outage to wait out (each call retries with backoff), not a capture
+          // that failed.
+          const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
+          if (cause instanceof ApplicationFailure && cause.type === DATABASE_UNAVAILABLE) continue;
+          throw err;
+        }
         if (!run.queued) break;
         await waitForSlot();
       }

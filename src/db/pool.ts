@@ -10,6 +10,11 @@ export function createPool(connectionString: string, max: number): Db {
   const pool = new pg.Pool({ connectionString, max, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000 });
   // An idle client that dies (server restart) must not crash the process.
   pool.on('error', () => undefined);
+  // Nor one that is checked out (a transaction between two queries) when the
+  // server's "terminating connection" arrives: pg emits that on the client,
+  // which has no listener then, and the process would exit. The client's next
+  // query fails instead (an outage error), and release drops the dead client.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

@@ -8,6 +8,13 @@ export const DEFAULT_TASK_QUEUE = 'hookshot-jobs';
  */
 export const webhookTaskQueue = (jobTaskQueue: string) => `${jobTaskQueue}-webhooks`;
 
+/**
+ * The failure type of an activity that met a database outage (not a fault of
+ * its own work): a workflow waits such an outage out instead of counting it
+ * against a bounded number of attempts.
+ */
+export const DATABASE_UNAVAILABLE = 'DatabaseUnavailable';
+
 export const jobWorkflowId = (jobUuid: string) => `job:${jobUuid}`;
 export const webhookWorkflowId = (webhookUuid: string) => `webhook:${webhookUuid}`;
 /** One crawl or batch scrape (crawl:<uuid>), and the workflow that sends its events in order. */

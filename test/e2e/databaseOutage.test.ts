@@ -6,6 +6,9 @@ import { startTestHookshot, type TestHookshot } from '../helpers/hookshot';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy';
 import { until } from '../helpers/wait';
+import { freshDatabase } from '../helpers/env';
+import { createPool } from '../../src/db/pool';
+import { isDatabaseUnavailable } from '../../src/db/errors';
 
 /** A page that answers only when released: holds a capture in flight across the cut. */
 async function startHeldSite() {
@@ -122,5 +125,28 @@ describe('PostgreSQL outage', () => {
     }, 20_000);
     assert.equal(job.status, 'delivered', JSON.stringify(job));
     assert.equal(receiver.received[0]!.headers['x-scrapfly-webhook-job-id'], jobId);
+  });
+});
+
+describe('a pooled connection the server ends while it is checked out', () => {
+  // What a PostgreSQL restart does to a transaction between two queries: the
+  // server's FATAL 57P01 arrives when no query is running on the client.
+  it('does not crash the process: the next query fails as an outage, and the pool drops the client', async () => {
+    const database = await freshDatabase();
+    const pool = createPool(database.url, 2);
+    try {
+      const client = await pool.connect();
+      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      const ended = new Promise((r) => client.once('end', r));
+      await database.pool.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+      await ended;
+      await assert.rejects(client.query('SELECT 1'), (err) => isDatabaseUnavailable(err));
+      client.release();
+      const again = await pool.query<{ one: number }>('SELECT 1 AS one');
+      assert.equal(again.rows[0]!.one, 1);
+    } finally {
+      await pool.end();
+      await database.drop();
+    }
   });
 });

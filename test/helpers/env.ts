@@ -13,6 +13,19 @@ export function testEnv() {
   return { temporalAddress, adminDbUrl, dbPrefix, cliPath: process.env.HOOKSHOT_TEST_TEMPORAL_CLI };
 }
 
+/**
+ * What a test that starts its own Temporal server needs from test/run.ts:
+ * the fault suite (`--faults`) sets these but runs no shared server.
+ */
+export function databaseEnv() {
+  const adminDbUrl = process.env.HOOKSHOT_TEST_ADMIN_DB_URL;
+  const dbPrefix = process.env.HOOKSHOT_TEST_DB_PREFIX;
+  if (!adminDbUrl || !dbPrefix) {
+    throw new Error('run tests through test/run.ts (`npm test` or `npm run test:faults`): it prepares PostgreSQL');
+  }
+  return { adminDbUrl, dbPrefix, cliPath: process.env.HOOKSHOT_TEST_TEMPORAL_CLI };
+}
+
 export interface TestDatabase {
   url: string;
   pool: Db;
@@ -21,7 +34,7 @@ export interface TestDatabase {
 
 /** A new, empty database on the real server; drop() removes it. */
 export async function freshDatabase(): Promise<TestDatabase> {
-  const { adminDbUrl, dbPrefix } = testEnv();
+  const { adminDbUrl, dbPrefix } = databaseEnv();
   const name = `${dbPrefix}${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminDbUrl });
   await admin.connect();

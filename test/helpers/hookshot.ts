@@ -13,7 +13,7 @@ export interface TestHookshot extends Hookshot {
   taskQueue: string;
   database: TestDatabase;
   /** fetch against the API; `key` adds ?key=. */
-  api(path: string, init?: RequestInit & { key?: string; json?: unknown }): Promise<{ status: number; headers: Headers; body: any }>;
+  api: ApiCall;
   /** The printed default project's keys. */
   keys: { test: string; live: string };
   close(): Promise<void>;
@@ -63,25 +63,7 @@ export async function startTestHookshot(env: Record<string, string> = {}, opts: 
     taskQueue,
     database,
     keys,
-    async api(path, init = {}) {
-      const u = new URL(path, apiUrl);
-      if (init.key) u.searchParams.set('key', init.key);
-      const headers = new Headers(init.headers);
-      let body = init.body;
-      if (init.json !== undefined) {
-        headers.set('content-type', 'application/json');
-        body = JSON.stringify(init.json);
-      }
-      const res = await fetch(u, { ...init, headers, body });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        /* not JSON */
-      }
-      return { status: res.status, headers: res.headers, body: parsed };
-    },
+    api: apiFetcher(apiUrl),
     async close() {
       await hs.stop();
       await database.drop();
@@ -89,11 +71,39 @@ export async function startTestHookshot(env: Record<string, string> = {}, opts: 
   };
 }
 
+export type ApiCall = (
+  path: string,
+  init?: RequestInit & { key?: string; json?: unknown },
+) => Promise<{ status: number; headers: Headers; body: any }>;
+
+/** fetch against an API at apiUrl: `key` adds ?key=, `json` a JSON body; the answer parsed when it is JSON. */
+export function apiFetcher(apiUrl: string): ApiCall {
+  return async (path, init = {}) => {
+    const u = new URL(path, apiUrl);
+    if (init.key) u.searchParams.set('key', init.key);
+    const headers = new Headers(init.headers);
+    let body = init.body;
+    if (init.json !== undefined) {
+      headers.set('content-type', 'application/json');
+      body = JSON.stringify(init.json);
+    }
+    const res = await fetch(u, { ...init, headers, body });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, headers: res.headers, body: parsed };
+  };
+}
+
 /**
  * The default project's keys are only printed, never stored in clear; tests
  * create the project themselves first so they know the keys.
  */
-async function captureDefaultKeys(database: TestDatabase): Promise<{ test: string; live: string }> {
+export async function captureDefaultKeys(database: TestDatabase): Promise<{ test: string; live: string }> {
   await migrate(database.pool);
   const keys = await bootstrapDefaultProject(database.pool);
   if (!keys) throw new Error('fresh database already had a project');

@@ -7,9 +7,14 @@ export interface Received {
   headers: http.IncomingHttpHeaders;
   body: Buffer;
   at: number;
+  /** When the answer was written out; unset while it is held or if the sender went away first. */
+  answeredAt?: number;
 }
 
-export type Responder = (req: Received, index: number) => { status: number; headers?: Record<string, string>; body?: string };
+export type Responder = (
+  req: Received,
+  index: number,
+) => { status: number; headers?: Record<string, string>; body?: string; /** Hold the answer this long (an attempt in flight). */ delayMs?: number };
 
 export type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 
@@ -42,8 +47,13 @@ export async function serveRecorder(
       const r: Received = { method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks), at: Date.now() };
       received.push(r);
       const answer = respond(r, received.length - 1);
-      res.writeHead(answer.status, answer.headers ?? { 'content-type': 'text/plain' });
-      res.end(answer.body ?? '');
+      const send = () => {
+        if (res.destroyed) return; // the sender died while the answer was held
+        res.writeHead(answer.status, answer.headers ?? { 'content-type': 'text/plain' });
+        res.end(answer.body ?? '', () => (r.answeredAt = Date.now()));
+      };
+      if (answer.delayMs) setTimeout(send, answer.delayMs).unref();
+      else send();
       for (const w of waiters.filter((w) => received.length >= w.n)) {
         waiters.splice(waiters.indexOf(w), 1);
         w.resolve();

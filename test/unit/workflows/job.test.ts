@@ -8,7 +8,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { DeliveryAttemptInput, DeliveryAttemptOutcome, FinishJobInput, JobWorkflowInput, RunJobOutcome } from '../../../src/shared/jobTypes';
-import { jobWorkflowId } from '../../../src/shared/names';
+import { DATABASE_UNAVAILABLE, jobWorkflowId } from '../../../src/shared/names';
 import { jobStateQuery, replayJobSignal, slotGrantedSignal, wakeJobSignal } from '../../../src/shared/workflowApi';
 import { WORKFLOW_BUNDLE } from '../../../src/worker/worker';
 import { SA_JOB_STATUS } from '../../../src/shared/searchAttributes';
@@ -192,6 +192,25 @@ describe('job workflow', () => {
     );
     assert.deepEqual(result, { status: 'delivered', attempts: 1 });
     assert.deepEqual(calls.captureFailures, ['ERR::SCREENSHOT::FAILED']);
+  });
+
+  it('a database outage longer than the capture attempts is waited out, not recorded as a failed capture', async () => {
+    let tries = 0;
+    const { calls, activities } = fakeActivities(
+      () => ok,
+      async () => {
+        // Non-retryable here only to skip the attempts' backoff: the workflow sees what it sees after the last attempt.
+        if (++tries <= 2) throw ApplicationFailure.create({ type: DATABASE_UNAVAILABLE, message: 'database unavailable: connect ECONNREFUSED', nonRetryable: true });
+        return { queued: false, ok: true, errorCode: null, statusCode: 200, sizeBytes: 4 };
+      },
+    );
+    const wf = input();
+    const result = await withWorker(env, activities, (taskQueue) =>
+      env.client.workflow.execute('jobWorkflow', { workflowId: jobWorkflowId(wf.jobId), taskQueue, args: [wf] }),
+    );
+    assert.deepEqual(result, { status: 'delivered', attempts: 1 });
+    assert.equal(tries, 3);
+    assert.deepEqual(calls.captureFailures, []);
   });
 
   it('a job whose row is gone fails at once instead of retrying', async () => {
