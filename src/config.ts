@@ -71,6 +71,11 @@ const EnvSchema = z.object({
   TEMPORAL_CLI: z.string().min(1).optional(),
   TEMPORAL_UI_URL: z.url({ protocol: /^https?$/ }).optional(),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
+  TEMPORAL_SQLITE_PRAGMAS: z
+    .string()
+    .default('journal_mode=WAL,synchronous=FULL')
+    .transform((v) => v.split(',').map((p) => p.trim()).filter(Boolean))
+    .refine((ps) => ps.every((p) => /^[a-z_]+=[A-Za-z0-9_]+$/.test(p)), 'must be a comma-separated list of pragma=value'),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   WEBHOOK_RETRY_SCHEDULE: durationList.prefault('30s,1m,5m,30m,1h,1d'),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(30_000),
@@ -146,6 +151,13 @@ const ConfigSchema = EnvSchema.transform((e) => ({
     uiPort: e.TEMPORAL_UI_PORT,
     cliPath: e.TEMPORAL_CLI,
     taskQueue: e.TEMPORAL_TASK_QUEUE,
+    /**
+     * The embedded dev server's SQLite pragmas. WAL with every commit synced:
+     * in one bench run it did 20–50 workflows/s where the default rollback
+     * journal did 6, with nothing lost to a power cut (NORMAL measured no
+     * faster). See the README's figures.
+     */
+    sqlitePragmas: e.TEMPORAL_SQLITE_PRAGMAS,
     /**
      * Base of the dashboard's links to a job's workflow. Without it, the
      * embedded dev server's UI when Hookshot starts Temporal itself; with an

@@ -96,6 +96,7 @@ export async function startHookshot(config: Config, logger: Logger, opts: Hooksh
         dbFile: path.resolve(config.dataDir, 'temporal.db'),
         logFile: path.resolve(config.dataDir, 'temporal.log'),
         pidFile: path.resolve(config.dataDir, 'temporal.pid'),
+        extraArgs: config.temporal.sqlitePragmas.flatMap((p) => ['--sqlite-pragma', p]),
       });
       stack.push(() => dev.stop());
       temporalAddress = dev.address;
