@@ -22,6 +22,8 @@ import { envInt, printFigures, startStampingReceiver } from '../helpers/receiver
 
 const JOBS = envInt('FAULTS_FLOOD_JOBS', 200);
 const THRESHOLD = envInt('FAULTS_FLOOD_DISABLE_AFTER', 20);
+// The receiver takes this long to answer its 500: attempts are on the wire when the disable lands.
+const RESPONSE_DELAY_MS = envInt('FAULTS_FLOOD_RESPONSE_DELAY_MS', 200);
 const DISABLED = 'ERR::WEBHOOK::DISABLED';
 
 const LADDERS = [
@@ -40,7 +42,7 @@ describe('a flood of concurrent failures on one webhook', () => {
 
   for (const ladder of LADDERS) {
     it(`${JOBS} jobs failing at once, threshold ${THRESHOLD}, ${ladder.name}: disabled at exactly ${THRESHOLD}, nothing sent after`, async () => {
-      const receiver = await startStampingReceiver(500);
+      const receiver = await startStampingReceiver(500, RESPONSE_DELAY_MS);
       const hs = await startTestHookshot({ WEBHOOK_DISABLE_AFTER: String(THRESHOLD), WEBHOOK_RETRY_SCHEDULE: ladder.schedule });
       const client = await createTemporalClient(hs.temporalAddress, 'default');
       try {
@@ -78,19 +80,21 @@ describe('a flood of concurrent failures on one webhook', () => {
         for (const a of sent) entry(a.job_id).rows.push(a);
         let unrecorded = 0;
         let unreceived = 0;
-        let inFlight = 0;
-        let latestInFlightMs = 0;
+        let arrivedAfter = 0;
+        let latestArrivalMs = 0;
         for (const { requests, rows } of byJob.values()) {
           unrecorded += Math.max(0, requests.length - rows.length);
           unreceived += Math.max(0, rows.length - requests.length);
           for (const at of requests) {
             if (at >= disabledAt.getTime()) {
-              inFlight++;
-              latestInFlightMs = Math.max(latestInFlightMs, at - disabledAt.getTime());
+              arrivedAfter++;
+              latestArrivalMs = Math.max(latestArrivalMs, at - disabledAt.getTime());
             }
           }
         }
         const gatedAfter = sent.filter((a) => a.started_at >= disabledAt).length;
+        // On the wire when the disable was stored: arrived before it, answered after it.
+        const onTheWire = receiver.received.filter((r) => r.at < disabledAt.getTime() && (r.answeredAt ?? Infinity) >= disabledAt.getTime()).length;
         const firstAt = Math.min(...receiver.received.map((r) => r.at));
 
         // Every failure reached the entity once: all were reported before their jobs ended.
@@ -102,7 +106,7 @@ describe('a flood of concurrent failures on one webhook', () => {
         const row = (await hs.api('/webhooks/down', { key: hs.keys.live })).body;
         const notes = (await hs.db.query(`SELECT kind, details FROM notifications WHERE webhook_id = $1 ORDER BY id`, [webhookId])).rows;
 
-        printFigures(`fault: flood of failures on one webhook, ${ladder.name}`, {
+        printFigures(`fault: flood of failures on one webhook, ${ladder.name}, receiver answers 500 after ${RESPONSE_DELAY_MS} ms`, {
           'jobs submitted': JOBS,
           delivered: 0,
           'jobs ended': outcomes.map((o) => `${o.n} ${o.delivery_status} ${o.error_code}`).join(', '),
@@ -115,7 +119,8 @@ describe('a flood of concurrent failures on one webhook', () => {
           'failed attempts stored before the disable': failedBeforeDisable,
           'disable stored': `${new Date(disabledAt).toISOString()}, ${disabledAt.getTime() - firstAt} ms after the first request`,
           'attempts gated after the disable': gatedAfter,
-          'requests arriving after the disable (in flight)': `${inFlight}${inFlight ? `, the latest ${latestInFlightMs} ms after it` : ''}`,
+          'in flight at the disable (arrived before, answered after)': onTheWire,
+          'requests arriving after the disable (gate passed before)': `${arrivedAfter}${arrivedAfter ? `, the latest ${latestArrivalMs} ms after it` : ''}`,
           'attempts stopped at the gate (nothing sent)': gateStopped.length,
           'jobs that never sent': JOBS - new Set(sent.map((a) => a.job_id)).size,
           notifications: notes.map((n) => `${n.kind}:${n.details.count}`).join(', '),

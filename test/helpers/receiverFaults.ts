@@ -154,19 +154,22 @@ export async function startHugeReceiver(totalBytes: number, opts: { chunked?: bo
 }
 
 /**
- * An HTTP receiver answering every request `status`, stamping each request
- * when its headers arrive (the attempt's start as the receiver sees it), with
- * the job id the delivery carries.
+ * An HTTP receiver answering every request `status` after `delayMs`,
+ * stamping each request when its headers arrive (the attempt's start as the
+ * receiver sees it) and when it was answered, with the job id it carries.
  */
-export async function startStampingReceiver(status: number) {
-  const received: Array<{ jobId: string; at: number }> = [];
+export async function startStampingReceiver(status: number, delayMs = 0) {
+  const received: Array<{ jobId: string; at: number; answeredAt: number | null }> = [];
   const server = http.createServer((req, res) => {
-    received.push({ jobId: String(req.headers['x-scrapfly-webhook-job-id'] ?? ''), at: Date.now() });
+    const r = { jobId: String(req.headers['x-scrapfly-webhook-job-id'] ?? ''), at: Date.now(), answeredAt: null as number | null };
+    received.push(r);
     req.resume();
-    req.on('end', () => {
-      res.writeHead(status, { 'content-type': 'text/plain' });
-      res.end('down');
-    });
+    req.on('end', () =>
+      setTimeout(() => {
+        res.writeHead(status, { 'content-type': 'text/plain' });
+        res.end('down', () => (r.answeredAt = Date.now()));
+      }, delayMs),
+    );
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {
