@@ -29,6 +29,8 @@ export interface Hookshot {
   /** GET /metrics on METRICS_PORT, when set. */
   metricsUrl: string | null;
   db: Db;
+  /** This process's Temporal workers (none for role api), for their status (cached workflows, slots in use). */
+  workers: readonly Worker[];
   stop(): Promise<void>;
 }
 
@@ -109,6 +111,7 @@ export async function startHookshot(config: Config, logger: Logger, opts: Hooksh
     stack.push(() => temporal.connection.close());
     const slots = createCaptureSlots({ db, temporal, logger, ttlMs: captureLeaseTtlMs(config), enabled: config.captureConcurrency === 'plan' });
 
+    let workers: Worker[] = [];
     if (config.role !== 'api') {
       installSdkLogger(logger, config.sdkMetricsPort !== null ? { host: config.host, port: config.sdkMetricsPort } : undefined);
       const connection = await NativeConnection.connect({ address: temporalAddress });
@@ -129,7 +132,7 @@ export async function startHookshot(config: Config, logger: Logger, opts: Hooksh
         logger,
       });
       stack.push(() => browser.close());
-      const workers: Worker[] = await createWorkers({
+      workers = await createWorkers({
         connection,
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
@@ -187,7 +190,7 @@ export async function startHookshot(config: Config, logger: Logger, opts: Hooksh
       logger.info({ url: metricsUrl }, 'metrics listening');
     }
 
-    return { apiUrl, temporalAddress, temporalUiUrl, metricsUrl, db, stop: stopAll };
+    return { apiUrl, temporalAddress, temporalUiUrl, metricsUrl, db, workers, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
