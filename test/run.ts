@@ -144,7 +144,7 @@ function runFiles(files: string[], env: Record<string, string>): Promise<number>
   return new Promise<number>((resolve) => {
     const child = spawn(
       process.execPath,
-      ['--test', '--test-reporter=spec', '--test-timeout=300000', '--test-concurrency=1', ...files],
+      ['--test', '--test-reporter=spec', `--test-timeout=${Number(process.env.TEST_TIMEOUT_MS ?? 300_000)}`, '--test-concurrency=1', ...files],
       { stdio: 'inherit', env: { ...process.env, ...env } },
     );
     const forward = (sig: NodeJS.Signals) => child.kill(sig);
