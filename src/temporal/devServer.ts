@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { SEARCH_ATTRIBUTES } from '../shared/names';
-import { stopOrphan, supervise, waitFrontendReady } from './process';
+import { assertPortsFree, stopOrphan, supervise, waitFrontendReady } from './process';
 
 export { resolveTemporalCli } from './process';
 
@@ -43,6 +43,7 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   for (const [k, v] of Object.entries(o.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`);
 
   if (o.pidFile) await stopOrphan(o.pidFile, (argv) => argv.includes('start-dev'));
+  await assertPortsFree(o.headless ? [o.port] : [o.port, o.uiPort], 'temporal dev server (TEMPORAL_PORT, TEMPORAL_UI_PORT)');
   const proc = supervise({ name: 'temporal dev server', command: o.cliPath, args, logFile: o.logFile, pidFile: o.pidFile });
   const address = `127.0.0.1:${o.port}`;
   try {

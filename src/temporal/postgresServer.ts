@@ -10,7 +10,7 @@ import pg from 'pg';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { SEARCH_ATTRIBUTES } from '../shared/names';
-import { stopOrphan, supervise, waitFrontendReady, type Supervised, type TemporalTools } from './process';
+import { assertPortsFree, stopOrphan, supervise, waitFrontendReady, type Supervised, type TemporalTools } from './process';
 
 /**
  * Shards of the history service. Fixed when the cluster is first created (the
@@ -110,6 +110,9 @@ export async function startPostgresTemporal(o: PostgresTemporalOptions): Promise
   // Ours = started with this data directory's config; a recycled pid is not.
   await stopOrphan(files.uiPid, (argv) => argv.includes(files.uiDir));
   await stopOrphan(files.serverPid, (argv) => argv.includes(files.server));
+
+  const ports = Array.from({ length: PORTS_USED }, (_, i) => o.port + i);
+  await assertPortsFree(o.headless ? ports : [...ports, o.uiPort], 'TEMPORAL_STORE=postgres (TEMPORAL_PORT..+7, TEMPORAL_UI_PORT)');
 
   await ensureDatabases(o.databaseUrl, [target.main, target.visibility]);
   await applySchema(o.tools.sqlTool, o.databaseUrl, target, target.main, 'postgresql/v12/temporal', log);

@@ -3,6 +3,7 @@
 // with pid files and logs, orphan cleanup, and the frontend readiness wait.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { repoRoot } from '../shared/repoRoot';
@@ -213,4 +214,20 @@ export async function waitFrontendReady(address: string, proc: Supervised, timeo
     }
   }
   throw new Error(`${proc.name} did not become ready on ${address} within ${Math.round(timeoutMs / 1000)} s:\n${proc.tail()}`);
+}
+
+/**
+ * Fails naming the first of `ports` that something already listens on
+ * (127.0.0.1). Checked before a start: otherwise a stranger answering on
+ * the frontend port would pass for our server being ready.
+ */
+export async function assertPortsFree(ports: number[], what: string): Promise<void> {
+  for (const port of ports) {
+    const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', (e) => resolve(e as NodeJS.ErrnoException));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(null)));
+    });
+    if (err) throw new Error(`${what}: port ${port} on 127.0.0.1 is not free (${err.code ?? err.message})`);
+  }
 }

@@ -169,7 +169,7 @@ describe('TEMPORAL_STORE=postgres (the full Temporal server and its UI on Postgr
         }, 30_000, 500);
         assert.ok(namespaces.namespaces.some((n: any) => n.namespaceInfo.name === 'default'));
 
-        const key = find(first.lines, 'default project created').live_api_key;
+        const key = first.lines.find((l) => l.msg?.startsWith('default project created')).live_api_key;
         const w = await api(hs, '/webhooks', key, { method: 'POST', json: { name: 'pg-hook', url: receiver.url } });
         assert.equal(w.status, 201, JSON.stringify(w.body));
         const job = await api(hs, `/scrape?url=${encodeURIComponent(site.url)}&webhook_name=pg-hook`, key);
