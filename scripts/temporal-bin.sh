@@ -165,7 +165,7 @@ build() { # into the cache entry; the caller holds the cache lock
   if [[ "$(printf '%s\n%s\n' "$TEMPORAL_GO_MIN" "$go_have" | sort -V | head -n1)" != "$TEMPORAL_GO_MIN" ]]; then
     die "Go $go_have is too old: $need_msg"
   fi
-  local v="$TEMPORAL_CLI_VERSION" t0=$SECONDS b pkg
+  local v="$TEMPORAL_CLI_VERSION" t0=$SECONDS tb b pkg
   tmp="$ENTRY.tmp.$$" # global: the EXIT trap runs outside this function
   rm -rf "$tmp"
   mkdir -p "$tmp/bin"
@@ -179,6 +179,7 @@ build() { # into the cache entry; the caller holds the cache lock
       temporal-ui-server) pkg=github.com/temporalio/ui-server/v2/cmd/server ;;
     esac
     log "  go build $pkg -> $b"
+    tb=$SECONDS
     # -mod=readonly: the committed go.sum is the graph; never re-resolve here.
     # The CLI's Version var is stamped as upstream release builds do; -X of
     # a symbol a package lacks is a no-op, so one flag set fits all four.
@@ -188,6 +189,7 @@ build() { # into the cache entry; the caller holds the cache lock
         -ldflags "-s -w -X github.com/temporalio/cli/internal/temporalcli.Version=$v" \
         "$pkg"
     ) >&2 || die "go build of $pkg failed (see output above)"
+    log "    $b: $((SECONDS - tb)) s"
   done
   reports_pinned_version "$tmp/bin/temporal" ||
     die "built temporal but its --version does not report $v: $("$tmp/bin/temporal" --version 2>&1 | head -n1 || true)"
