@@ -64,7 +64,11 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233')
     .optional(),
-  TEMPORAL_STORE: z.enum(['dev', 'postgres']).default('dev'),
+  // `sqlite` is the specification's name for the dev server's store.
+  TEMPORAL_STORE: z
+    .enum(['dev', 'sqlite', 'postgres'])
+    .default('dev')
+    .transform((v) => (v === 'sqlite' ? 'dev' : v)),
   TEMPORAL_DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\/[^/]*\/[^/?]+/, 'must be a postgres:// or postgresql:// URL with a database name, e.g. postgres://temporal@127.0.0.1:5432/temporal')

@@ -63,7 +63,7 @@ describe('configuration', () => {
     [{ ROLE: 'scheduler' }, 'ROLE', /api|worker|all/],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL', /postgres/],
     [{ TEMPORAL_ADDRESS: 'localhost' }, 'TEMPORAL_ADDRESS', /host:port/],
-    [{ TEMPORAL_STORE: 'cassandra' }, 'TEMPORAL_STORE', /dev|postgres/],
+    [{ TEMPORAL_STORE: 'cassandra' }, 'TEMPORAL_STORE', /dev.*sqlite.*postgres/],
     [{ TEMPORAL_DATABASE_URL: 'postgres://127.0.0.1:5432' }, 'TEMPORAL_DATABASE_URL', /database name/],
     // Alone (no DATABASE_URL): the embedded PGlite is all there is, and it cannot serve Temporal.
     [{ TEMPORAL_STORE: 'postgres' }, 'TEMPORAL_DATABASE_URL', /TEMPORAL_STORE=postgres needs.*PGlite cannot serve Temporal/],
@@ -94,6 +94,7 @@ describe('configuration', () => {
     const dev = loadConfig({});
     assert.equal(dev.temporal.store, 'dev');
     assert.equal(dev.temporal.databaseUrl, null);
+    assert.equal(loadConfig({ TEMPORAL_STORE: 'sqlite' }).temporal.store, 'dev', 'sqlite names the same store');
     const derived = loadConfig({ TEMPORAL_STORE: 'postgres', DATABASE_URL: 'postgres://app:s%40cret@db.internal:6432/hookshot?sslmode=require' });
     assert.equal(derived.temporal.store, 'postgres');
     assert.equal(derived.temporal.databaseUrl, 'postgres://app:s%40cret@db.internal:6432/temporal?sslmode=require');
