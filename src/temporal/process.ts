@@ -2,7 +2,7 @@
 // from scripts/temporal-bin.sh, child processes in their own process groups
 // with pid files and logs, orphan cleanup, and the frontend readiness wait.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -179,7 +179,12 @@ export async function stopOrphan(pidFile: string, isOurs: (argv: string[]) => bo
   return killed;
 }
 
-/** Running, and not a zombie waiting for a parent (or an init) that never reaps. */
+/**
+ * Running: some thread of it has not exited. A SIGKILLed multi-threaded
+ * process shows its main thread as a zombie while the others still tear
+ * down, holding its sockets; and a zombie whose parent (or an init) never
+ * reaps it answers kill(pid, 0) forever.
+ */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -187,8 +192,15 @@ export function alive(pid: number): boolean {
     return false;
   }
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    return readdirSync(`/proc/${pid}/task`).some((tid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+        return state !== 'Z' && state !== 'X';
+      } catch {
+        return false;
+      }
+    });
   } catch {
     return false;
   }
@@ -221,13 +233,19 @@ export async function waitFrontendReady(address: string, proc: Supervised, timeo
  * (127.0.0.1). Checked before a start: otherwise a stranger answering on
  * the frontend port would pass for our server being ready.
  */
-export async function assertPortsFree(ports: number[], what: string): Promise<void> {
+export async function assertPortsFree(ports: number[], what: string, waitMs = 3_000): Promise<void> {
+  const deadline = Date.now() + waitMs;
   for (const port of ports) {
-    const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
-      const srv = net.createServer();
-      srv.once('error', (e) => resolve(e as NodeJS.ErrnoException));
-      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(null)));
-    });
-    if (err) throw new Error(`${what}: port ${port} on 127.0.0.1 is not free (${err.code ?? err.message})`);
+    for (;;) {
+      const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+        const srv = net.createServer();
+        srv.once('error', (e) => resolve(e as NodeJS.ErrnoException));
+        srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(null)));
+      });
+      if (!err) break;
+      // A process stopped a moment ago may still be closing its sockets.
+      if (Date.now() > deadline) throw new Error(`${what}: port ${port} on 127.0.0.1 is not free (${err.code ?? err.message})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 }
