@@ -28,6 +28,7 @@
 #   3. `temporal` on PATH, only if `temporal --version` reports the pin.
 #   4. The build cache outside the repo, keyed by the pin:
 #        ${HOOKSHOT_TEMPORAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hookshot/temporal}/<key>/bin
+#      (<repo>/.tools/cache when there is no HOME or it cannot be written)
 #      copied (hard-linked when possible) into <repo>/.tools/bin. A fresh
 #      clone on the same machine (CI) takes this path instead of rebuilding.
 #   5. Build all four with Go from tools/temporal into the cache, then 4.
@@ -154,9 +155,21 @@ if [[ "$MODE" == cli ]] && path_bin="$(command -v temporal 2>/dev/null)" && [[ -
   log "ignoring $path_bin on PATH: not version $TEMPORAL_CLI_VERSION"
 fi
 
-CACHE_ROOT="${HOOKSHOT_TEMPORAL_CACHE:-${XDG_CACHE_HOME:-${HOME:?HOME or XDG_CACHE_HOME must be set}/.cache}/hookshot/temporal}"
+if [[ -n "${HOOKSHOT_TEMPORAL_CACHE:-}" ]]; then
+  CACHE_ROOT="$HOOKSHOT_TEMPORAL_CACHE"
+elif [[ -n "${XDG_CACHE_HOME:-}" || -n "${HOME:-}" ]]; then
+  CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/hookshot/temporal"
+else
+  CACHE_ROOT="$TOOLS_DIR/cache"
+fi
+mkdir -p "$TOOLS_BIN"
+if ! mkdir -p "$CACHE_ROOT" 2>/dev/null || [[ ! -w "$CACHE_ROOT" ]]; then
+  # Still works, without the sharing between clones.
+  log "warning: cannot write the build cache $CACHE_ROOT; using $TOOLS_DIR/cache instead"
+  CACHE_ROOT="$TOOLS_DIR/cache"
+  mkdir -p "$CACHE_ROOT"
+fi
 ENTRY="$CACHE_ROOT/$KEY"
-mkdir -p "$CACHE_ROOT" "$TOOLS_BIN"
 
 build() { # into the cache entry; the caller holds the cache lock
   local need_msg="install Go >= $TEMPORAL_GO_MIN (https://go.dev/dl/) so this script can build Temporal $TEMPORAL_CLI_VERSION"
