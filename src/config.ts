@@ -65,6 +65,15 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:7233')
     .optional(),
+  // `sqlite` is the specification's name for the dev server's store.
+  TEMPORAL_STORE: z
+    .enum(['dev', 'sqlite', 'postgres'])
+    .default('dev')
+    .transform((v) => (v === 'sqlite' ? 'dev' : v)),
+  TEMPORAL_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/[^/]*\/[^/?]+/, 'must be a postgres:// or postgresql:// URL with a database name, e.g. postgres://temporal@127.0.0.1:5432/temporal')
+    .optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
@@ -118,7 +127,7 @@ const EnvSchema = z.object({
 export type Env = z.input<typeof EnvSchema>;
 
 /** The environment, read into the shape the code uses; the Config type follows from it. */
-const ConfigSchema = EnvSchema.transform((e) => ({
+const ConfigSchema = EnvSchema.transform((e, ctx) => ({
   port: e.PORT,
   /**
    * A second listener that serves only GET /metrics (on HOST). A worker-only
@@ -146,6 +155,17 @@ const ConfigSchema = EnvSchema.transform((e) => ({
   databasePoolMax: e.DATABASE_POOL_MAX,
   temporal: {
     address: e.TEMPORAL_ADDRESS,
+    /**
+     * What Hookshot starts when TEMPORAL_ADDRESS is unset: 'dev', the CLI's
+     * dev server on SQLite in DATA_DIR; 'postgres', the full server and its
+     * UI on PostgreSQL (src/temporal/postgresServer.ts).
+     */
+    store: e.TEMPORAL_STORE,
+    /**
+     * TEMPORAL_STORE=postgres: the main store's URL (visibility is the same
+     * name + _visibility). Unset: DATABASE_URL's server, database "temporal".
+     */
+    databaseUrl: temporalDatabaseUrl(e, ctx),
     namespace: e.TEMPORAL_NAMESPACE,
     port: e.TEMPORAL_PORT,
     uiPort: e.TEMPORAL_UI_PORT,
@@ -207,6 +227,25 @@ const ConfigSchema = EnvSchema.transform((e) => ({
 }));
 
 export type Config = z.output<typeof ConfigSchema>;
+
+function temporalDatabaseUrl(e: z.output<typeof EnvSchema>, ctx: z.RefinementCtx): string | null {
+  if (e.TEMPORAL_DATABASE_URL) return e.TEMPORAL_DATABASE_URL;
+  if (e.DATABASE_URL) {
+    const u = new URL(e.DATABASE_URL);
+    u.pathname = '/temporal';
+    return u.toString();
+  }
+  if (e.TEMPORAL_STORE === 'postgres' && !e.TEMPORAL_ADDRESS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['TEMPORAL_DATABASE_URL'],
+      message:
+        'TEMPORAL_STORE=postgres needs a PostgreSQL server for Temporal: set TEMPORAL_DATABASE_URL (or DATABASE_URL, ' +
+        'whose server is then used with database "temporal"); the embedded PGlite cannot serve Temporal',
+    });
+  }
+  return null;
+}
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {

@@ -10,6 +10,8 @@ import { migrate } from './db/migrate';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded';
 import { bootstrapDefaultProject } from './db/repositories/projects';
 import { resolveTemporalCli, startDevServer, type DevServer } from './temporal/devServer';
+import { resolveTemporalTools } from './temporal/process';
+import { startPostgresTemporal } from './temporal/postgresServer';
 import { createTemporalClient } from './temporal/client';
 import { createWorkers } from './worker/worker';
 import { installSdkLogger } from './temporal/sdkLogger';
@@ -88,7 +90,26 @@ export async function startHookshot(config: Config, logger: Logger, opts: Hooksh
 
     let temporalAddress = config.temporal.address;
     let temporalUiUrl: string | null = null;
-    if (!temporalAddress) {
+    if (!temporalAddress && config.temporal.store === 'postgres') {
+      const t0 = Date.now();
+      const server = await startPostgresTemporal({
+        tools: await resolveTemporalTools(),
+        // Set whenever the store is postgres with no TEMPORAL_ADDRESS (config refuses otherwise).
+        databaseUrl: config.temporal.databaseUrl!,
+        port: config.temporal.port,
+        uiPort: config.temporal.uiPort,
+        namespace: config.temporal.namespace,
+        dataDir: config.dataDir,
+        log: (msg, fields) => logger.info(fields ?? {}, msg),
+      });
+      stack.push(() => server.stop());
+      temporalAddress = server.address;
+      temporalUiUrl = server.uiUrl;
+      logger.info(
+        { address: server.address, ui: server.uiUrl, databases: server.databases, ms: Date.now() - t0 },
+        'Temporal server on PostgreSQL started',
+      );
+    } else if (!temporalAddress) {
       const cliPath = await resolveTemporalCli(config.temporal.cliPath);
       const dev: DevServer = await startDevServer({
         cliPath,

@@ -63,6 +63,10 @@ describe('configuration', () => {
     [{ ROLE: 'scheduler' }, 'ROLE', /api|worker|all/],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL', /postgres/],
     [{ TEMPORAL_ADDRESS: 'localhost' }, 'TEMPORAL_ADDRESS', /host:port/],
+    [{ TEMPORAL_STORE: 'cassandra' }, 'TEMPORAL_STORE', /dev.*sqlite.*postgres/],
+    [{ TEMPORAL_DATABASE_URL: 'postgres://127.0.0.1:5432' }, 'TEMPORAL_DATABASE_URL', /database name/],
+    // Alone (no DATABASE_URL): the embedded PGlite is all there is, and it cannot serve Temporal.
+    [{ TEMPORAL_STORE: 'postgres' }, 'TEMPORAL_DATABASE_URL', /TEMPORAL_STORE=postgres needs.*PGlite cannot serve Temporal/],
     [{ WEBHOOK_RETRY_SCHEDULE: '30s,soon' }, 'WEBHOOK_RETRY_SCHEDULE', /"soon" is not a duration/],
     [{ WEBHOOK_TIMEOUT_MS: '-1' }, 'WEBHOOK_TIMEOUT_MS', /1/],
     [{ WEBHOOK_DISABLE_AFTER: '0' }, 'WEBHOOK_DISABLE_AFTER', /1/],
@@ -85,6 +89,21 @@ describe('configuration', () => {
       assert.match(problems[0]!, why);
     });
   }
+
+  it('TEMPORAL_STORE: dev by default; postgres takes TEMPORAL_DATABASE_URL, else DATABASE_URL\'s server with database temporal', () => {
+    const dev = loadConfig({});
+    assert.equal(dev.temporal.store, 'dev');
+    assert.equal(dev.temporal.databaseUrl, null);
+    assert.equal(loadConfig({ TEMPORAL_STORE: 'sqlite' }).temporal.store, 'dev', 'sqlite names the same store');
+    const derived = loadConfig({ TEMPORAL_STORE: 'postgres', DATABASE_URL: 'postgres://app:s%40cret@db.internal:6432/hookshot?sslmode=require' });
+    assert.equal(derived.temporal.store, 'postgres');
+    assert.equal(derived.temporal.databaseUrl, 'postgres://app:s%40cret@db.internal:6432/temporal?sslmode=require');
+    const explicit = loadConfig({ TEMPORAL_STORE: 'postgres', DATABASE_URL: 'postgres://a@h/hookshot', TEMPORAL_DATABASE_URL: 'postgresql://t@h2:5433/tstore' });
+    assert.equal(explicit.temporal.databaseUrl, 'postgresql://t@h2:5433/tstore');
+    // An external Temporal: nothing is started, so no store is needed.
+    assert.equal(loadConfig({ TEMPORAL_STORE: 'postgres', TEMPORAL_ADDRESS: 'temporal:7233' }).temporal.address, 'temporal:7233');
+    assert.equal(derived.temporal.uiUrl, 'http://localhost:8233', 'the UI Hookshot starts is the dashboard\'s link target');
+  });
 
   it('parses the allow-lists into ranges, IPv6 included; a bare address is one host', () => {
     const c = loadConfig({ SCRAPE_ALLOWED_CIDRS: '::1, fd00::/8 ,2001:db8:0:0::/64', WEBHOOK_ALLOWED_CIDRS: '127.0.0.2' });
