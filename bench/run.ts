@@ -25,6 +25,7 @@ import { createPool } from '../src/db/pool';
 import { bootstrapDefaultProject } from '../src/db/repositories/projects';
 import { acquireCaptureSlot, releaseCaptureSlot } from '../src/db/repositories/captureSlots';
 import { startCrawlSite } from '../test/helpers/crawlSite';
+import { freePortRange } from '../test/helpers/net';
 import { measureHistoryPage } from './history';
 import { devTopology, jobDriver, measureEmptyWorkflows, openLoop, pct, pool, r1, startHookshotProcess, summary, type Topology } from './engine';
 import { postgresTopology } from './postgresTopology';
@@ -79,17 +80,9 @@ async function main() {
         s.close(() => resolve(p));
       });
     });
-  // Temporal needs a run of ports from its base (the PostgreSQL topology up to +7).
-  const basePort = async () => {
-    for (;;) {
-      const p = await freePort();
-      if (p > 60_000) continue;
-      const ok = await Promise.all(Array.from({ length: 9 }, (_, i) => new Promise<boolean>((r) => {
-        const s = net.createServer().once('error', () => r(false)).listen(p + i, '127.0.0.1', () => s.close(() => r(true)));
-      })));
-      if (ok.every(Boolean)) return p;
-    }
-  };
+  // Temporal needs a run of ports from its base (the PostgreSQL topology
+  // up to +8), below 32768 (it stores them as smallint).
+  const basePort = () => freePortRange(10);
   const admin = new pg.Client({ connectionString: ADMIN_DB });
   await admin.connect();
   const dbs: string[] = [];

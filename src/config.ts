@@ -229,6 +229,15 @@ const ConfigSchema = EnvSchema.transform((e, ctx) => ({
 export type Config = z.output<typeof ConfigSchema>;
 
 function temporalDatabaseUrl(e: z.output<typeof EnvSchema>, ctx: z.RefinementCtx): string | null {
+  // The server records its membership ports in a smallint column: a port
+  // past 32767 makes it exit at start ("out of range for type smallint").
+  if (e.TEMPORAL_STORE === 'postgres' && !e.TEMPORAL_ADDRESS && e.TEMPORAL_PORT + 7 > 32_767) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['TEMPORAL_PORT'],
+      message: 'with TEMPORAL_STORE=postgres the server uses TEMPORAL_PORT..TEMPORAL_PORT+7, which must stay at or below 32767 (Temporal stores them as smallint)',
+    });
+  }
   if (e.TEMPORAL_DATABASE_URL) return e.TEMPORAL_DATABASE_URL;
   if (e.DATABASE_URL) {
     const u = new URL(e.DATABASE_URL);

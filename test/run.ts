@@ -123,6 +123,8 @@ async function runFaults(files: string[], cliPath: string, tlsEnv: Record<string
   const dbPrefix = `hookshot_faults_${randomBytes(4).toString('hex')}_`;
   const dir = path.join(ARTIFACTS, `${new Date().toISOString().replace(/[:.]/g, '-')}-shared-temporal`);
   mkdirSync(dir, { recursive: true });
+  // The PostgreSQL topology puts its databases under the run's prefix, dropped below.
+  Object.assign(process.env, { HOOKSHOT_TEST_ADMIN_DB_URL: ADMIN_DB_URL, HOOKSHOT_TEST_DB_PREFIX: dbPrefix });
   const temporal = await startTemporal({ dir, cliPath });
   console.log(`# fault suite: temporal ${temporal.address} (${temporal.store}); databases ${dbPrefix}*; logs in ${ARTIFACTS}`);
   try {

@@ -2,10 +2,13 @@
 // topology it runs on is chosen in one place.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { startDevServer, type DevServer } from '../../src/temporal/devServer';
+import { startPostgresTemporal, type PostgresTemporal } from '../../src/temporal/postgresServer';
+import { resolveTemporalTools } from '../../src/temporal/process';
 import { repoRoot } from '../../src/shared/repoRoot';
 import { databaseEnv } from '../helpers/env';
-import { freePort } from '../helpers/net';
+import { freePortRange } from '../helpers/net';
 import { until } from '../helpers/wait';
 
 /** Where the fault suite keeps its logs and stores (git-ignored). */
@@ -28,16 +31,17 @@ export interface TemporalServer {
 /**
  * The Temporal server of one test file, on a store that outlives the
  * process, so a kill and a restart keep every workflow and timer. The one
- * place that chooses how Temporal runs: FAULTS_TEMPORAL_STORE (default sqlite).
+ * place that chooses how Temporal runs: FAULTS_TEMPORAL_STORE, postgres (the
+ * production topology, default) or sqlite (the dev server on a file).
  */
 export async function startTemporal(o: { dir: string; store?: TemporalStore; cliPath?: string }): Promise<TemporalServer> {
-  const store = o.store ?? ((process.env.FAULTS_TEMPORAL_STORE as TemporalStore | undefined) || 'sqlite');
-  if (store !== 'sqlite') {
-    throw new Error(`FAULTS_TEMPORAL_STORE=${store}: only the SQLite dev server is wired into the fault harness so far`);
-  }
+  const store = o.store ?? ((process.env.FAULTS_TEMPORAL_STORE as TemporalStore | undefined) || 'postgres');
+  if (store !== 'sqlite' && store !== 'postgres') throw new Error(`FAULTS_TEMPORAL_STORE=${store}: sqlite or postgres`);
+  // Below 32768: the PostgreSQL topology's membership ports are stored as smallint.
+  const port = await freePortRange(9);
+  if (store === 'postgres') return startOnPostgres(o.dir, port);
   const cliPath = o.cliPath ?? databaseEnv().cliPath;
   if (!cliPath) throw new Error('HOOKSHOT_TEST_TEMPORAL_CLI is not set: run through test/run.ts');
-  const port = await freePort();
   const pidFile = path.join(o.dir, 'temporal.pid');
   const logFile = path.join(o.dir, 'temporal.log');
   const opts = {
@@ -57,9 +61,7 @@ export async function startTemporal(o: { dir: string; store?: TemporalStore; cli
     logFile,
     async kill() {
       if (!server) return;
-      const pid = Number(readFileSync(pidFile, 'utf8').trim());
-      process.kill(pid, 'SIGKILL');
-      await until(async () => (alive(pid) ? undefined : true), 10_000, 50);
+      await killPid(pidFile);
       await server.stop(); // reaps it and forgets the pid file
       server = null;
     },
@@ -72,6 +74,47 @@ export async function startTemporal(o: { dir: string; store?: TemporalStore; cli
       server = null;
     },
   };
+}
+
+/**
+ * The production topology: the full Temporal server on the machine's
+ * PostgreSQL (TEMPORAL_STORE=postgres), on databases of this run's prefix,
+ * so test/run.ts drops them with the rest.
+ */
+async function startOnPostgres(dir: string, port: number): Promise<TemporalServer> {
+  const { adminDbUrl, dbPrefix } = databaseEnv();
+  const tools = await resolveTemporalTools();
+  const name = `${dbPrefix}temporal_${randomBytes(3).toString('hex')}`;
+  const databaseUrl = Object.assign(new URL(adminDbUrl), { pathname: `/${name}` }).toString();
+  const opts = { tools, databaseUrl, port, uiPort: port + 8, namespace: 'default', dataDir: dir, headless: true };
+  const pidFile = path.join(dir, 'temporal-postgres', 'server.pid');
+  let server: PostgresTemporal | null = await startPostgresTemporal(opts);
+  return {
+    address: server.address,
+    store: 'postgres',
+    logFile: path.join(dir, 'temporal-postgres', 'server.log'),
+    async kill() {
+      if (!server) return;
+      await killPid(pidFile);
+      await server.stop();
+      server = null;
+    },
+    async restart() {
+      if (server) throw new Error('the Temporal server is running');
+      server = await startPostgresTemporal(opts);
+    },
+    async stop() {
+      await server?.stop();
+      server = null;
+    },
+  };
+}
+
+/** SIGKILL: the server goes away without a word, as in a crash. */
+async function killPid(pidFile: string) {
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  process.kill(pid, 'SIGKILL');
+  await until(async () => (alive(pid) ? undefined : true), 10_000, 50);
 }
 
 function alive(pid: number): boolean {

@@ -67,6 +67,7 @@ describe('configuration', () => {
     [{ TEMPORAL_DATABASE_URL: 'postgres://127.0.0.1:5432' }, 'TEMPORAL_DATABASE_URL', /database name/],
     // Alone (no DATABASE_URL): the embedded PGlite is all there is, and it cannot serve Temporal.
     [{ TEMPORAL_STORE: 'postgres' }, 'TEMPORAL_DATABASE_URL', /TEMPORAL_STORE=postgres needs.*PGlite cannot serve Temporal/],
+    [{ TEMPORAL_STORE: 'postgres', TEMPORAL_DATABASE_URL: 'postgres://u@h/t', TEMPORAL_PORT: '40000' }, 'TEMPORAL_PORT', /at or below 32767/],
     [{ WEBHOOK_RETRY_SCHEDULE: '30s,soon' }, 'WEBHOOK_RETRY_SCHEDULE', /"soon" is not a duration/],
     [{ WEBHOOK_TIMEOUT_MS: '-1' }, 'WEBHOOK_TIMEOUT_MS', /1/],
     [{ WEBHOOK_DISABLE_AFTER: '0' }, 'WEBHOOK_DISABLE_AFTER', /1/],
