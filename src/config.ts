@@ -163,7 +163,8 @@ const ConfigSchema = EnvSchema.transform((e, ctx) => ({
     store: e.TEMPORAL_STORE,
     /**
      * TEMPORAL_STORE=postgres: the main store's URL (visibility is the same
-     * name + _visibility). Unset: DATABASE_URL's server, database "temporal".
+     * name + _visibility). Unset: DATABASE_URL's server, database "temporal";
+     * neither set: postgres://postgres@127.0.0.1:5432/temporal.
      */
     databaseUrl: temporalDatabaseUrl(e, ctx),
     namespace: e.TEMPORAL_NAMESPACE,
@@ -228,6 +229,8 @@ const ConfigSchema = EnvSchema.transform((e, ctx) => ({
 
 export type Config = z.output<typeof ConfigSchema>;
 
+export const LOCAL_TEMPORAL_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/temporal';
+
 function temporalDatabaseUrl(e: z.output<typeof EnvSchema>, ctx: z.RefinementCtx): string | null {
   // The server records its membership ports in a smallint column: a port
   // past 32767 makes it exit at start ("out of range for type smallint").
@@ -244,15 +247,9 @@ function temporalDatabaseUrl(e: z.output<typeof EnvSchema>, ctx: z.RefinementCtx
     u.pathname = '/temporal';
     return u.toString();
   }
-  if (e.TEMPORAL_STORE === 'postgres' && !e.TEMPORAL_ADDRESS) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['TEMPORAL_DATABASE_URL'],
-      message:
-        'TEMPORAL_STORE=postgres needs a PostgreSQL server for Temporal: set TEMPORAL_DATABASE_URL (or DATABASE_URL, ' +
-        'whose server is then used with database "temporal"); the embedded PGlite cannot serve Temporal',
-    });
-  }
+  // The embedded PGlite cannot serve Temporal (one connection): with no URL
+  // given, the PostgreSQL a development machine has on its standard port.
+  if (e.TEMPORAL_STORE === 'postgres') return LOCAL_TEMPORAL_DATABASE_URL;
   return null;
 }
 

@@ -7,6 +7,7 @@ import type { Config } from './config';
 import type { Logger } from './logger';
 import { createPool, type Db } from './db/pool';
 import { migrate } from './db/migrate';
+import { ensureDatabase } from './db/ensureDatabase';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded';
 import { bootstrapDefaultProject } from './db/repositories/projects';
 import { resolveTemporalCli, startDevServer, type DevServer } from './temporal/devServer';
@@ -67,6 +68,9 @@ export async function startHookshot(config: Config, logger: Logger, opts: Hooksh
       databaseUrl = pg.url;
       poolMax = 1; // PGlite is single-connection
       logger.info({ dir: path.resolve(config.dataDir, 'pglite') }, 'embedded PostgreSQL (PGlite) started');
+    } else if (await ensureDatabase(databaseUrl)) {
+      // A fresh server: the first start makes the database it was pointed at.
+      logger.info({ database: new URL(databaseUrl).pathname.slice(1) }, 'database created');
     }
     const db = createPool(databaseUrl, poolMax);
     stack.push(() => db.end());

@@ -65,8 +65,6 @@ describe('configuration', () => {
     [{ TEMPORAL_ADDRESS: 'localhost' }, 'TEMPORAL_ADDRESS', /host:port/],
     [{ TEMPORAL_STORE: 'cassandra' }, 'TEMPORAL_STORE', /dev.*sqlite.*postgres/],
     [{ TEMPORAL_DATABASE_URL: 'postgres://127.0.0.1:5432' }, 'TEMPORAL_DATABASE_URL', /database name/],
-    // Alone (no DATABASE_URL): the embedded PGlite is all there is, and it cannot serve Temporal.
-    [{ TEMPORAL_STORE: 'postgres' }, 'TEMPORAL_DATABASE_URL', /TEMPORAL_STORE=postgres needs.*PGlite cannot serve Temporal/],
     [{ TEMPORAL_STORE: 'postgres', TEMPORAL_DATABASE_URL: 'postgres://u@h/t', TEMPORAL_PORT: '40000' }, 'TEMPORAL_PORT', /at or below 32767/],
     [{ WEBHOOK_RETRY_SCHEDULE: '30s,soon' }, 'WEBHOOK_RETRY_SCHEDULE', /"soon" is not a duration/],
     [{ WEBHOOK_TIMEOUT_MS: '-1' }, 'WEBHOOK_TIMEOUT_MS', /1/],
@@ -101,6 +99,8 @@ describe('configuration', () => {
     assert.equal(derived.temporal.databaseUrl, 'postgres://app:s%40cret@db.internal:6432/temporal?sslmode=require');
     const explicit = loadConfig({ TEMPORAL_STORE: 'postgres', DATABASE_URL: 'postgres://a@h/hookshot', TEMPORAL_DATABASE_URL: 'postgresql://t@h2:5433/tstore' });
     assert.equal(explicit.temporal.databaseUrl, 'postgresql://t@h2:5433/tstore');
+    // Alone: the embedded PGlite cannot serve Temporal, so the machine's PostgreSQL on its standard port.
+    assert.equal(loadConfig({ TEMPORAL_STORE: 'postgres' }).temporal.databaseUrl, 'postgres://postgres@127.0.0.1:5432/temporal');
     // An external Temporal: nothing is started, so no store is needed.
     assert.equal(loadConfig({ TEMPORAL_STORE: 'postgres', TEMPORAL_ADDRESS: 'temporal:7233' }).temporal.address, 'temporal:7233');
     assert.equal(derived.temporal.uiUrl, 'http://localhost:8233', 'the UI Hookshot starts is the dashboard\'s link target');
