@@ -125,9 +125,11 @@ async function runFaults(files: string[], cliPath: string, tlsEnv: Record<string
   mkdirSync(dir, { recursive: true });
   // The PostgreSQL topology puts its databases under the run's prefix, dropped below.
   Object.assign(process.env, { HOOKSHOT_TEST_ADMIN_DB_URL: ADMIN_DB_URL, HOOKSHOT_TEST_DB_PREFIX: dbPrefix });
-  const temporal = await startTemporal({ dir, cliPath });
-  console.log(`# fault suite: temporal ${temporal.address} (${temporal.store}); databases ${dbPrefix}*; logs in ${ARTIFACTS}`);
+  let temporal: Awaited<ReturnType<typeof startTemporal>> | null = null;
   try {
+    // Inside the try: a server that fails to start may have made its databases already.
+    temporal = await startTemporal({ dir, cliPath });
+    console.log(`# fault suite: temporal ${temporal.address} (${temporal.store}); databases ${dbPrefix}*; logs in ${ARTIFACTS}`);
     return await runFiles(files, {
       ...tlsEnv,
       HOOKSHOT_TEST_TEMPORAL_ADDRESS: temporal.address,
@@ -136,7 +138,7 @@ async function runFaults(files: string[], cliPath: string, tlsEnv: Record<string
       HOOKSHOT_TEST_DB_PREFIX: dbPrefix,
     });
   } finally {
-    await temporal.stop();
+    await temporal?.stop();
     await dropRunDatabases(dbPrefix).catch((err) => console.error(`could not drop test databases: ${err.message}`));
   }
 }
