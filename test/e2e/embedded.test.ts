@@ -3,23 +3,13 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config';
-import { createLogger } from '../../src/logger';
 import { startHookshot } from '../../src/runtime';
 import { freePort } from '../helpers/net';
 import { testEnv } from '../helpers/env';
+import { captureLogs } from '../helpers/logCapture';
 
-function capture() {
-  const lines: any[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { lines, logger: createLogger('info', stream) };
-}
+const capture = captureLogs;
 
 describe('npm start with no configuration (embedded defaults)', () => {
   it('starts PGlite and the Temporal dev server under DATA_DIR, prints keys once, reuses data on restart', async () => {

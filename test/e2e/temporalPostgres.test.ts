@@ -12,11 +12,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import pg from 'pg';
 import { Connection } from '@temporalio/client';
 import { loadConfig } from '../../src/config';
-import { createLogger } from '../../src/logger';
 import { startHookshot, type Hookshot } from '../../src/runtime';
 import { createTemporalClient } from '../../src/temporal/client';
 import { alive } from '../../src/temporal/process';
@@ -27,17 +25,9 @@ import { freshDatabase, testEnv, type TestDatabase } from '../helpers/env';
 import { freePort, freePortRange, listeningSockets } from '../helpers/net';
 import { startReceiver } from '../helpers/receiver';
 import { until } from '../helpers/wait';
+import { captureLogs } from '../helpers/logCapture';
 
-function capture() {
-  const lines: any[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { lines, logger: createLogger('info', stream) };
-}
+const capture = captureLogs;
 
 const find = (lines: any[], msg: string) => lines.find((l) => l.msg === msg);
 const pidOf = (file: string) => Number(readFileSync(file, 'utf8').trim());
