@@ -67,6 +67,13 @@ export function createJobActivities(deps: ActivityDeps) {
         const found = await getJobWithProject(db, jobId);
         if (!found) throw jobNotFound(jobId);
         const { job, project } = found;
+        // Already finished by this very workflow: a local activity runs again
+        // when its workflow task's completion is refused (a signal came in as
+        // the job ended). Capturing again would move the row back to
+        // delivering; the stored result stands and the job ends as before.
+        if (job.status === 'delivered' || job.status === 'failed' || job.status === 'done') {
+          return { queued: false, ok: job.status === 'done' || job.error_code === null, errorCode: null, statusCode: null, sizeBytes: 0 };
+        }
         const holder = jobWorkflowId(jobId);
         if ((await deps.slots.acquire(project, holder, true)) !== 'granted') {
           return { queued: true, ok: false, errorCode: null, statusCode: null, sizeBytes: 0 };
@@ -127,7 +134,9 @@ export function createJobActivities(deps: ActivityDeps) {
       // failed) must not send again: report the recorded outcome.
       if (prior && prior.error_code !== DISABLED && prior.error_code !== NOT_FOUND && job.webhook_id) {
         await report(job.webhook_id, { ...key, success: prior.success });
-        return { success: prior.success, statusCode: prior.status_code, errorCode: prior.error_code, retryAfterMs: null, stop: null };
+        // The same stop the first run answered: a webhook disabled since ends the series.
+        const stop = prior.success || !input.willRetry ? null : !webhook ? NOT_FOUND : webhook.status === 'disabled' ? DISABLED : null;
+        return { success: prior.success, statusCode: prior.status_code, errorCode: prior.error_code, retryAfterMs: null, stop };
       }
       // Nothing is sent: the attempt is recorded and this series ends.
       const endSeries = async (code: typeof DISABLED | typeof NOT_FOUND, message: string): Promise<DeliveryAttemptOutcome> => {
