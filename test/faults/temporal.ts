@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startDevServer, type DevServer } from '../../src/temporal/devServer';
-import { startPostgresTemporal, type PostgresTemporal } from '../../src/temporal/postgresServer';
+import { startDevServer } from '../../src/temporal/devServer';
+import { startPostgresTemporal } from '../../src/temporal/postgresServer';
 import { resolveTemporalTools } from '../../src/temporal/process';
 import { repoRoot } from '../../src/shared/repoRoot';
 import { databaseEnv } from '../helpers/env';
@@ -54,26 +54,7 @@ export async function startTemporal(o: { dir: string; store?: TemporalStore; cli
     logFile,
     pidFile,
   };
-  let server: DevServer | null = await startDevServer(opts);
-  return {
-    address: server.address,
-    store,
-    logFile,
-    async kill() {
-      if (!server) return;
-      await killPid(pidFile);
-      await server.stop(); // reaps it and forgets the pid file
-      server = null;
-    },
-    async restart() {
-      if (server) throw new Error('the Temporal server is running');
-      server = await startDevServer(opts);
-    },
-    async stop() {
-      await server?.stop();
-      server = null;
-    },
-  };
+  return supervised({ store, logFile, pidFile, start: () => startDevServer(opts) });
 }
 
 /**
@@ -87,21 +68,35 @@ async function startOnPostgres(dir: string, port: number): Promise<TemporalServe
   const name = `${dbPrefix}temporal_${randomBytes(3).toString('hex')}`;
   const databaseUrl = Object.assign(new URL(adminDbUrl), { pathname: `/${name}` }).toString();
   const opts = { tools, databaseUrl, port, uiPort: port + 8, namespace: 'default', dataDir: dir, headless: true };
-  const pidFile = path.join(dir, 'temporal-postgres', 'server.pid');
-  let server: PostgresTemporal | null = await startPostgresTemporal(opts);
-  return {
-    address: server.address,
+  return supervised({
     store: 'postgres',
     logFile: path.join(dir, 'temporal-postgres', 'server.log'),
+    pidFile: path.join(dir, 'temporal-postgres', 'server.pid'),
+    start: () => startPostgresTemporal(opts),
+  });
+}
+
+/** Kill, restart and stop around either topology's start (same address and store each time). */
+async function supervised(o: {
+  store: TemporalStore;
+  logFile: string;
+  pidFile: string;
+  start: () => Promise<{ address: string; stop(): Promise<void> }>;
+}): Promise<TemporalServer> {
+  let server: { address: string; stop(): Promise<void> } | null = await o.start();
+  return {
+    address: server.address,
+    store: o.store,
+    logFile: o.logFile,
     async kill() {
       if (!server) return;
-      await killPid(pidFile);
-      await server.stop();
+      await killPid(o.pidFile);
+      await server.stop(); // reaps it and forgets the pid file
       server = null;
     },
     async restart() {
       if (server) throw new Error('the Temporal server is running');
-      server = await startPostgresTemporal(opts);
+      server = await o.start();
     },
     async stop() {
       await server?.stop();
