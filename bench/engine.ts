@@ -81,41 +81,31 @@ export async function measureEmptyWorkflows(address: string, n: number, concurre
   const taskQueue = `bench-empty-${randomBytes(3).toString('hex')}`;
   const worker = await Worker.create({ connection: conn, taskQueue, workflowBundle: { code }, activities: { noop: async () => undefined } });
   const client = new Client({ connection: await Connection.connect({ address }) });
-  const lat: number[] = [];
-  const bareLat: number[] = [];
-  let perSecond = 0;
-  let barePerSecond = 0;
+  /** n workflows of a type, closed loop: per second and latency. */
+  const closedLoop = async (type: 'emptyWorkflow' | 'bareWorkflow') => {
+    const lat: number[] = [];
+    const t0 = performance.now();
+    await pool(n, concurrency, async (i) => {
+      const s = performance.now();
+      await client.workflow.execute(type, { taskQueue, workflowId: `${type}-${taskQueue}-${i}` });
+      lat.push(performance.now() - s);
+    });
+    return { per_second: r1(n / ((performance.now() - t0) / 1000)), latency_ms: summary(lat) };
+  };
   try {
-    await worker.runUntil(async () => {
+    return await worker.runUntil(async () => {
       // Warm-up: the first workflows pay for caches and connections.
       await pool(Math.min(50, n), concurrency, async (i) => {
         await client.workflow.execute('emptyWorkflow', { taskQueue, workflowId: `warm-${taskQueue}-${i}` });
       });
-      const t0 = performance.now();
-      await pool(n, concurrency, async (i) => {
-        const s = performance.now();
-        await client.workflow.execute('emptyWorkflow', { taskQueue, workflowId: `bench-${taskQueue}-${i}` });
-        lat.push(performance.now() - s);
-      });
-      perSecond = n / ((performance.now() - t0) / 1000);
-      const t1 = performance.now();
-      await pool(n, concurrency, async (i) => {
-        const s = performance.now();
-        await client.workflow.execute('bareWorkflow', { taskQueue, workflowId: `bare-${taskQueue}-${i}` });
-        bareLat.push(performance.now() - s);
-      });
-      barePerSecond = n / ((performance.now() - t1) / 1000);
+      const empty = await closedLoop('emptyWorkflow');
+      const bare = await closedLoop('bareWorkflow');
+      return { workflows: n, ...empty, bare };
     });
   } finally {
     await client.connection.close();
     await conn.close();
   }
-  return {
-    workflows: n,
-    per_second: r1(perSecond),
-    latency_ms: summary(lat),
-    bare: { per_second: r1(barePerSecond), latency_ms: summary(bareLat) },
-  };
 }
 
 const quietLogger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
