@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Dispatcher } from 'undici';
 import type { BrowserPool } from '../src/capture/browser';
-import type { CaptureSlots } from '../src/capture/slots';
+import type { CaptureSlots } from '../src/concurrency/slots';
 import type { Config } from '../src/config';
 import type { Db } from '../src/db/pool';
 import type { Logger } from '../src/logger';

@@ -13,7 +13,7 @@ import {
 import { getWebhookStatus } from '../src/db/repositories/webhooks';
 import { isDatabaseUnavailable } from '../src/db/errors';
 import { deliverOnce } from '../src/delivery/deliver';
-import type { DeliveryAttemptInput, DeliveryAttemptOutcome, FinishJobInput, RunJobOutcome } from '../src/shared/jobTypes';
+import type { DeliveryAttemptInput, DeliveryAttemptOutcome, FinishJobInput, RunJobOutcome } from '../src/shared/contracts/job';
 import { DATABASE_UNAVAILABLE, jobWorkflowId, webhookTaskQueue, webhookWorkflowId } from '../src/shared/names';
 import { attemptOutcomesSignal } from '../src/shared/workflowApi';
 import { createOutcomeReporter } from '../src/temporal/outcomeReporter';

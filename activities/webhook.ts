@@ -3,10 +3,10 @@ import { listWebhookJobs } from '../src/db/repositories/jobs';
 import { getProjectById } from '../src/db/repositories/projects';
 import { getWebhookById, insertNotification, storeEntityState } from '../src/db/repositories/webhooks';
 import { request } from '../src/net/httpClient';
-import type { StoredWebhookState, WebhookEvent, WebhookFanoutInput } from '../src/shared/jobTypes';
+import type { StoredWebhookState, WebhookEvent, WebhookFanoutInput } from '../src/shared/contracts/job';
 import { jobWorkflowId } from '../src/shared/names';
 import { wakeJobSignal, type WebhookEntityState } from '../src/shared/workflowApi';
-import { replayJob } from '../src/temporal/replay';
+import { replayJob } from '../src/commands/replayJob';
 import type { ActivityDeps } from './deps';
 
 const FANOUT_PAGE = 100;

@@ -9,8 +9,8 @@ import path from 'node:path';
 import { Pool } from 'undici';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
-import { startDevServer } from '../src/temporal/devServer';
-import { repoRoot } from '../src/shared/repoRoot';
+import { startDevServer } from '../src/temporalServer/devServer';
+import { repoRoot } from '../src/repoRoot';
 
 export const pct = (xs: number[], p: number) => {
   if (xs.length === 0) return null;

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/logger';
 import { startHookshot } from '../src/runtime';
-import { resolveTemporalCli, startDevServer } from '../src/temporal/devServer';
+import { resolveTemporalCli, startDevServer } from '../src/temporalServer/devServer';
 import { migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
 import { bootstrapDefaultProject } from '../src/db/repositories/projects';

@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { startPostgresTemporal } from '../src/temporal/postgresServer';
-import { resolveTemporalTools } from '../src/temporal/process';
+import { startPostgresTemporal } from '../src/temporalServer/postgresServer';
+import { resolveTemporalTools } from '../src/temporalServer/process';
 import type { Topology } from './engine';
 
 export async function postgresTopology(port: number, adminUrl: string): Promise<Topology> {

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { repoRoot } from '../src/shared/repoRoot';
+import { repoRoot } from '../src/repoRoot';
 
 export const WORKFLOW_BUNDLE_PATH = path.join(repoRoot(), 'dist', 'workflow-bundle.js');
 

@@ -2,7 +2,7 @@
 // (dist/src/web/assets), which is all a production image keeps.
 import { cpSync } from 'node:fs';
 import path from 'node:path';
-import { repoRoot } from '../src/shared/repoRoot';
+import { repoRoot } from '../src/repoRoot';
 
 const root = repoRoot();
 cpSync(path.join(root, 'src', 'web', 'assets'), path.join(root, 'dist', 'src', 'web', 'assets'), { recursive: true });

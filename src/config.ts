@@ -158,7 +158,7 @@ const ConfigSchema = EnvSchema.transform((e, ctx) => ({
     /**
      * What Hookshot starts when TEMPORAL_ADDRESS is unset: 'dev', the CLI's
      * dev server on SQLite in DATA_DIR; 'postgres', the full server and its
-     * UI on PostgreSQL (src/temporal/postgresServer.ts).
+     * UI on PostgreSQL (src/temporalServer/postgresServer.ts).
      */
     store: e.TEMPORAL_STORE,
     /**

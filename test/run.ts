@@ -14,11 +14,11 @@ import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { resolveTemporalCli, startDevServer } from '../src/temporal/devServer';
+import { resolveTemporalCli, startDevServer } from '../src/temporalServer/devServer';
 import { freePort } from './helpers/net';
 import { generateTestTls } from './helpers/tls';
 import { ARTIFACTS, startTemporal } from './faults/temporal';
-import { repoRoot } from '../src/shared/repoRoot';
+import { repoRoot } from '../src/repoRoot';
 
 const ADMIN_DB_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 

@@ -8,7 +8,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { JobActivities } from '../activities/job';
-import type { DeliveryAttemptOutcome, JobWorkflowInput, JobWorkflowResult, RunJobOutcome } from '../src/shared/jobTypes';
+import type { DeliveryAttemptOutcome, JobWorkflowInput, JobWorkflowResult, RunJobOutcome } from '../src/shared/contracts/job';
 import { DATABASE_UNAVAILABLE, type JobStatus } from '../src/shared/names';
 import { SA_JOB_STATUS } from '../src/shared/searchAttributes';
 import { deliverWithLadder } from './ladder';

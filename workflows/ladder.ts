@@ -1,5 +1,5 @@
 import { condition } from '@temporalio/workflow';
-import type { DeliveryAttemptOutcome } from '../src/shared/jobTypes';
+import type { DeliveryAttemptOutcome } from '../src/shared/contracts/job';
 import { retryDelayMs } from '../src/shared/retrySchedule';
 
 /** An attempt's outcome as the ladder needs it (named webhooks add `stop`). */

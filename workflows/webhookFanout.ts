@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { WebhookActivities } from '../activities/webhook';
-import type { WebhookFanoutInput } from '../src/shared/jobTypes';
+import type { WebhookFanoutInput } from '../src/shared/contracts/job';
 
 /**
  * Signals many jobs of one webhook, on behalf of its entity: a bulk replay

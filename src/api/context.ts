@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import type { CaptureSlots } from '../capture/slots';
+import type { CaptureSlots } from '../concurrency/slots';
 import type Koa from 'koa';
 import type { Config } from '../config';
 import type { Db } from '../db/pool';

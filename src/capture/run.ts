@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { Job, JobResult } from '../db/repositories/jobs';
 import { AddressRefusedError, RedirectError, RequestTimeoutError, request } from '../net/httpClient';
-import { convertContent } from '../scrape/convert';
+import { convertContent } from '../content/convert';
 import { BrowserUnavailableError, type BrowserPool } from './browser';
 import { CaptureError, IMAGE_CONTENT_TYPES, renderPage, takeScreenshot, type ImageFormat } from './screenshot';
 

@@ -12,7 +12,7 @@ import type { Logger } from '../logger';
 import { jobWorkflowId, type JobKind } from '../shared/names';
 import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME, SA_WEBHOOK_NAME } from '../shared/searchAttributes';
 import { buildJobWorkflowInput } from '../temporal/jobInput';
-import type { CaptureSlots } from '../capture/slots';
+import type { CaptureSlots } from '../concurrency/slots';
 import { errorMessage as message, START_ATTEMPTS, START_PROBE_TIMEOUT_MS, START_RETRY_BASE_MS, START_TIMEOUT_MS, startFreshWorkflow, type StartOutcome } from './workflowStart';
 
 export interface JobSubmission {

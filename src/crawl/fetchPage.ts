@@ -36,11 +36,11 @@
 //   not a page failure to store.
 import type { Dispatcher } from 'undici';
 import type { PageDocument } from '../db/repositories/crawls';
-import type { DocumentFormat } from '../shared/jobTypes';
+import type { DocumentFormat } from '../shared/contracts/job';
 import { request } from '../net/httpClient';
-import { decodeBody, htmlToMarkdown, isBinaryMime, isHtmlMime, looksBinary, looksLikeHtml, mimeType } from '../scrape/convert';
+import { decodeBody, htmlToMarkdown, isBinaryMime, isHtmlMime, looksBinary, looksLikeHtml, mimeType } from '../content/convert';
 import { utf8Prefix } from './bytes';
-import { cleanDocument, exceedsNesting, mainContent, MAX_HTML_NESTING, pageTitle, parseHtml } from './htmlContent';
+import { cleanDocument, exceedsNesting, mainContent, MAX_HTML_NESTING, pageTitle, parseHtml } from '../content/htmlContent';
 import { extractLinks } from './links';
 import { ROBOTS_USER_AGENT } from './robots';
 import { BodyTooLargeError, decodeContentEncoding, describeFetchError } from './transport';

@@ -16,7 +16,7 @@
 //   describes.
 import type { Dispatcher } from 'undici';
 import { RedirectError, request } from '../net/httpClient';
-import { decodeBody } from '../scrape/convert';
+import { decodeBody } from '../content/convert';
 import { DEFAULT_USER_AGENT } from './fetchPage';
 import { parseRobots, ROBOTS_MAX_BYTES, ROBOTS_USER_AGENT, robotsTxtUrl, type RobotsFetchOutcome, type RobotsPolicy } from './robots';
 import { decodeContentEncoding, describeFetchError } from './transport';

@@ -23,7 +23,7 @@
 //   anywhere).
 import type { Dispatcher } from 'undici';
 import { request } from '../net/httpClient';
-import { decodeBody } from '../scrape/convert';
+import { decodeBody } from '../content/convert';
 import { DEFAULT_USER_AGENT } from './fetchPage';
 import { parseSitemap, SITEMAP_MAX_BYTES } from './sitemap';
 import { decodeContentEncoding, describeFetchError, gunzipCapped, looksGzipped } from './transport';

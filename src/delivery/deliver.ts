@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { Attempt, Job, JobResult, SentPayload } from '../db/repositories/jobs';
 import type { Webhook } from '../db/repositories/webhooks';
-import type { DeliveryAttemptOutcome } from '../shared/jobTypes';
+import type { DeliveryAttemptOutcome } from '../shared/contracts/job';
 import { buildScrapeResponse, compress, logUrl, serialize } from './payload';
 import { scrapflySignature, standardWebhooksSignature } from './signer';
 import { sendDelivery, type PreparedDelivery } from './send';

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { Attempt } from '../db/repositories/jobs';
-import type { DeliveryAttemptOutcome } from '../shared/jobTypes';
+import type { DeliveryAttemptOutcome } from '../shared/contracts/job';
 import { AddressRefusedError, RedirectError, RequestTimeoutError, request } from '../net/httpClient';
 import { parseRetryAfter } from '../shared/retrySchedule';
 

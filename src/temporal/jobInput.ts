@@ -1,6 +1,6 @@
 import type { Config } from '../config';
 import type { JobKind } from '../shared/names';
-import type { JobWorkflowInput } from '../shared/jobTypes';
+import type { JobWorkflowInput } from '../shared/contracts/job';
 
 /** A capture slot's lease lives as long as the capture activity may run; only a vanished holder outlives it. */
 export const captureLeaseTtlMs = (config: Pick<Config, 'scrape'>) => config.scrape.timeoutMs + 30_000;

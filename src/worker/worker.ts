@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
-import { repoRoot } from '../shared/repoRoot';
+import { repoRoot } from '../repoRoot';
 import { webhookTaskQueue } from '../shared/names';
 
 export const WORKFLOW_BUNDLE = path.join(repoRoot(), 'dist', 'workflow-bundle.js');

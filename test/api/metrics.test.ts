@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { freshDatabase, testEnv } from '../helpers/env';
 import { freePort } from '../helpers/net';
-import { repoRoot } from '../../src/shared/repoRoot';
+import { repoRoot } from '../../src/repoRoot';
 
 interface Sample {
   name: string;

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startDevServer } from '../../src/temporal/devServer';
+import { startDevServer } from '../../src/temporalServer/devServer';
 import { testEnv } from '../helpers/env';
 import { freePort } from '../helpers/net';
 import { createTemporalClient } from '../../src/temporal/client';

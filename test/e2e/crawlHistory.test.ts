@@ -12,7 +12,7 @@ import { Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { createTemporalClient } from '../../src/temporal/client';
 import { WORKFLOW_BUNDLE } from '../../src/worker/worker';
-import { repoRoot } from '../../src/shared/repoRoot';
+import { repoRoot } from '../../src/repoRoot';
 import { crawlEventsWorkflowId, crawlWorkflowId, eventDeliveryWorkflowId } from '../../src/shared/names';
 import { startTestHookshot, type TestHookshot } from '../helpers/hookshot';
 import { startCrawlSite, type CrawlSite } from '../helpers/crawlSite';

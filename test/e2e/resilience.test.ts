@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startDevServer } from '../../src/temporal/devServer';
+import { startDevServer } from '../../src/temporalServer/devServer';
 import { startTestHookshot } from '../helpers/hookshot';
 import { startReceiver } from '../helpers/receiver';
 import { startPageServer } from '../helpers/site';

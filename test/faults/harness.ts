@@ -8,7 +8,7 @@ import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'nod
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { repoRoot } from '../../src/shared/repoRoot';
+import { repoRoot } from '../../src/repoRoot';
 import { freshDatabase, type TestDatabase } from '../helpers/env';
 import { ADMIN_TOKEN, apiFetcher, captureDefaultKeys, type ApiCall } from '../helpers/hookshot';
 import { freePort } from '../helpers/net';

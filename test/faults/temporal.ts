@@ -3,10 +3,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startDevServer } from '../../src/temporal/devServer';
-import { startPostgresTemporal } from '../../src/temporal/postgresServer';
-import { resolveTemporalTools } from '../../src/temporal/process';
-import { repoRoot } from '../../src/shared/repoRoot';
+import { startDevServer } from '../../src/temporalServer/devServer';
+import { startPostgresTemporal } from '../../src/temporalServer/postgresServer';
+import { resolveTemporalTools } from '../../src/temporalServer/process';
+import { repoRoot } from '../../src/repoRoot';
 import { databaseEnv } from '../helpers/env';
 import { freePortRange } from '../helpers/net';
 import { until } from '../helpers/wait';

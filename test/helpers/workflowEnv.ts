@@ -6,7 +6,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, Worker, DefaultLogger } from '@temporalio/worker';
 import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME, SA_WEBHOOK_NAME } from '../../src/shared/searchAttributes';
 import { WORKFLOW_BUNDLE } from '../../src/worker/worker';
-import { resolveTemporalCli } from '../../src/temporal/devServer';
+import { resolveTemporalCli } from '../../src/temporalServer/devServer';
 
 let runtimeInstalled = false;
 

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { convertContent, decodeBody, htmlToMarkdown, htmlToText, parseJsonContent } from '../../src/scrape/convert';
+import { convertContent, decodeBody, htmlToMarkdown, htmlToText, parseJsonContent } from '../../src/content/convert';
 
 const ascii = (s: string) => Buffer.from(s, 'latin1');
 const bytes = (...parts: Array<string | number[]>) =>

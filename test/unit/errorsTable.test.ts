@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { AppError, ERROR_CODES, errorInfo, UNKNOWN_CODE } from '../../src/errors';
-import { repoRoot } from '../../src/shared/repoRoot';
+import { repoRoot } from '../../src/repoRoot';
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

@@ -14,7 +14,7 @@ import { WORKFLOW_BUNDLE } from '../../src/worker/worker';
 import { ADMIN_TOKEN, startTestHookshot, type TestHookshot } from '../helpers/hookshot';
 import { startReceiver } from '../helpers/receiver';
 import { until } from '../helpers/wait';
-import { repoRoot } from '../../src/shared/repoRoot';
+import { repoRoot } from '../../src/repoRoot';
 
 const FIXTURES = path.join(repoRoot(), 'test', 'fixtures', 'histories');
 

@@ -4,7 +4,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { DEFAULT_USER_AGENT, PAGE_FIELD_MAX_BYTES, scrapePage, type ScrapePageOptions } from '../../../src/crawl/fetchPage';
-import { exceedsNesting, MAX_HTML_NESTING } from '../../../src/crawl/htmlContent';
+import { exceedsNesting, MAX_HTML_NESTING } from '../../../src/content/htmlContent';
 import { freePort } from '../../helpers/net';
 import { html, Loopback, routes, send } from '../../helpers/loopback';
 

@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { DeliveryAttemptInput, DeliveryAttemptOutcome, FinishJobInput, JobWorkflowInput, RunJobOutcome } from '../../../src/shared/jobTypes';
+import type { DeliveryAttemptInput, DeliveryAttemptOutcome, FinishJobInput, JobWorkflowInput, RunJobOutcome } from '../../../src/shared/contracts/job';
 import { DATABASE_UNAVAILABLE, jobWorkflowId } from '../../../src/shared/names';
 import { jobStateQuery, replayJobSignal, slotGrantedSignal, wakeJobSignal } from '../../../src/shared/workflowApi';
 import { WORKFLOW_BUNDLE } from '../../../src/worker/worker';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { WORKFLOW_BUNDLE } from '../../../src/worker/worker';
-import { repoRoot } from '../../../src/shared/repoRoot';
+import { repoRoot } from '../../../src/repoRoot';
 
 const FIXTURES = path.join(repoRoot(), 'test', 'fixtures', 'histories');
 

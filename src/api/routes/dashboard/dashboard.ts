@@ -8,7 +8,7 @@ import { findKeyScope } from '../../../db/repositories/projects';
 import { loginPage } from '../../../web/pages/auth';
 import type { Html } from '../../../web/html';
 import { requireCsrf, requireSession, safeNext, type Sessions } from '../../../web/session';
-import { repoRoot } from '../../../shared/repoRoot';
+import { repoRoot } from '../../../repoRoot';
 import { LoginForm } from './schema';
 
 const LOGIN_CSRF_COOKIE = 'hookshot_login_csrf';

@@ -6,7 +6,7 @@ import { getJobInScope, getResult } from '../../../db/repositories/jobs';
 import { jobAttemptViews } from '../../../db/repositories/dashboard';
 import { logUrl } from '../../../delivery/payload';
 import { jobWorkflowId } from '../../../shared/names';
-import { replayJob } from '../../../temporal/replay';
+import { replayJob } from '../../../commands/replayJob';
 import { jobPage } from '../../../web/pages/job';
 import { errorPage } from '../../../web/pages/auth';
 import { assertReplayable } from '../jobs/jobs';

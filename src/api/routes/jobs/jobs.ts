@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { z } from 'zod';
 import { AppError, WebhookErrors } from '../../../errors';
 import { getWebhookById } from '../../../db/repositories/webhooks';
-import { replayJob } from '../../../temporal/replay';
+import { replayJob } from '../../../commands/replayJob';
 import { getJobInScope, getResult, listAttempts, type Job } from '../../../db/repositories/jobs';
 import { logUrl } from '../../../delivery/payload';
 import type { ApiDeps, AppState } from '../../context';

@@ -6,7 +6,7 @@ import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { repoRoot } from '../shared/repoRoot';
+import { repoRoot } from '../repoRoot';
 
 /** Runs scripts/temporal-bin.sh; its last stdout line is the path it found or built. */
 async function runTemporalBinScript(args: string[], env: NodeJS.ProcessEnv, what: string): Promise<string> {

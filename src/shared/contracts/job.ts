@@ -1,6 +1,6 @@
 // Workflow ↔ activity contracts. Small values only: history carries IDs and
 // summaries, never page content.
-import type { JobKind, JobStatus } from './names';
+import type { JobKind, JobStatus } from '../names';
 
 export interface JobWorkflowInput {
   jobId: string;
@@ -114,7 +114,7 @@ export type DocumentFormat = (typeof DOCUMENT_FORMATS)[number];
 /** A crawl's options as stored (crawls.options), whichever API version named them. */
 export interface CrawlOptions {
   /** Scope options under the clients' names (src/crawl/scope.ts compiles them). Empty for a batch. */
-  scope: import('../crawl/scope').CrawlScopeOptions;
+  scope: import('../../crawl/scope').CrawlScopeOptions;
   formats: DocumentFormat[];
   onlyMainContent: boolean;
   ignoreRobotsTxt: boolean;
@@ -135,12 +135,12 @@ export interface CrawlWebhook {
   url: string;
   headers: Record<string, string>;
   metadata: Record<string, unknown>;
-  events: Array<import('./names').CrawlEventType>;
+  events: Array<import('../names').CrawlEventType>;
 }
 
 export interface CrawlWorkflowInput {
   crawlId: string;
-  kind: import('./names').CrawlKind;
+  kind: import('../names').CrawlKind;
   /** Pages fetched at once by this crawl (the caller's maxConcurrency already applied). */
   pageConcurrency: number;
   /** Pages finished per workflow run before it continues as new, so every history stays small. */

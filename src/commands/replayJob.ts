@@ -5,7 +5,7 @@ import type { Job } from '../db/repositories/jobs';
 import { jobWorkflowId } from '../shared/names';
 import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME, SA_WEBHOOK_NAME } from '../shared/searchAttributes';
 import { replayJobSignal } from '../shared/workflowApi';
-import { buildJobWorkflowInput } from './jobInput';
+import { buildJobWorkflowInput } from '../temporal/jobInput';
 
 
 /**
