@@ -19,7 +19,7 @@ import { isLikelyNonPage } from '../src/crawl/skip';
 import { checkScope, compileScope, type CrawlScope } from '../src/crawl/scope';
 import { canonicalUrl } from '../src/crawl/urls';
 import type { RobotsPolicy } from '../src/crawl/robots';
-import type { CrawlPageOutcome } from '../src/shared/contracts/job';
+import type { CrawlPageOutcome } from '../src/shared/contracts/crawl';
 import { crawlEventsWorkflowId, crawlPageHolder, crawlWorkflowId } from '../src/shared/names';
 import { eventsAppendedSignal } from '../src/shared/workflowApi';
 import { buildCrawlEventsInput } from '../src/temporal/crawlInput';

@@ -4,7 +4,7 @@ import { getEventSecret } from '../src/db/repositories/account';
 import { listEvents, loadEventAttemptContext, maxEventSeq, noteEventAttempt, recordEventAttempt } from '../src/db/repositories/crawls';
 import { prepareFirecrawlEvent } from '../src/delivery/firecrawlEvent';
 import { sendDelivery } from '../src/delivery/send';
-import type { EventAttemptInput, EventAttemptOutcome, EventDeliveryWorkflowInput } from '../src/shared/contracts/job';
+import type { EventAttemptInput, EventAttemptOutcome, EventDeliveryWorkflowInput } from '../src/shared/contracts/crawl';
 import { eventDeliveryWorkflowId } from '../src/shared/names';
 import type { ActivityDeps } from './deps';
 

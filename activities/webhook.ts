@@ -3,7 +3,7 @@ import { listWebhookJobs } from '../src/db/repositories/jobs';
 import { getProjectById } from '../src/db/repositories/projects';
 import { getWebhookById, insertNotification, storeEntityState } from '../src/db/repositories/webhooks';
 import { request } from '../src/net/httpClient';
-import type { StoredWebhookState, WebhookEvent, WebhookFanoutInput } from '../src/shared/contracts/job';
+import type { StoredWebhookState, WebhookEvent, WebhookFanoutInput } from '../src/shared/contracts/webhook';
 import { jobWorkflowId } from '../src/shared/names';
 import { wakeJobSignal, type WebhookEntityState } from '../src/shared/workflowApi';
 import { replayJob } from '../src/commands/replayJob';

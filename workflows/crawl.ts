@@ -10,7 +10,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CrawlActivities } from '../activities/crawl';
-import type { CrawlWorkflowInput } from '../src/shared/contracts/job';
+import type { CrawlWorkflowInput } from '../src/shared/contracts/crawl';
 import { SA_JOB_STATUS } from '../src/shared/searchAttributes';
 import { cancelCrawlSignal, crawlProgressQuery, slotGrantedSignal, type CrawlProgress } from '../src/shared/workflowApi';
 

@@ -1,6 +1,6 @@
 import { condition, continueAsNew, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { EventActivities } from '../activities/events';
-import type { CrawlEventsWorkflowInput } from '../src/shared/contracts/job';
+import type { CrawlEventsWorkflowInput } from '../src/shared/contracts/crawl';
 import { eventsAppendedSignal } from '../src/shared/workflowApi';
 
 const retry = { initialInterval: '1s', maximumInterval: '1 minute', backoffCoefficient: 2 } as const;

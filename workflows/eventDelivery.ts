@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { EventActivities } from '../activities/events';
-import type { EventAttemptOutcome, EventDeliveryWorkflowInput } from '../src/shared/contracts/job';
+import type { EventAttemptOutcome, EventDeliveryWorkflowInput } from '../src/shared/contracts/crawl';
 import { deliverWithLadder } from './ladder';
 
 /**

@@ -10,7 +10,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { WebhookActivities } from '../activities/webhook';
-import type { WebhookEvent, WebhookFanoutInput } from '../src/shared/contracts/job';
+import type { WebhookEvent, WebhookFanoutInput } from '../src/shared/contracts/webhook';
 import { webhookFanoutWorkflowId } from '../src/shared/names';
 import {
   attemptOutcomeSignal,

@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { WebhookActivities } from '../activities/webhook';
-import type { WebhookFanoutInput } from '../src/shared/contracts/job';
+import type { WebhookFanoutInput } from '../src/shared/contracts/webhook';
 
 /**
  * Signals many jobs of one webhook, on behalf of its entity: a bulk replay

@@ -8,7 +8,7 @@ import { AppError, ValidationError, WebhookErrors } from '../errors';
 import type { Logger } from '../logger';
 import { compileScope, type CrawlScopeOptions } from '../crawl/scope';
 import { canonicalUrl, normalizeUrl } from '../crawl/urls';
-import { DOCUMENT_FORMATS, type CrawlOptions, type CrawlWebhook, type DocumentFormat } from '../shared/contracts/job';
+import { DOCUMENT_FORMATS, type CrawlOptions, type CrawlWebhook, type DocumentFormat } from '../shared/contracts/crawl';
 import { CRAWL_EVENT_TYPES, crawlWorkflowId, type CrawlEventType, type CrawlKind } from '../shared/names';
 import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME } from '../shared/searchAttributes';
 import { buildCrawlWorkflowInput } from '../temporal/crawlInput';

@@ -36,7 +36,7 @@
 //   not a page failure to store.
 import type { Dispatcher } from 'undici';
 import type { PageDocument } from '../db/repositories/crawls';
-import type { DocumentFormat } from '../shared/contracts/job';
+import type { DocumentFormat } from '../shared/contracts/crawl';
 import { request } from '../net/httpClient';
 import { decodeBody, htmlToMarkdown, isBinaryMime, isHtmlMime, looksBinary, looksLikeHtml, mimeType } from '../content/convert';
 import { utf8Prefix } from './bytes';

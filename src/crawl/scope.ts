@@ -47,22 +47,8 @@ import {
   type PatternErrorCode,
 } from './pattern';
 import { normalizeUrl } from './urls';
-
-/** Crawl options that decide scope, under the names the Firecrawl clients send. */
-export interface CrawlScopeOptions {
-  includePaths?: readonly string[] | null;
-  excludePaths?: readonly string[] | null;
-  regexOnFullURL?: boolean | null;
-  /** v1: path depth below the start URL. */
-  maxDepth?: number | null;
-  /** v2 (and the v1 SDK): link hops from the start URL. */
-  maxDiscoveryDepth?: number | null;
-  /** v1 name of crawlEntireDomain. */
-  allowBackwardLinks?: boolean | null;
-  crawlEntireDomain?: boolean | null;
-  allowSubdomains?: boolean | null;
-  allowExternalLinks?: boolean | null;
-}
+import type { CrawlScopeOptions } from '../shared/contracts/crawl';
+export type { CrawlScopeOptions };
 
 export type ScopeErrorCode = PatternErrorCode | 'invalid_url' | 'invalid_type' | 'invalid_value' | 'too_many_patterns';
 

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { CrawlWebhook } from '../shared/contracts/job';
+import type { CrawlWebhook } from '../shared/contracts/crawl';
 import type { PreparedDelivery } from './send';
 
 export const EVENT_USER_AGENT = 'Hookshot-Events/0.1';

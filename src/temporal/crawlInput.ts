@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import type { CrawlEventsWorkflowInput, CrawlWorkflowInput, EventDeliverySettings } from '../shared/contracts/job';
+import type { CrawlEventsWorkflowInput, CrawlWorkflowInput, EventDeliverySettings } from '../shared/contracts/crawl';
 import type { CrawlKind } from '../shared/names';
 import { captureLeaseTtlMs } from './jobInput';
 

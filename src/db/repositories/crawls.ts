@@ -3,7 +3,7 @@ import type { Db, DbClient } from '../pool';
 import { withTransaction } from '../pool';
 import type { Env } from './projects';
 import type { CrawlKind, CrawlStatus, CrawlEventType } from '../../shared/names';
-import type { CrawlOptions, CrawlWebhook } from '../../shared/contracts/job';
+import type { CrawlOptions, CrawlWebhook } from '../../shared/contracts/crawl';
 import type { Attempt } from './jobs';
 
 type Q = Db | DbClient;

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { withTransaction, type Db, type DbClient } from '../pool';
 import { lockProject, type Env } from './projects';
-import type { StoredWebhookState } from '../../shared/contracts/job';
+import type { StoredWebhookState } from '../../shared/contracts/webhook';
 import type { Attempt } from './jobs';
 
 export const CONTENT_TYPES = ['application/json', 'application/msgpack'] as const;

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { CrawlEventsWorkflowInput, CrawlPageOutcome, CrawlWorkflowInput, EventAttemptInput, EventAttemptOutcome } from '../../../src/shared/contracts/job';
+import type { CrawlEventsWorkflowInput, CrawlPageOutcome, CrawlWorkflowInput, EventAttemptInput, EventAttemptOutcome } from '../../../src/shared/contracts/crawl';
 import { crawlEventsWorkflowId, crawlWorkflowId, eventDeliveryWorkflowId } from '../../../src/shared/names';
 import { cancelCrawlSignal, eventsAppendedSignal, slotGrantedSignal } from '../../../src/shared/workflowApi';
 import { createWorkflowEnv, withWorker } from '../../helpers/workflowEnv';

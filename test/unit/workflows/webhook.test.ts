@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { StoredWebhookState, WebhookEvent, WebhookFanoutInput } from '../../../src/shared/contracts/job';
+import type { StoredWebhookState, WebhookEvent, WebhookFanoutInput } from '../../../src/shared/contracts/webhook';
 import { webhookWorkflowId } from '../../../src/shared/names';
 import {
   attemptOutcomeSignal,
