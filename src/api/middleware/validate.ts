@@ -52,3 +52,16 @@ function findNul(v: unknown, path: string): string | null {
 }
 
 export const input = <T>(ctx: { state: AppState }): T => ctx.state.input as T;
+
+/**
+ * A route handler that receives its request already checked by `schema`,
+ * typed as the schema's output: `r.post('/', withInput(Schema, async (ctx, body) => …))`.
+ * Same rules and messages as `validate`, without a cast in the handler.
+ */
+export function withInput<S extends z.ZodType>(
+  schema: S,
+  handler: (ctx: Koa.ParameterizedContext<AppState>, input: z.output<S>) => Promise<void> | void,
+): Koa.Middleware<AppState> {
+  const check = validate(schema);
+  return (ctx, next) => check(ctx, () => Promise.resolve(handler(ctx, ctx.state.input as z.output<S>)).then(() => next()));
+}
