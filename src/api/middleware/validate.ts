@@ -63,5 +63,8 @@ export function withInput<S extends z.ZodType>(
   handler: (ctx: Koa.ParameterizedContext<AppState>, input: z.output<S>) => Promise<void> | void,
 ): Koa.Middleware<AppState> {
   const check = validate(schema);
-  return (ctx, next) => check(ctx, () => Promise.resolve(handler(ctx, ctx.state.input as z.output<S>)).then(() => next()));
+  // The handler ends the chain, as a route's last middleware does.
+  return (ctx) => check(ctx, async () => {
+    await handler(ctx, ctx.state.input as z.output<S>);
+  });
 }
