@@ -7,13 +7,22 @@ import {
   loadAttemptContext,
   recordAttempt,
   saveResult,
-  setJobStatus,
+  setJobError,
   sweepExpiredPayloads,
+  transitionJob,
 } from '../src/db/repositories/jobs';
 import { getWebhookStatus } from '../src/db/repositories/webhooks';
 import { isDatabaseUnavailable } from '../src/db/errors';
 import { deliverOnce } from '../src/delivery/deliver';
-import type { DeliveryAttemptInput, DeliveryAttemptOutcome, FinishJobInput, RunJobOutcome } from '../src/shared/contracts/job';
+import type {
+  DeliveryAttemptInput,
+  DeliveryAttemptOutcome,
+  FinishJobInput,
+  RecordCaptureFailureInput,
+  RunJobInput,
+  RunJobOutcome,
+} from '../src/shared/contracts/job';
+import { isFinalJobStatus, JOB_TRANSITIONS, type FinalJobTransition } from '../src/shared/jobStatus';
 import { DATABASE_UNAVAILABLE, jobWorkflowId, webhookTaskQueue, webhookWorkflowId } from '../src/shared/names';
 import { attemptOutcomesSignal } from '../src/shared/workflowApi';
 import { createOutcomeReporter } from '../src/temporal/outcomeReporter';
@@ -27,6 +36,17 @@ const NOT_FOUND = 'ERR::WEBHOOK::NOT_FOUND';
 /** A job row that is gone stays gone: retrying cannot help. */
 const jobNotFound = (jobId: string) =>
   ApplicationFailure.create({ type: 'JobNotFound', message: `job ${jobId} not found`, nonRetryable: true });
+
+/**
+ * The step after the capture for calls scheduled before the workflow named
+ * it (in flight across an upgrade): what those workflows expected.
+ */
+const legacyAfterCapture = (job: { webhook_id: string | null }) => (job.webhook_id ? 'captured' : null);
+const legacyFinal: Record<NonNullable<FinishJobInput['status']>, FinalJobTransition> = {
+  delivered: 'delivered',
+  done: 'completed',
+  failed: 'deliveryFailed',
+};
 
 /** Activities of the job workflow: capture, delivery attempts, and the job row's status. */
 export function createJobActivities(deps: ActivityDeps) {
@@ -57,7 +77,8 @@ export function createJobActivities(deps: ActivityDeps) {
      * free it joins the project's line and answers `queued`: the workflow
      * waits for the slotGranted signal and calls again.
      */
-    async runJob({ jobId }: { jobId: string }): Promise<RunJobOutcome> {
+    async runJob(input: RunJobInput): Promise<RunJobOutcome> {
+      const { jobId } = input;
       // A database outage is told apart from a failed capture, so the
       // workflow waits it out instead of spending the capture's few attempts
       // on it. Only errors outside the capture itself: a browser's may carry
@@ -71,7 +92,7 @@ export function createJobActivities(deps: ActivityDeps) {
         // when its workflow task's completion is refused (a signal came in as
         // the job ended). Capturing again would move the row back to
         // delivering; the stored result stands and the job ends as before.
-        if (job.status === 'delivered' || job.status === 'failed' || job.status === 'done') {
+        if (isFinalJobStatus(job.status)) {
           return { queued: false, ok: job.status === 'done' || job.error_code === null, errorCode: null, statusCode: null, sizeBytes: 0 };
         }
         const holder = jobWorkflowId(jobId);
@@ -79,7 +100,7 @@ export function createJobActivities(deps: ActivityDeps) {
           return { queued: true, ok: false, errorCode: null, statusCode: null, sizeBytes: 0 };
         }
         try {
-          await setJobStatus(db, jobId, 'running');
+          await transitionJob(db, jobId, 'captureStarted');
           // Browser captures run as regular activities: heartbeats tell Temporal
           // the worker lives, and a cancellation closes the page.
           const ctx = Context.current();
@@ -96,10 +117,10 @@ export function createJobActivities(deps: ActivityDeps) {
           // A cancelled activity ends as cancelled, not as a failed capture.
           if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
           if (outcome.result) await saveResult(db, outcome.result);
-          await setJobStatus(db, jobId, job.webhook_id ? 'delivering' : 'running', {
-            error_code: outcome.errorCode,
-            error_message: outcome.errorMessage,
-          });
+          const errors = { error_code: outcome.errorCode, error_message: outcome.errorMessage };
+          const next = input.afterCapture === undefined ? legacyAfterCapture(job) : input.afterCapture;
+          if (next) await transitionJob(db, jobId, next, errors);
+          else await setJobError(db, jobId, errors);
           logger.info({ jobId, ok: outcome.errorCode === null, errorCode: outcome.errorCode }, 'job ran');
           return {
             queued: false,
@@ -171,8 +192,9 @@ export function createJobActivities(deps: ActivityDeps) {
       }).finally(() => clearInterval(beat));
       const { outcome } = attempt;
       deps.metrics.delivery(outcome.success ? 'success' : 'failure', attempt.record.duration_ms);
-      const retrying = !outcome.success && input.willRetry;
-      await recordAttempt(db, { ...attempt.record, ...key }, retrying ? 'retrying' : null, { ...attempt.payload, maxBytes: config.delivery.payloadMaxBytes });
+      const onFailure = input.onFailure === undefined ? (input.willRetry ? 'retryScheduled' : null) : input.onFailure;
+      const retrying = !outcome.success && onFailure !== null;
+      await recordAttempt(db, { ...attempt.record, ...key }, retrying ? onFailure : null, { ...attempt.payload, maxBytes: config.delivery.payloadMaxBytes });
       // Retention rides on the attempts themselves: no scheduler to run, and
       // a failed sweep must not fail (and so repeat) a delivery that was sent.
       // One attempt in SWEEP_EVERY sweeps (a bigger batch), so a flood of
@@ -194,25 +216,27 @@ export function createJobActivities(deps: ActivityDeps) {
     },
 
     /** Stores why the capture could not be made; delivery (if any) follows. */
-    async recordCaptureFailure(input: { jobId: string; errorCode: string; errorMessage: string }): Promise<void> {
+    async recordCaptureFailure(input: RecordCaptureFailureInput): Promise<void> {
       const job = await getJob(db, input.jobId);
       if (!job) return;
-      await setJobStatus(db, job.id, job.webhook_id ? 'delivering' : 'running', {
-        error_code: input.errorCode,
-        error_message: input.errorMessage,
-      });
+      const errors = { error_code: input.errorCode, error_message: input.errorMessage };
+      const next = input.transition === undefined ? legacyAfterCapture(job) : input.transition;
+      if (next) await transitionJob(db, job.id, next, errors);
+      else await setJobError(db, job.id, errors);
       logger.warn({ jobId: job.id, errorCode: input.errorCode }, input.errorMessage);
     },
 
     async finishJob(input: FinishJobInput): Promise<void> {
       const job = await getJob(db, input.jobId);
       if (!job) return;
-      await setJobStatus(db, input.jobId, input.status, {
-        delivery_status: job.delivery_status && input.status !== 'done' ? input.status : undefined,
-        ...(input.status === 'failed' && input.errorCode ? { error_code: input.errorCode, error_message: input.errorMessage } : {}),
-      });
+      const transition =
+        input.transition ?? (input.status === 'failed' && !job.webhook_id ? 'captureFailed' : legacyFinal[input.status ?? 'failed']);
+      const status = JOB_TRANSITIONS[transition].to;
+      // A failure's code is stored with it; a synchronous capture's own error is in the row already.
+      const errors = status === 'failed' && input.errorCode ? { error_code: input.errorCode, error_message: input.errorMessage } : undefined;
+      await transitionJob(db, input.jobId, transition, errors);
       // Counted once the status is stored; a replay that ends again counts again, as it is a new end.
-      deps.metrics.jobFinished(job.kind, input.status);
+      deps.metrics.jobFinished(job.kind, status);
     },
 
     /** A new delivery series (a replay): the job is pending again; returns the series number. */

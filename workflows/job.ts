@@ -9,7 +9,8 @@ import {
 } from '@temporalio/workflow';
 import type { JobActivities } from '../activities/job';
 import type { DeliveryAttemptOutcome, JobWorkflowInput, JobWorkflowResult, RunJobOutcome } from '../src/shared/contracts/job';
-import { DATABASE_UNAVAILABLE, type JobStatus } from '../src/shared/names';
+import { DATABASE_UNAVAILABLE } from '../src/shared/names';
+import { announces, INITIAL_JOB_STATUS, nextJobStatus, type FinalJobTransition, type JobTransition } from '../src/shared/jobStatus';
 import { SA_JOB_STATUS } from '../src/shared/searchAttributes';
 import { deliverWithLadder } from './ladder';
 import { jobStateQuery, replayJobSignal, slotGrantedSignal, wakeJobSignal, type JobState } from '../src/shared/workflowApi';
@@ -62,7 +63,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
 
   const maxAttempts = input.retryScheduleMs.length + 1;
   let state: JobState = {
-    status: 'queued',
+    status: INITIAL_JOB_STATUS,
     series: 0,
     attempts: 0,
     maxAttempts: input.deliver ? maxAttempts : 0,
@@ -70,13 +71,15 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
     lastErrorCode: null,
   };
   setHandler(jobStateQuery, () => state);
-  // The database row has every status; the search attribute only the ones
-  // worth filtering on in the Web UI (queued, retrying and the final ones),
-  // one visibility write fewer per transition.
-  const setStatus = (status: JobStatus, searchable: boolean) => {
-    state = { ...state, status };
-    if (searchable) upsertSearchAttributes([{ key: SA_JOB_STATUS, value: status }]);
+  // Every status change goes through the transition table (src/shared/jobStatus.ts);
+  // the Web UI's JobStatus is written from the same step when the table says so.
+  const browserCapture = !input.captureLocal;
+  const move = (transition: JobTransition) => {
+    state = { ...state, status: nextJobStatus(state.status, transition) };
+    if (announces(transition, { browserCapture })) upsertSearchAttributes([{ key: SA_JOB_STATUS, value: state.status }]);
   };
+  // The row's status after the capture, which the capture activity writes.
+  const afterCapture: 'captured' | null = input.deliver ? 'captured' : null;
 
   const seenReplays = new Set<string>();
   let replayPending = false;
@@ -94,11 +97,10 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
     slotGranted = true;
   });
 
-  // Set when the Web UI was told the job is running (browser captures).
-  let runningShown = false;
   if (input.mode === 'replay') {
     // Started by signal-with-start after the job had closed: the result is stored already.
     state = { ...state, series: await local.beginSeries({ jobId: input.jobId }) };
+    move('seriesBegun');
     replayPending = false;
   } else {
     // While the project's capture slots are all taken the job waits in line
@@ -113,14 +115,13 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
         // Browser captures take seconds: the slot first, so the Web UI can
         // show the job running (JobStatus) while it captures.
         while ((await local.acquireSlot({ jobId: input.jobId })) !== 'granted') await waitForSlot();
-        setStatus('running', true);
-        runningShown = true;
+        move('slotGranted');
       }
       // A plain scrape takes its slot inside runJob (no extra round trip); it
       // is over in milliseconds, so it goes from queued straight to delivering.
       for (;;) {
         try {
-          run = await capture.runJob({ jobId: input.jobId });
+          run = await capture.runJob({ jobId: input.jobId, afterCapture });
         } catch (err) {
           // The database was away through all of the capture's attempts: an
           // outage to wait out (each call retries with backoff), not a capture
@@ -132,7 +133,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
         if (!run.queued) break;
         await waitForSlot();
       }
-      state = { ...state, status: 'running' };
+      move('captureStarted');
     } catch (err) {
       const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
       // The row is gone (deleted with its project): nothing to record or deliver.
@@ -141,23 +142,28 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
       // it, and a webhook still hears about it, so nothing stays pending.
       const errorCode = `ERR::${input.kind === 'screenshot' ? 'SCREENSHOT' : 'SCRAPE'}::FAILED`;
       const message = cause instanceof Error ? cause.message : String(cause);
-      await local.recordCaptureFailure({ jobId: input.jobId, errorCode, errorMessage: `the capture failed after retries: ${message}` });
+      await local.recordCaptureFailure({
+        jobId: input.jobId,
+        errorCode,
+        errorMessage: `the capture failed after retries: ${message}`,
+        transition: afterCapture,
+      });
       run = { queued: false, ok: false, errorCode, statusCode: null, sizeBytes: 0 };
     }
     if (!input.deliver) {
-      const status: JobStatus = run.ok ? 'done' : 'failed';
+      const transition: FinalJobTransition = run.ok ? 'completed' : 'captureFailed';
       // runJob already stored the scrape's own error code and message.
-      await local.finishJob({ jobId: input.jobId, status, errorCode: null, errorMessage: null });
-      setStatus(status, true);
-      return { status, attempts: 0 };
+      await local.finishJob({ jobId: input.jobId, transition, errorCode: null, errorMessage: null });
+      move(transition);
+      return { status: state.status, attempts: 0 };
     }
+    // The capture activity wrote it to the row already (the slot is released:
+    // a browser job shown as running in the Web UI is now delivering).
+    move('captured');
   }
 
-  // A job shown as running in the Web UI no longer holds its slot: say so.
-  if (runningShown) setStatus('delivering', true);
   let total = 0;
   for (;;) {
-    state = { ...state, status: 'delivering' };
     const series = state.series;
     // A replay cuts a wait short and starts a fresh series; a wake (the
     // webhook was disabled) makes the next attempt now, which then stops.
@@ -166,7 +172,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
       jitter: input.retryJitter,
       attempt: (attempt, willRetry) => {
         woken = false;
-        return delivery.deliverWebhook({ jobId: input.jobId, series, attempt, willRetry });
+        return delivery.deliverWebhook({ jobId: input.jobId, series, attempt, willRetry, onFailure: willRetry ? 'retryScheduled' : null });
       },
       afterAttempt: (attempt, outcome) => {
         total++;
@@ -174,8 +180,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
       },
       onWait: (waitMs) => {
         state = { ...state, waitingMs: waitMs };
-        if (waitMs !== null) setStatus('retrying', true);
-        else state = { ...state, status: 'delivering' };
+        move(waitMs !== null ? 'retryScheduled' : 'retryDue');
       },
       interrupt: () => replayPending || woken,
       abandon: () => replayPending,
@@ -184,15 +189,16 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
     if (replayPending) {
       replayPending = false;
       state = { ...state, series: await local.beginSeries({ jobId: input.jobId, series: state.series + 1 }), attempts: 0 };
+      move('seriesBegun');
       continue;
     }
     const ok = outcome?.success === true;
-    const status: JobStatus = ok ? 'delivered' : 'failed';
+    const transition: FinalJobTransition = ok ? 'delivered' : 'deliveryFailed';
     const stopped = outcome?.stop ?? null;
     const errorCode = ok ? null : (stopped ?? MAX_RETRY);
     await local.finishJob({
       jobId: input.jobId,
-      status,
+      transition,
       errorCode,
       errorMessage: ok
         ? null
@@ -200,13 +206,14 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobWorkflowR
           ? `delivery stopped: ${errorCode}`
           : `delivery failed ${attempt} times; last error: ${outcome?.errorCode ?? `HTTP ${outcome?.statusCode}`}`,
     });
-    setStatus(status, true);
+    move(transition);
     // A replay that raced the finish still gets its series.
     if (replayPending) {
       replayPending = false;
       state = { ...state, series: await local.beginSeries({ jobId: input.jobId, series: state.series + 1 }), attempts: 0 };
+      move('seriesBegun');
       continue;
     }
-    return { status, attempts: total };
+    return { status: state.status, attempts: total };
   }
 }

@@ -9,6 +9,7 @@ import { getWebhookByName } from '../db/repositories/webhooks';
 import { logUrl } from '../delivery/payload';
 import { AppError, WebhookErrors } from '../errors';
 import type { Logger } from '../logger';
+import { INITIAL_JOB_STATUS } from '../shared/jobStatus';
 import { jobWorkflowId, type JobKind } from '../shared/names';
 import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME, SA_WEBHOOK_NAME } from '../shared/searchAttributes';
 import { buildJobWorkflowInput } from '../temporal/jobInput';
@@ -200,7 +201,7 @@ export class JobSubmitter {
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       typedSearchAttributes: [
         { key: SA_PROJECT_NAME, value: s.project.name },
-        { key: SA_JOB_STATUS, value: 'queued' },
+        { key: SA_JOB_STATUS, value: INITIAL_JOB_STATUS },
         { key: SA_JOB_KIND, value: s.kind },
         ...(s.webhookName ? [{ key: SA_WEBHOOK_NAME, value: s.webhookName }] : []),
       ],

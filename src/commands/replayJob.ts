@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Job } from '../db/repositories/jobs';
+import { JOB_TRANSITIONS } from '../shared/jobStatus';
 import { jobWorkflowId } from '../shared/names';
 import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME, SA_WEBHOOK_NAME } from '../shared/searchAttributes';
 import { replayJobSignal } from '../shared/workflowApi';
@@ -31,7 +32,8 @@ export async function replayJob(
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     typedSearchAttributes: [
       { key: SA_PROJECT_NAME, value: projectName },
-      { key: SA_JOB_STATUS, value: 'delivering' },
+      // A closed job's new run shows the step its series begins with.
+      { key: SA_JOB_STATUS, value: JOB_TRANSITIONS.seriesBegun.to },
       { key: SA_JOB_KIND, value: job.kind },
       ...(job.webhook_name ? [{ key: SA_WEBHOOK_NAME, value: job.webhook_name }] : []),
     ],

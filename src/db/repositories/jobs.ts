@@ -3,6 +3,7 @@ import { lockProject, type Env, type Project } from './projects';
 import type { JobKind, JobStatus } from '../../shared/names';
 import type { Webhook } from './webhooks';
 import { DELIVERY_END_CODES } from '../../errors';
+import { INITIAL_JOB_STATUS, JOB_TRANSITIONS, type JobTransition, type JobTransitionRule } from '../../shared/jobStatus';
 import { countPendingWork } from './crawls';
 
 export interface Job {
@@ -87,8 +88,8 @@ export async function insertJob(
 ): Promise<void> {
   await db.query(
     `INSERT INTO jobs (id, project_id, env, kind, webhook_id, webhook_name, status, delivery_status, params)
-     VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8)`,
-    [job.id, job.project_id, job.env, job.kind, job.webhook_id, job.webhook_name, deliveryStatus, job.params],
+     VALUES ($1, $2, $3, $4, $5, $6, $9, $7, $8)`,
+    [job.id, job.project_id, job.env, job.kind, job.webhook_id, job.webhook_name, deliveryStatus, job.params, INITIAL_JOB_STATUS],
   );
 }
 
@@ -119,23 +120,36 @@ export async function getJobInScope(db: Q, id: string, projectId: string, env: E
   return rows[0] ?? null;
 }
 
-export async function setJobStatus(
+/**
+ * Writes one step of the job's state machine (src/shared/jobStatus.ts), as
+ * the job workflow chose it: the status, delivery_status and completed_at
+ * come from the table, never from the caller. `errors`, when given, is
+ * stored with it. The update is not guarded by the table's from-states: the
+ * workflow enforces them, and an activity run again must be able to write
+ * its step (and its error) a second time.
+ */
+export async function transitionJob(
   db: Q,
   id: string,
-  status: JobStatus,
-  extra: { delivery_status?: 'delivered' | 'failed'; error_code?: string | null; error_message?: string | null } = {},
+  transition: JobTransition,
+  errors?: { error_code: string | null; error_message: string | null },
 ): Promise<void> {
-  const final = status === 'delivered' || status === 'done' || status === 'failed';
+  const rule: JobTransitionRule = JOB_TRANSITIONS[transition];
   await db.query(
     `UPDATE jobs SET status = $2,
-        delivery_status = COALESCE($3, delivery_status),
+        delivery_status = CASE $3 WHEN 'keep' THEN delivery_status WHEN 'none' THEN NULL ELSE $3 END,
         error_code = CASE WHEN $4::boolean THEN $5 ELSE error_code END,
         error_message = CASE WHEN $4::boolean THEN $6 ELSE error_message END,
-        completed_at = CASE WHEN $7::boolean THEN now() ELSE completed_at END,
+        completed_at = CASE $7 WHEN 'set' THEN now() WHEN 'clear' THEN NULL ELSE completed_at END,
         updated_at = now()
       WHERE id = $1`,
-    [id, status, extra.delivery_status ?? null, 'error_code' in extra, extra.error_code ?? null, extra.error_message ?? null, final],
+    [id, rule.to, rule.delivery, errors !== undefined, errors?.error_code ?? null, errors?.error_message ?? null, rule.completes],
   );
+}
+
+/** Stores the capture's error (or its absence) without a step: a synchronous job stays running until it finishes. */
+export async function setJobError(db: Q, id: string, errors: { error_code: string | null; error_message: string | null }): Promise<void> {
+  await db.query('UPDATE jobs SET error_code = $2, error_message = $3, updated_at = now() WHERE id = $1', [id, errors.error_code, errors.error_message]);
 }
 
 export async function saveResult(db: Q, r: Omit<JobResult, 'created_at'>): Promise<void> {
@@ -164,14 +178,14 @@ export interface SentPayload {
 }
 
 /**
- * One row per attempt; with jobStatus, the job's status is set in the same
- * statement; with a payload, its first `maxBytes` bytes are kept alongside
+ * One row per attempt; with a transition (a failed attempt the ladder will
+ * retry), the job's status is set in the same statement; with a payload, its first `maxBytes` bytes are kept alongside
  * (a retried activity overwrites its own earlier copy, like the attempt).
  */
 export async function recordAttempt(
   db: Q,
   a: Omit<Attempt, 'id'>,
-  jobStatus: JobStatus | null = null,
+  transition: Extract<JobTransition, 'retryScheduled'> | null = null,
   payload: (SentPayload & { maxBytes: number }) | null = null,
 ): Promise<void> {
   const keep = payload && payload.maxBytes > 0 ? payload : null;
@@ -194,7 +208,8 @@ export async function recordAttempt(
        body = EXCLUDED.body, size_bytes = EXCLUDED.size_bytes, truncated = EXCLUDED.truncated, created_at = now()`,
     [
       a.job_id, a.webhook_id, a.series, a.attempt, a.started_at, a.duration_ms, a.url, a.final_url, a.success,
-      a.status_code, a.error_code, a.error_message, a.request_headers, a.response_headers, a.response_snippet, jobStatus,
+      a.status_code, a.error_code, a.error_message, a.request_headers, a.response_headers, a.response_snippet,
+      transition ? JOB_TRANSITIONS[transition].to : null,
       keep?.content_type ?? null, keep?.content_encoding ?? null, keep ? (truncated ? keep.body.subarray(0, keep.maxBytes) : keep.body) : null,
       keep?.body.length ?? null, truncated,
     ],
@@ -267,25 +282,21 @@ export async function loadAttemptContext(db: Q, jobId: string, series: number, a
 }
 
 /**
- * Starts a delivery series (first replay of a closed job, or a replay during
- * the ladder): the job is pending again, a webhook error of the last series
- * is cleared, and the series number is the first one not yet used.
- */
-/**
- * The job is pending again for a new attempt series. `series`, when the
+ * The job's `seriesBegun` step (a replay): it is pending again for a new
+ * attempt series, and a webhook error of the last series is cleared. `series`, when the
  * caller knows it, is the number to use, which makes a repeated call (a
  * local activity run again) land on the same series; without it the next
  * number after the recorded attempts.
  */
 export async function beginDeliverySeries(db: Q, jobId: string, series?: number): Promise<number> {
   const { rows } = await db.query<{ series: number }>(
-    `UPDATE jobs SET status = 'delivering', delivery_status = 'pending',
+    `UPDATE jobs SET status = $4, delivery_status = $5,
             error_code = CASE WHEN error_code = ANY($2) THEN NULL ELSE error_code END,
             error_message = CASE WHEN error_code = ANY($2) THEN NULL ELSE error_message END,
             completed_at = NULL, updated_at = now()
       WHERE id = $1
      RETURNING coalesce($3::int, (SELECT coalesce(max(series) + 1, 0) FROM delivery_attempts WHERE job_id = $1))::int AS series`,
-    [jobId, DELIVERY_END_CODES, series ?? null],
+    [jobId, DELIVERY_END_CODES, series ?? null, JOB_TRANSITIONS.seriesBegun.to, JOB_TRANSITIONS.seriesBegun.delivery],
   );
   return rows[0]?.series ?? series ?? 0;
 }
@@ -322,16 +333,18 @@ export async function countFailedDeliveries(db: Q, webhookId: string, since: str
 }
 
 /**
- * A job whose workflow never started: failed, owing no delivery (so it is
- * neither counted in the queue nor picked up by a bulk replay). Only a job
- * still `queued` changes: one that a workflow has touched keeps its state.
+ * The `startFailed` step: a job whose workflow never started ends failed,
+ * owing no delivery (so it is neither counted in the queue nor picked up by
+ * a bulk replay). Guarded by the table's from-state (`queued`): a job that a
+ * workflow has touched keeps its state, as the workflow owns it from then on.
  */
 export async function failUnstartedJob(db: Q, id: string, errorCode: string, errorMessage: string): Promise<boolean> {
+  const rule: JobTransitionRule = JOB_TRANSITIONS.startFailed;
   const res = await db.query(
-    `UPDATE jobs SET status = 'failed', delivery_status = NULL, error_code = $2, error_message = $3,
+    `UPDATE jobs SET status = $4, delivery_status = NULL, error_code = $2, error_message = $3,
             completed_at = now(), updated_at = now()
-      WHERE id = $1 AND status = 'queued'`,
-    [id, errorCode, errorMessage],
+      WHERE id = $1 AND status = ANY($5::text[])`,
+    [id, errorCode, errorMessage, rule.to, rule.from],
   );
   return res.rowCount === 1;
 }

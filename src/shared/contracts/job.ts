@@ -1,5 +1,6 @@
 // Workflow ↔ activity contracts. Small values only: history carries IDs and
 // summaries, never page content.
+import type { FinalJobTransition } from '../jobStatus';
 import type { JobKind, JobStatus } from '../names';
 
 export interface JobWorkflowInput {
@@ -54,8 +55,32 @@ export interface DeliveryAttemptInput {
   /** 0 for the first series; each replay starts the next one (same Job-Id). */
   series: number;
   attempt: number;
-  /** Whether a failure will be followed by another attempt (sets job status). */
+  /** Whether a failure will be followed by another attempt. */
   willRetry: boolean;
+  /**
+   * The job's transition to write with a failed attempt (the workflow's
+   * choice). Absent in attempts scheduled before transitions were named:
+   * then `willRetry` says it, as it did.
+   */
+  onFailure?: 'retryScheduled' | null;
+}
+
+export interface RunJobInput {
+  jobId: string;
+  /**
+   * The transition to write once the capture has ended: `captured` for a
+   * job with a webhook, null for a synchronous job (it stays running until
+   * finishJob). Absent in calls scheduled before transitions were named.
+   */
+  afterCapture?: 'captured' | null;
+}
+
+export interface RecordCaptureFailureInput {
+  jobId: string;
+  errorCode: string;
+  errorMessage: string;
+  /** As RunJobInput.afterCapture. */
+  transition?: 'captured' | null;
 }
 
 export interface DeliveryAttemptOutcome {
@@ -74,7 +99,9 @@ export interface DeliveryAttemptOutcome {
 
 export interface FinishJobInput {
   jobId: string;
-  status: Extract<JobStatus, 'delivered' | 'done' | 'failed'>;
+  transition?: FinalJobTransition;
+  /** Older calls named the status instead of the transition. */
+  status?: Extract<JobStatus, 'delivered' | 'done' | 'failed'>;
   errorCode: string | null;
   errorMessage: string | null;
 }

@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { DeliveryAttemptInput, DeliveryAttemptOutcome, FinishJobInput, JobWorkflowInput, RunJobOutcome } from '../../../src/shared/contracts/job';
+import type { DeliveryAttemptInput, DeliveryAttemptOutcome, FinishJobInput, JobWorkflowInput, RunJobInput, RunJobOutcome } from '../../../src/shared/contracts/job';
 import { DATABASE_UNAVAILABLE, jobWorkflowId } from '../../../src/shared/names';
 import { jobStateQuery, replayJobSignal, slotGrantedSignal, wakeJobSignal } from '../../../src/shared/workflowApi';
 import { WORKFLOW_BUNDLE } from '../../../src/worker/worker';
@@ -28,11 +28,14 @@ const ok: DeliveryAttemptOutcome = { success: true, statusCode: 200, errorCode: 
  * refused (a signal arrived as the workflow was about to finish).
  */
 function fakeActivities(deliver: (i: DeliveryAttemptInput, n: number) => DeliveryAttemptOutcome, runJob?: () => Promise<RunJobOutcome>) {
-  const calls = { deliver: [] as DeliveryAttemptInput[], finish: [] as FinishJobInput[], beginSeries: 0, captureFailures: [] as string[] };
+  const calls = { deliver: [] as DeliveryAttemptInput[], finish: [] as FinishJobInput[], beginSeries: 0, captureFailures: [] as string[], runJob: [] as RunJobInput[] };
   let series = 0;
   const made = new Map<string, DeliveryAttemptOutcome>();
   const activities = {
-    runJob: runJob ?? (async (): Promise<RunJobOutcome> => ({ queued: false, ok: true, errorCode: null, statusCode: 200, sizeBytes: 4 })),
+    async runJob(i: RunJobInput): Promise<RunJobOutcome> {
+      calls.runJob.push(i);
+      return runJob ? runJob() : { queued: false, ok: true, errorCode: null, statusCode: 200, sizeBytes: 4 };
+    },
     async deliverWebhook(i: DeliveryAttemptInput) {
       const key = `${i.series}/${i.attempt}`;
       if (made.has(key)) return made.get(key)!;
@@ -101,12 +104,13 @@ describe('job workflow', () => {
       env.client.workflow.execute('jobWorkflow', { workflowId: jobWorkflowId(wf.jobId), taskQueue, args: [wf] }),
     );
     assert.deepEqual(result, { status: 'failed', attempts: 7 });
-    assert.deepEqual(calls.deliver.map((d) => [d.series, d.attempt, d.willRetry]), [
-      [0, 1, true], [0, 2, true], [0, 3, true], [0, 4, true], [0, 5, true], [0, 6, true], [0, 7, false],
+    assert.deepEqual(calls.deliver.map((d) => [d.series, d.attempt, d.willRetry, d.onFailure]), [
+      [0, 1, true, 'retryScheduled'], [0, 2, true, 'retryScheduled'], [0, 3, true, 'retryScheduled'], [0, 4, true, 'retryScheduled'],
+      [0, 5, true, 'retryScheduled'], [0, 6, true, 'retryScheduled'], [0, 7, false, null],
     ]);
     assert.deepEqual(await timersOf(env, jobWorkflowId(wf.jobId)), ladder);
     assert.equal(calls.finish.length, 1);
-    assert.equal(calls.finish[0]!.status, 'failed');
+    assert.equal(calls.finish[0]!.transition, 'deliveryFailed');
     assert.equal(calls.finish[0]!.errorCode, 'ERR::WEBHOOK::MAX_RETRY');
     assert.match(calls.finish[0]!.errorMessage!, /failed 7 times/);
   });
@@ -119,7 +123,7 @@ describe('job workflow', () => {
     );
     assert.deepEqual(result, { status: 'delivered', attempts: 2 });
     assert.deepEqual(await timersOf(env, jobWorkflowId(wf.jobId)), [400]);
-    assert.equal(calls.finish[0]!.status, 'delivered');
+    assert.equal(calls.finish[0]!.transition, 'delivered');
   });
 
   it('spreads the waits by the jitter, and the spread replays deterministically', async () => {
@@ -306,6 +310,8 @@ describe('job workflow', () => {
     );
     assert.deepEqual(result, { status: 'done', attempts: 0 });
     assert.equal(calls.deliver.length, 0);
-    assert.equal(calls.finish[0]!.status, 'done');
+    assert.equal(calls.finish[0]!.transition, 'completed');
+    // A synchronous job's capture writes no step after it: it stays running until finishJob.
+    assert.deepEqual(calls.runJob, [{ jobId: wf.jobId, afterCapture: null }]);
   });
 });
