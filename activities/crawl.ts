@@ -1,17 +1,8 @@
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import { getProjectById } from '../src/db/repositories/projects';
-import {
-  claimPages,
-  finishCrawl,
-  finishPage,
-  firstPageError,
-  getCrawl,
-  getPage,
-  startCrawlEvents,
-  type Crawl,
-  type PageDocument,
-  type PageSeed,
-} from '../src/db/repositories/crawls';
+import { claimPages, firstPageError, getPage } from '../src/db/repositories/crawlPages';
+import { finishCrawl, finishPage, getCrawl, startCrawlEvents, type PageSeed } from '../src/db/repositories/crawls';
+import type { Crawl, PageDocument } from '../src/db/rows';
 import { scrapePage } from '../src/crawl/fetchPage';
 import { createRobotsCache } from '../src/crawl/robotsCache';
 import { collectSitemapUrls } from '../src/crawl/sitemapFetch';

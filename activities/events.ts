@@ -1,7 +1,7 @@
 import { ApplicationFailure, heartbeat } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { getEventSecret } from '../src/db/repositories/account';
-import { listEvents, loadEventAttemptContext, maxEventSeq, noteEventAttempt, recordEventAttempt } from '../src/db/repositories/crawls';
+import { listEvents, loadEventAttemptContext, maxEventSeq, noteEventAttempt, recordEventAttempt } from '../src/db/repositories/crawlEvents';
 import { prepareFirecrawlEvent } from '../src/delivery/firecrawlEvent';
 import { sendDelivery } from '../src/delivery/send';
 import type { EventAttemptInput, EventAttemptOutcome, EventDeliveryWorkflowInput } from '../src/shared/contracts/crawl';

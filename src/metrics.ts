@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { Db } from './db/pool';
+import { countPendingDeliveries } from './db/repositories/queue';
 import type { Logger } from './logger';
 
 /**
@@ -89,9 +90,8 @@ export function createMetrics(db: Db, logger?: Logger): Metrics {
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${QUEUE_QUERY_TIMEOUT_MS} ms`)), QUEUE_QUERY_TIMEOUT_MS);
       });
-      const count = db.query<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE delivery_status = 'pending'`);
-      const { rows } = await Promise.race([count, timeout]);
-      return `${head}hookshot_webhook_queue_depth ${rows[0]!.n}\n`;
+      const n = await Promise.race([countPendingDeliveries(db), timeout]);
+      return `${head}hookshot_webhook_queue_depth ${n}\n`;
     } catch (err) {
       // The other metrics still matter most during an outage: answer with them.
       logger?.warn({ err: (err as Error).message }, 'metrics: queue depth not read');

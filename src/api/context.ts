@@ -4,7 +4,7 @@ import type Koa from 'koa';
 import type { Config } from '../config';
 import type { Db } from '../db/pool';
 import type { KeyScope } from '../db/repositories/projects';
-import type { DashboardSession } from '../db/repositories/sessions';
+import type { DashboardSession } from '../db/rows';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { Job, JobResult } from '../db/repositories/jobs';
+import type { Job, JobResult } from '../db/rows';
 import { AddressRefusedError, RedirectError, RequestTimeoutError, request } from '../net/httpClient';
 import { convertContent } from '../content/convert';
 import { BrowserUnavailableError, type BrowserPool } from './browser';

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { withTransaction, type Db } from '../db/pool';
-import { countPendingWork, failUnstartedCrawl, insertCrawl, type PageSeed } from '../db/repositories/crawls';
-import { lockProject, QUEUE_LIMITS, type Env, type Project } from '../db/repositories/projects';
-import { AppError, ValidationError, WebhookErrors } from '../errors';
+import { failUnstartedCrawl, type PageSeed } from '../db/repositories/crawls';
+import { QUEUE_LIMITS } from '../db/repositories/projects';
+import type { Env, Project } from '../db/rows';
+import { AppError, ValidationError } from '../errors';
 import type { Logger } from '../logger';
 import { compileScope, type CrawlScopeOptions } from '../crawl/scope';
 import { canonicalUrl, normalizeUrl } from '../crawl/urls';
@@ -13,6 +14,7 @@ import { CRAWL_EVENT_TYPES, crawlWorkflowId, type CrawlEventType, type CrawlKind
 import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME } from '../shared/searchAttributes';
 import { buildCrawlWorkflowInput } from '../temporal/crawlInput';
 import type { BatchBodyInput, CrawlBodyInput } from '../api/routes/firecrawl/schema';
+import { insertCrawlWithinQueueLimit } from './queueLimit';
 import { errorMessage, startFreshWorkflow } from './workflowStart';
 
 export type ApiVersion = 1 | 2;
@@ -264,9 +266,7 @@ export class CrawlSubmitter {
     const id = randomUUID();
     const limit = QUEUE_LIMITS[s.project.plan];
     await withTransaction(db, async (c) => {
-      await lockProject(c, s.project.id);
-      if ((await countPendingWork(c, s.project.id)) >= limit) throw WebhookErrors.queueFull(limit);
-      await insertCrawl(
+      await insertCrawlWithinQueueLimit(
         c,
         {
           id,
@@ -281,6 +281,7 @@ export class CrawlSubmitter {
           expires_at: new Date(Date.now() + config.crawl.expiresAfterMs),
         },
         n.seeds,
+        limit,
       );
     });
     await this.startOrExplain(s.project, id, n);

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../config';
 import { withTransaction, type Db, type DbClient } from '../db/pool';
-import { claimIdempotencyKey, releaseIdempotencyKey, saveIdempotentResponse, type IdempotencyHit } from '../db/repositories/idempotency';
-import { failUnstartedJob, getJob, getResult, insertJob, insertJobWithinQueueLimit, QueueFullError, type Job, type JobResult } from '../db/repositories/jobs';
-import { concurrencyOf, lockProject, QUEUE_LIMITS, type Env, type Project } from '../db/repositories/projects';
+import { claimIdempotencyKey, releaseIdempotencyKey, saveIdempotentResponse } from '../db/repositories/idempotency';
+import { failUnstartedJob, getJob, getResult, insertJob } from '../db/repositories/jobs';
+import { concurrencyOf, lockProject, QUEUE_LIMITS } from '../db/repositories/projects';
 import { getWebhookByName } from '../db/repositories/webhooks';
+import type { Env, IdempotencyHit, Job, JobResult, Project } from '../db/rows';
 import { logUrl } from '../delivery/payload';
 import { AppError, WebhookErrors } from '../errors';
 import type { Logger } from '../logger';
@@ -15,6 +16,7 @@ import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME, SA_WEBHOOK_NAME } from '..
 import { buildJobWorkflowInput } from '../temporal/jobInput';
 import type { CaptureSlots } from '../concurrency/slots';
 import { errorMessage as message, START_ATTEMPTS, START_PROBE_TIMEOUT_MS, START_RETRY_BASE_MS, START_TIMEOUT_MS, startFreshWorkflow, type StartOutcome } from './workflowStart';
+import { insertJobWithinQueueLimit, QueueFullError } from './queueLimit';
 
 export interface JobSubmission {
   project: Project;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { Config } from '../config';
-import type { Job } from '../db/repositories/jobs';
+import type { Job } from '../db/rows';
 import { JOB_TRANSITIONS } from '../shared/jobStatus';
 import { jobWorkflowId } from '../shared/names';
 import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME, SA_WEBHOOK_NAME } from '../shared/searchAttributes';

@@ -4,16 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ApiDeps } from '../api/context';
 import { withTransaction } from '../db/pool';
-import type { Env } from '../db/repositories/projects';
-import {
-  createWebhook,
-  deleteWebhookIfIdle,
-  getWebhookByName,
-  rotateSigningSecret,
-  updateWebhook,
-  type Webhook,
-  type WebhookPatch,
-} from '../db/repositories/webhooks';
+import { lockProject } from '../db/repositories/projects';
+import { createWebhook, deleteWebhookIfIdle, getWebhookByName, rotateSigningSecret, updateWebhook, type WebhookPatch } from '../db/repositories/webhooks';
+import type { Env, Webhook } from '../db/rows';
 import { signForWebhook } from '../delivery/deliver';
 import { serialize } from '../delivery/payload';
 import { sendDelivery } from '../delivery/send';
@@ -61,7 +54,10 @@ export async function rotateWebhookSecretCommand(deps: Pick<WebhookDeps, 'db'>, 
 
 /** Deletes unless deliveries are pending (ERR::WEBHOOK::DELIVERIES_PENDING, 409). */
 export async function deleteWebhookCommand(deps: WebhookDeps, w: Webhook): Promise<void> {
-  const { deleted, pending } = await withTransaction(deps.db, (c) => deleteWebhookIfIdle(c, w));
+  const { deleted, pending } = await withTransaction(deps.db, async (c) => {
+    await lockProject(c, w.project_id);
+    return deleteWebhookIfIdle(c, w);
+  });
   if (!deleted) {
     throw new AppError(
       'ERR::WEBHOOK::DELIVERIES_PENDING',

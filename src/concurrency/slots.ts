@@ -1,7 +1,8 @@
 import type { Client } from '@temporalio/client';
 import type { Db, DbClient } from '../db/pool';
 import { acquireCaptureSlot, enqueueCapture, fillCaptureSlots, releaseCaptureSlot, releaseCaptureSlotsByPrefix, type SlotState } from '../db/repositories/captureSlots';
-import { concurrencyOf, type Project } from '../db/repositories/projects';
+import { concurrencyOf } from '../db/repositories/projects';
+import type { Project } from '../db/rows';
 import type { Logger } from '../logger';
 import { holderWorkflowId } from '../shared/names';
 import { slotGrantedSignal } from '../shared/workflowApi';

@@ -35,7 +35,7 @@
 // - The caller's signal (a cancelled activity) rejects with its reason; it is
 //   not a page failure to store.
 import type { Dispatcher } from 'undici';
-import type { PageDocument } from '../db/repositories/crawls';
+import type { PageDocument } from '../db/rows';
 import type { DocumentFormat } from '../shared/contracts/crawl';
 import { request } from '../net/httpClient';
 import { decodeBody, htmlToMarkdown, isBinaryMime, isHtmlMime, looksBinary, looksLikeHtml, mimeType } from '../content/convert';

@@ -1,6 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { Attempt, Job, JobResult, SentPayload } from '../db/repositories/jobs';
-import type { Webhook } from '../db/repositories/webhooks';
+import type { Attempt, Job, JobResult, SentPayload, Webhook } from '../db/rows';
 import type { DeliveryAttemptOutcome } from '../shared/contracts/job';
 import { buildScrapeResponse, compress, logUrl, serialize } from './payload';
 import { scrapflySignature, standardWebhooksSignature } from './signer';

@@ -1,8 +1,7 @@
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { encode as msgpackEncode } from '@msgpack/msgpack';
-import type { Job, JobResult } from '../db/repositories/jobs';
+import type { Job, JobResult, Webhook } from '../db/rows';
 import { errorInfo } from '../errors';
-import type { Webhook } from '../db/repositories/webhooks';
 
 export interface ScrapeResponseContext {
   publicUrl: string;

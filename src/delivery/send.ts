@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { Attempt } from '../db/repositories/jobs';
+import type { Attempt } from '../db/rows';
 import type { DeliveryAttemptOutcome } from '../shared/contracts/job';
 import { AddressRefusedError, RedirectError, RequestTimeoutError, request } from '../net/httpClient';
 import { parseRetryAfter } from '../shared/retrySchedule';

@@ -1,5 +1,5 @@
 import type { Db } from '../db/pool';
-import type { DashboardSession } from '../db/repositories/sessions';
+import type { DashboardSession } from '../db/rows';
 import { setFlash, takeFlash } from '../db/repositories/sessions';
 import type { Ctx } from '../api/context';
 import { html, type Html } from './html';

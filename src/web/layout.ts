@@ -1,4 +1,4 @@
-import type { DashboardSession } from '../db/repositories/sessions';
+import type { DashboardSession } from '../db/rows';
 import { html, type Html } from './html';
 
 export interface PageOptions {

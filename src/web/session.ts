@@ -1,7 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type Koa from 'koa';
 import type { Db } from '../db/pool';
-import { appSecret, createSession, deleteSession, findSession, type DashboardSession } from '../db/repositories/sessions';
+import { appSecret, createSession, deleteSession, findSession } from '../db/repositories/sessions';
+import type { DashboardSession } from '../db/rows';
 import type { KeyScope } from '../db/repositories/projects';
 import { AppError } from '../errors';
 

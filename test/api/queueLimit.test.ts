@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { migrate } from '../../src/db/migrate';
 import { withTransaction } from '../../src/db/pool';
 import { createProject } from '../../src/db/repositories/projects';
-import { insertJob, insertJobWithinQueueLimit, QueueFullError } from '../../src/db/repositories/jobs';
+import { insertJob } from '../../src/db/repositories/jobs';
+import { insertJobWithinQueueLimit, QueueFullError } from '../../src/commands/queueLimit';
 import { freshDatabase, type TestDatabase } from '../helpers/env';
 
 describe('plan queue limit', () => {

@@ -5,8 +5,7 @@ import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { decode as msgpackDecode } from '@msgpack/msgpack';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { prepareDelivery, type DeliverParams } from '../../src/delivery/deliver';
-import type { Job, JobResult } from '../../src/db/repositories/jobs';
-import type { Webhook } from '../../src/db/repositories/webhooks';
+import type { Job, JobResult, Webhook } from '../../src/db/rows';
 
 const job: Job = {
   id: '0b7a3f4e-5c1d-4e2a-9f8b-1c2d3e4f5a6b',

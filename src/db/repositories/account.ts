@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../pool';
-import type { Env } from './projects';
-import { countPendingWork } from './crawls';
+import type { Env } from '../rows';
 
 /** 32 random bytes, hex: the HMAC key of X-Firecrawl-Signature. */
 const newEventSecret = () => randomBytes(32).toString('hex');
@@ -27,9 +26,6 @@ export async function rotateEventSecret(db: Db, projectId: string, env: Env): Pr
   );
   return rows[0]!.secret;
 }
-
-/** Webhook jobs owing a delivery and crawls not yet settled: what the plan's queue limit counts. */
-export const countQueued = (db: Db, projectId: string): Promise<number> => countPendingWork(db, projectId);
 
 /** Capture slots of the project held now. */
 export async function countSlotsHeld(db: Db, projectId: string): Promise<number> {

@@ -1,70 +1,16 @@
+// The crawls table and the transactions that move a crawl through its life:
+// created with its first pages, started, a page finished, ended, abandoned.
+// Each takes the crawl row's lock and writes the crawl's pages and events in
+// the same transaction, so those writes live here with the crawl rather than
+// in crawlPages.ts / crawlEvents.ts (which hold the frontier's claims and
+// reads, and the events' delivery).
 import { randomUUID } from 'node:crypto';
 import type { Db, DbClient } from '../pool';
 import { withTransaction } from '../pool';
-import type { Env } from './projects';
-import type { CrawlKind, CrawlStatus, CrawlEventType } from '../../shared/names';
-import type { CrawlOptions, CrawlWebhook } from '../../shared/contracts/crawl';
-import type { Attempt } from './jobs';
+import type { Crawl, Env, PageDocument } from '../rows';
+import type { CrawlStatus, CrawlEventType } from '../../shared/names';
 
 type Q = Db | DbClient;
-
-export interface Crawl {
-  id: string;
-  project_id: string;
-  env: Env;
-  kind: CrawlKind;
-  api_version: 1 | 2;
-  url: string | null;
-  options: CrawlOptions;
-  webhook: CrawlWebhook | null;
-  status: CrawlStatus;
-  page_limit: number;
-  total: number;
-  completed: number;
-  credits_used: number;
-  error: string | null;
-  settled: boolean;
-  created_at: Date;
-  updated_at: Date;
-  completed_at: Date | null;
-  expires_at: Date;
-}
-
-/** A page document as the status endpoint and page events carry it (Firecrawl's shape). */
-export interface PageDocument {
-  markdown?: string;
-  html?: string;
-  rawHtml?: string;
-  links?: string[];
-  metadata: {
-    title?: string;
-    sourceURL: string;
-    url: string;
-    statusCode: number | null;
-    contentType?: string | null;
-    error?: string;
-    [key: string]: unknown;
-  };
-}
-
-export interface CrawlPage {
-  id: number;
-  crawl_id: string;
-  url: string;
-  canonical: string;
-  depth: number;
-  status: 'pending' | 'running' | 'done' | 'failed';
-}
-
-export interface CrawlEvent {
-  id: string;
-  crawl_id: string;
-  seq: number;
-  event: string;
-  body: Buffer;
-  first_done: boolean;
-  delivery_status: 'pending' | 'delivered' | 'failed';
-}
 
 /** What a new crawl's row is made from; the rest are defaults and counters. */
 export type NewCrawl = Pick<Crawl, 'id' | 'project_id' | 'env' | 'kind' | 'api_version' | 'url' | 'options' | 'webhook' | 'page_limit' | 'expires_at'>;
@@ -74,16 +20,6 @@ export interface PageSeed {
   url: string;
   canonical: string;
   depth: number;
-}
-
-/** What the plan's queue limit counts: webhook jobs owing a delivery, and crawls not yet settled. */
-export async function countPendingWork(db: Q, projectId: string): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(
-    `SELECT ((SELECT count(*) FROM jobs WHERE project_id = $1 AND delivery_status = 'pending')
-           + (SELECT count(*) FROM crawls WHERE project_id = $1 AND NOT settled))::int AS n`,
-    [projectId],
-  );
-  return rows[0]!.n;
 }
 
 /**
@@ -138,28 +74,6 @@ export async function getCrawlInScope(db: Q, id: string, projectId: string, env:
   return rows[0] ?? null;
 }
 
-/** Finished pages' documents in the order they finished (stable while the crawl runs). */
-export async function listCrawlDocuments(db: Q, crawlId: string, skip: number, limit: number): Promise<PageDocument[]> {
-  const { rows } = await db.query<{ document: PageDocument }>(
-    `SELECT document FROM crawl_pages WHERE crawl_id = $1 AND done_seq IS NOT NULL ORDER BY done_seq OFFSET $2 LIMIT $3`,
-    [crawlId, skip, limit],
-  );
-  return rows.map((r) => r.document);
-}
-
-/**
- * Serialized size of the next finished documents from `skip` (up to `limit`),
- * so the status endpoint can bound a page by bytes before loading any document.
- */
-export async function listCrawlDocumentSizes(db: Q, crawlId: string, skip: number, limit: number): Promise<number[]> {
-  const { rows } = await db.query<{ bytes: number }>(
-    `SELECT octet_length(document::text)::int AS bytes FROM crawl_pages
-      WHERE crawl_id = $1 AND done_seq IS NOT NULL ORDER BY done_seq OFFSET $2 LIMIT $3`,
-    [crawlId, skip, limit],
-  );
-  return rows.map((r) => r.bytes);
-}
-
 /**
  * A crawl whose workflow surely never started ends failed and settled (it
  * no longer counts against the queue), its unfetched pages dropped. False
@@ -188,37 +102,8 @@ export async function markCrawlCancelled(db: Q, id: string): Promise<boolean> {
   return (rowCount ?? 0) > 0;
 }
 
-/**
- * Takes up to `max` frontier pages for fetching. Pages marked running that
- * the crawl does not have in flight (`inFlight`) were claimed by an earlier
- * try of this call whose answer was lost: they are taken again.
- */
-export async function claimPages(db: Db, crawlId: string, max: number, inFlight: number[]): Promise<number[]> {
-  if (max <= 0) return [];
-  const { rows } = await db.query<{ id: number }>(
-    `UPDATE crawl_pages SET status = 'running'
-      WHERE id IN (
-        SELECT id FROM crawl_pages
-         WHERE crawl_id = $1 AND (status = 'pending' OR (status = 'running' AND NOT (id = ANY($3::bigint[]))))
-         ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
-      RETURNING id`,
-    [crawlId, max, inFlight],
-  );
-  return rows.map((r) => r.id).sort((a, b) => a - b);
-}
-
-export async function getPage(db: Q, pageId: number): Promise<CrawlPage | null> {
-  const { rows } = await db.query<CrawlPage>('SELECT id, crawl_id, url, canonical, depth, status FROM crawl_pages WHERE id = $1', [pageId]);
-  return rows[0] ?? null;
-}
-
-/** Puts a claimed page back in the frontier (it waits for a capture slot, or the crawl stopped). */
-export async function unclaimPage(db: Q, pageId: number): Promise<void> {
-  await db.query(`UPDATE crawl_pages SET status = 'pending' WHERE id = $1 AND status = 'running'`, [pageId]);
-}
-
 /** Event payload fields other than the ones every event has (success, type, event, id, webhookId, metadata, timestamp). */
-export type EventFields = { success: boolean; data?: unknown; status?: string; total?: number; completed?: number; creditsUsed?: number; error?: string };
+type EventFields = { success: boolean; data?: unknown; status?: string; total?: number; completed?: number; creditsUsed?: number; error?: string };
 
 /**
  * Stores an event as the exact bytes every attempt will send, in the
@@ -226,7 +111,7 @@ export type EventFields = { success: boolean; data?: unknown; status?: string; t
  * gapless and ordered). Returns its seq, or null when the webhook's events
  * filter (or no webhook) leaves it out.
  */
-export async function appendEvent(
+async function appendEvent(
   c: DbClient,
   crawl: Pick<Crawl, 'id' | 'kind' | 'webhook'>,
   type: CrawlEventType,
@@ -358,91 +243,6 @@ export async function finishCrawl(db: Db, crawlId: string, outcome: { status: 'c
     if (eventSeq === null) await c.query('UPDATE crawls SET settled = true WHERE id = $1', [crawlId]);
     return { eventSeq, status };
   });
-}
-
-/** Events from `fromSeq` (inclusive), in order: ids and names only. */
-export async function listEvents(db: Q, crawlId: string, fromSeq: number, limit: number): Promise<Array<{ id: string; seq: number; event: string; first_done: boolean }>> {
-  const { rows } = await db.query<{ id: string; seq: number; event: string; first_done: boolean }>(
-    'SELECT id, seq, event, first_done FROM crawl_events WHERE crawl_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3',
-    [crawlId, fromSeq, limit],
-  );
-  return rows;
-}
-
-export async function maxEventSeq(db: Q, crawlId: string): Promise<number> {
-  const { rows } = await db.query<{ seq: number }>('SELECT coalesce(max(seq), -1)::int AS seq FROM crawl_events WHERE crawl_id = $1', [crawlId]);
-  return rows[0]!.seq;
-}
-
-/** One event with what sending it needs: the crawl's webhook, its project, and the same attempt if already recorded. */
-export async function loadEventAttemptContext(
-  db: Q,
-  eventId: string,
-  series: number,
-  attempt: number,
-): Promise<{ event: CrawlEvent; crawl: Crawl; secret: string | null; prior: Attempt | null; now: Date } | null> {
-  const { rows } = await db.query<{ event: CrawlEvent; crawl: Crawl; secret: string | null; prior: Attempt | null; now: Date }>(
-    `SELECT to_jsonb(e) - 'body' AS event, e.body, to_jsonb(c) AS crawl, s.secret, to_jsonb(a) AS prior, clock_timestamp() AS now
-       FROM crawl_events e
-       JOIN crawls c ON c.id = e.crawl_id
-       LEFT JOIN event_secrets s ON s.project_id = c.project_id AND s.env = c.env
-       LEFT JOIN delivery_attempts a ON a.event_id = e.id AND a.series = $2 AND a.attempt = $3
-      WHERE e.id = $1`,
-    [eventId, series, attempt],
-  );
-  const r = rows[0] as ((typeof rows)[number] & { body: Buffer }) | undefined;
-  if (!r) return null;
-  return { event: { ...r.event, body: r.body }, crawl: r.crawl, secret: r.secret, prior: r.prior, now: r.now };
-}
-
-/** One attempt row of an event; a retried activity re-records the same attempt. */
-export async function recordEventAttempt(db: Q, a: Omit<Attempt, 'id' | 'job_id' | 'webhook_id'> & { event_id: string }): Promise<void> {
-  await db.query(
-    `INSERT INTO delivery_attempts (event_id, series, attempt, started_at, duration_ms, url, final_url, success,
-       status_code, error_code, error_message, request_headers, response_headers, response_snippet)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
-     ON CONFLICT (event_id, series, attempt) DO UPDATE SET started_at = EXCLUDED.started_at,
-       duration_ms = EXCLUDED.duration_ms, final_url = EXCLUDED.final_url, success = EXCLUDED.success,
-       status_code = EXCLUDED.status_code, error_code = EXCLUDED.error_code, error_message = EXCLUDED.error_message,
-       request_headers = EXCLUDED.request_headers, response_headers = EXCLUDED.response_headers,
-       response_snippet = EXCLUDED.response_snippet`,
-    [
-      a.event_id, a.series, a.attempt, a.started_at, a.duration_ms, a.url, a.final_url, a.success,
-      a.status_code, a.error_code, a.error_message, a.request_headers, a.response_headers, a.response_snippet,
-    ],
-  );
-}
-
-/**
- * After an attempt: the first one marks the event's first attempt finished
- * (ordering waits on it); a success or a spent ladder settles its delivery.
- * When the crawl's terminal event's first attempt finished, the crawl no
- * longer counts against the queue limit.
- */
-export async function noteEventAttempt(db: Q, eventId: string, o: { first: boolean; delivery: 'pending' | 'delivered' | 'failed' }): Promise<void> {
-  await db.query(
-    `WITH e AS (
-       UPDATE crawl_events SET first_done = first_done OR $2, delivery_status = $3 WHERE id = $1
-       RETURNING crawl_id, event
-     )
-     UPDATE crawls SET settled = true, updated_at = now()
-       FROM e WHERE crawls.id = e.crawl_id AND $2 AND (e.event LIKE '%.completed' OR e.event LIKE '%.failed')`,
-    [eventId, o.first, o.delivery],
-  );
-}
-
-export async function listEventAttempts(db: Q, eventId: string): Promise<Attempt[]> {
-  const { rows } = await db.query<Attempt>('SELECT * FROM delivery_attempts WHERE event_id = $1 ORDER BY series, attempt', [eventId]);
-  return rows;
-}
-
-/** The error of the crawl's first finished page (why a crawl with no success failed). */
-export async function firstPageError(db: Q, crawlId: string): Promise<string | null> {
-  const { rows } = await db.query<{ error: string | null }>(
-    'SELECT error FROM crawl_pages WHERE crawl_id = $1 AND done_seq IS NOT NULL ORDER BY done_seq LIMIT 1',
-    [crawlId],
-  );
-  return rows[0]?.error ?? null;
 }
 
 /**

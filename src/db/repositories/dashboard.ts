@@ -3,9 +3,7 @@
 // every list is a keyset page on an index, so a webhook with a long history
 // costs the same on page 1 and page 500.
 import type { Db, DbClient } from '../pool';
-import type { Env } from './projects';
-import type { Attempt } from './jobs';
-import type { Crawl } from './crawls';
+import type { Attempt, Crawl, Env } from '../rows';
 
 type Q = Db | DbClient;
 

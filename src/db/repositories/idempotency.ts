@@ -1,13 +1,7 @@
 import type { DbClient } from '../pool';
-import type { Env } from './projects';
+import type { Env, IdempotencyHit } from '../rows';
 
 export const IDEMPOTENCY_WINDOW = '24 hours';
-
-export interface IdempotencyHit {
-  request_hash: string;
-  job_id: string;
-  response: unknown;
-}
 
 /**
  * Claims `key` for this request inside the submission's transaction. Returns

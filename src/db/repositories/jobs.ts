@@ -1,85 +1,9 @@
 import type { Db, DbClient } from '../pool';
-import { lockProject, type Env, type Project } from './projects';
-import type { JobKind, JobStatus } from '../../shared/names';
-import type { Webhook } from './webhooks';
+import type { Attempt, Env, Job, JobResult, Project, SentPayload, Webhook } from '../rows';
 import { DELIVERY_END_CODES } from '../../errors';
 import { INITIAL_JOB_STATUS, JOB_TRANSITIONS, type JobTransition, type JobTransitionRule } from '../../shared/jobStatus';
-import { countPendingWork } from './crawls';
-
-export interface Job {
-  id: string;
-  project_id: string;
-  env: Env;
-  kind: JobKind;
-  webhook_id: string | null;
-  webhook_name: string | null;
-  status: JobStatus;
-  delivery_status: 'pending' | 'delivered' | 'failed' | null;
-  params: Record<string, unknown>;
-  error_code: string | null;
-  error_message: string | null;
-  created_at: Date;
-  updated_at: Date;
-  completed_at: Date | null;
-}
-
-export interface JobResult {
-  job_id: string;
-  status_code: number | null;
-  final_url: string | null;
-  headers: Record<string, string>;
-  format: string;
-  content_type: string | null;
-  content: string | null;
-  body: Buffer | null;
-  size_bytes: number;
-  duration_ms: number;
-  created_at: Date;
-}
-
-export interface Attempt {
-  id: number;
-  job_id: string;
-  webhook_id: string | null;
-  series: number;
-  attempt: number;
-  started_at: Date;
-  duration_ms: number;
-  url: string;
-  final_url: string | null;
-  success: boolean;
-  status_code: number | null;
-  error_code: string | null;
-  error_message: string | null;
-  request_headers: Record<string, string>;
-  response_headers: Record<string, string> | null;
-  response_snippet: string | null;
-}
 
 type Q = Db | DbClient;
-
-export class QueueFullError extends Error {
-  constructor(public readonly limit: number) {
-    super('queue full');
-  }
-}
-
-/**
- * Inserts a webhook job if the project's queue has room. The project row lock
- * serialises concurrent submissions of one project, so the count cannot
- * overshoot the limit. Returns the queue depth including this job.
- */
-export async function insertJobWithinQueueLimit(
-  client: DbClient,
-  job: Pick<Job, 'id' | 'project_id' | 'env' | 'kind' | 'webhook_id' | 'webhook_name' | 'params'>,
-  limit: number,
-): Promise<number> {
-  await lockProject(client, job.project_id);
-  const queued = await countPendingWork(client, job.project_id);
-  if (queued >= limit) throw new QueueFullError(limit);
-  await insertJob(client, job, 'pending');
-  return queued + 1;
-}
 
 export async function insertJob(
   db: Q,
@@ -168,13 +92,6 @@ export async function saveResult(db: Q, r: Omit<JobResult, 'created_at'>): Promi
 export async function getResult(db: Q, jobId: string): Promise<JobResult | null> {
   const { rows } = await db.query<JobResult>('SELECT * FROM job_results WHERE job_id = $1', [jobId]);
   return rows[0] ?? null;
-}
-
-/** The body a job delivery attempt sent, as the receiver got it. */
-export interface SentPayload {
-  content_type: string;
-  content_encoding: string;
-  body: Buffer;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Db } from '../pool';
-import type { Env } from './projects';
+import type { Env, Notice, NoticeKind } from '../rows';
 
 /**
  * Stored kinds the API and the dashboard show, by the names SPEC gives them.
@@ -7,22 +7,7 @@ import type { Env } from './projects';
  * record a person's own action rather than warn about one: they stay out of
  * the notices (and out of clients that switch on `kind`), and are in the log.
  */
-export const NOTICE_KINDS = { 'webhook.warning': 'warning', 'webhook.disabled': 'disabled' } as const;
-export type NoticeKind = (typeof NOTICE_KINDS)[keyof typeof NOTICE_KINDS];
-
-export interface Notice {
-  id: number;
-  kind: NoticeKind;
-  /** Null only for a notice of a webhook deleted before names were kept with notices. */
-  webhook_name: string | null;
-  /** False once the webhook was deleted (its notices stay). */
-  webhook_exists: boolean;
-  consecutive_failed_count: number | null;
-  /** Warnings: the percentage of the disable threshold reached. */
-  threshold: number | null;
-  message: string;
-  created_at: Date;
-}
+export const NOTICE_KINDS = { 'webhook.warning': 'warning', 'webhook.disabled': 'disabled' } as const satisfies Record<string, NoticeKind>;
 
 /** The scope's notices, newest first; `before` is the last id of the previous page. */
 export async function listNotices(db: Db, projectId: string, env: Env, o: { before?: number; limit: number }): Promise<Notice[]> {

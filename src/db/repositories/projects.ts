@@ -1,9 +1,6 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Db, DbClient } from '../pool';
-
-export const PLANS = ['FREE', 'DISCOVERY', 'PRO', 'STARTUP', 'ENTERPRISE'] as const;
-export type Plan = (typeof PLANS)[number];
-export type Env = 'test' | 'live';
+import type { Env, Plan, Project } from '../rows';
 
 export const QUEUE_LIMITS: Record<Plan, number> = {
   FREE: 0,
@@ -21,17 +18,6 @@ export const PLAN_CONCURRENCY: Record<Plan, number> = {
   STARTUP: 50,
   ENTERPRISE: 100,
 };
-
-export interface Project {
-  id: string;
-  name: string;
-  plan: Plan;
-  alert_url: string | null;
-  /** The operator's own limit of simultaneous captures; null: the plan's. */
-  concurrency: number | null;
-  created_at: Date;
-  updated_at: Date;
-}
 
 export interface KeyScope {
   project: Project;

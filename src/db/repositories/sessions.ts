@@ -1,16 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../pool';
-import type { Env, Project } from './projects';
-
-export interface DashboardSession {
-  project: Project;
-  env: Env;
-  keyPrefix: string;
-  csrfToken: string;
-  expiresAt: Date;
-  /** The session row's key (a hash; the token itself is only in the cookie). */
-  tokenHash: Buffer;
-}
+import type { DashboardSession, Env, Project } from '../rows';
 
 const hash = (token: string) => createHash('sha256').update(token).digest();
 

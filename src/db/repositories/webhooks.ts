@@ -1,31 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { withTransaction, type Db, type DbClient } from '../pool';
-import { lockProject, type Env } from './projects';
+import type { Attempt, Env, Webhook } from '../rows';
 import type { StoredWebhookState } from '../../shared/contracts/webhook';
-import type { Attempt } from './jobs';
-
-export const CONTENT_TYPES = ['application/json', 'application/msgpack'] as const;
-export const CONTENT_ENCODINGS = ['identity', 'gzip', 'deflate', 'br'] as const;
-
-export interface Webhook {
-  id: string;
-  project_id: string;
-  env: Env;
-  name: string;
-  url: string;
-  secret: string | null;
-  signing_secret: string;
-  content_type: (typeof CONTENT_TYPES)[number];
-  content_encoding: (typeof CONTENT_ENCODINGS)[number];
-  standard_webhooks: boolean;
-  status: 'enabled' | 'disabled';
-  disabled_reason: string | null;
-  consecutive_failed_count: number;
-  /** When the webhook was last disabled (cleared on enable). */
-  disabled_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-}
 
 type Q = Db | DbClient;
 
@@ -109,11 +85,11 @@ export async function rotateSigningSecret(db: Q, id: string): Promise<Webhook | 
 }
 
 /**
- * Deletes a webhook unless deliveries are pending. The project row lock is
- * the one job submission takes, so no job can slip in between check and delete.
+ * Deletes a webhook unless deliveries are pending. The caller holds the
+ * project's row lock (lockProject), the one job submission takes, so no job
+ * can slip in between check and delete.
  */
-export async function deleteWebhookIfIdle(client: DbClient, w: Pick<Webhook, 'id' | 'project_id'>): Promise<{ deleted: boolean; pending: number }> {
-  await lockProject(client, w.project_id);
+export async function deleteWebhookIfIdle(client: DbClient, w: Pick<Webhook, 'id'>): Promise<{ deleted: boolean; pending: number }> {
   const { rows } = await client.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM jobs WHERE webhook_id = $1 AND delivery_status = 'pending'`,
     [w.id],

@@ -6,7 +6,7 @@
 import { brotliDecompressSync, constants, gunzipSync, inflateSync } from 'node:zlib';
 import { decode as msgpackDecode } from '@msgpack/msgpack';
 import type { AttemptView, PayloadView } from '../../db/repositories/dashboard';
-import type { DashboardSession } from '../../db/repositories/sessions';
+import type { DashboardSession } from '../../db/rows';
 import { html, type Html } from '../html';
 import { postButton, time } from '../layout';
 

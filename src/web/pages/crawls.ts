@@ -1,6 +1,5 @@
 import type { AttemptView, CrawlEventView, CrawlPageView, CrawlSummary } from '../../db/repositories/dashboard';
-import type { Crawl } from '../../db/repositories/crawls';
-import type { DashboardSession } from '../../db/repositories/sessions';
+import type { Crawl, DashboardSession } from '../../db/rows';
 import { html, type Html } from '../html';
 import { page, time } from '../layout';
 import { attemptList, payloadBlock } from './attempts';

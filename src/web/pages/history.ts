@@ -1,6 +1,5 @@
 import type { AttemptView } from '../../db/repositories/dashboard';
-import type { DashboardSession } from '../../db/repositories/sessions';
-import type { Webhook } from '../../db/repositories/webhooks';
+import type { DashboardSession, Webhook } from '../../db/rows';
 import { html, type Html } from '../html';
 import { page, postButton } from '../layout';
 import { attemptList } from './attempts';

@@ -1,6 +1,5 @@
 import type { AttemptView } from '../../db/repositories/dashboard';
-import type { Job, JobResult } from '../../db/repositories/jobs';
-import type { DashboardSession } from '../../db/repositories/sessions';
+import type { DashboardSession, Job, JobResult } from '../../db/rows';
 import { html, type Html } from '../html';
 import { page, postButton, time } from '../layout';
 import { attemptList, bytes } from './attempts';

@@ -1,6 +1,5 @@
-import type { DashboardSession } from '../../db/repositories/sessions';
-import { CONTENT_ENCODINGS, CONTENT_TYPES, type Webhook } from '../../db/repositories/webhooks';
-import type { Notice } from '../../db/repositories/notifications';
+import type { DashboardSession, Notice } from '../../db/rows';
+import { CONTENT_ENCODINGS, CONTENT_TYPES, type Webhook } from '../../db/rows';
 import { html, type Html } from '../html';
 import { csrfField, page, time } from '../layout';
 import { flashDetails, type Flash } from '../flash';

@@ -1,5 +1,6 @@
 import Router from '@koa/router';
-import { countQueued, countSlotsHeld, getEventSecret, rotateEventSecret } from '../../../db/repositories/account';
+import { countQueued } from '../../../db/repositories/queue';
+import { countSlotsHeld, getEventSecret, rotateEventSecret } from '../../../db/repositories/account';
 import { concurrencyOf, QUEUE_LIMITS } from '../../../db/repositories/projects';
 import type { ApiDeps, AppState, Ctx } from '../../context';
 import { requireKey, scopeOf } from '../../middleware/auth';

@@ -1,15 +1,8 @@
 import Router from '@koa/router';
 import type { z } from 'zod';
 import { AppError } from '../../../errors';
-import {
-  concurrencyOf,
-  createApiKey,
-  createProject,
-  getProjectByName,
-  revokeApiKey,
-  updateProject,
-  type Project,
-} from '../../../db/repositories/projects';
+import { concurrencyOf, createApiKey, createProject, getProjectByName, revokeApiKey, updateProject } from '../../../db/repositories/projects';
+import type { Project } from '../../../db/rows';
 import type { ApiDeps, AppState } from '../../context';
 import { requireAdmin } from '../../middleware/auth';
 import { input, validate } from '../../middleware/validate';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PLANS } from '../../../db/repositories/projects';
+import { PLANS } from '../../../db/rows';
 
 const alertUrl = z.url({ protocol: /^https?$/, hostname: z.regexes.hostname }).max(2048).nullable();
 

@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { AppState, Ctx } from '../../context';
 import { listNotices } from '../../../db/repositories/notifications';
-import type { DashboardSession } from '../../../db/repositories/sessions';
+import type { DashboardSession } from '../../../db/rows';
 import { popFlash } from '../../../web/flash';
 import { notificationsPage } from '../../../web/pages/webhooks';
 import { sendPage, type DashboardDeps, type DashboardGuards } from './dashboard';

@@ -2,10 +2,10 @@ import type Router from '@koa/router';
 import type { z } from 'zod';
 import type { AppState, Ctx } from '../../context';
 import { AppError } from '../../../errors';
-import { countQueued } from '../../../db/repositories/account';
+import { countQueued } from '../../../db/repositories/queue';
 import { QUEUE_LIMITS } from '../../../db/repositories/projects';
-import { attemptStats, listWebhooks, type Webhook } from '../../../db/repositories/webhooks';
-import type { DashboardSession } from '../../../db/repositories/sessions';
+import { attemptStats, listWebhooks } from '../../../db/repositories/webhooks';
+import type { DashboardSession, Webhook } from '../../../db/rows';
 import {
   createWebhookCommand,
   deleteWebhookCommand,

@@ -2,8 +2,9 @@ import Router from '@koa/router';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { CrawlSubmitter, type ApiVersion, type CrawlRequest } from '../../../commands/crawlSubmitter';
 import { errorMessage } from '../../../commands/workflowStart';
-import { getCrawlInScope, listCrawlDocuments, listCrawlDocumentSizes, markCrawlCancelled,
-  endAbandonedCrawl, type Crawl } from '../../../db/repositories/crawls';
+import { getCrawlInScope, markCrawlCancelled, endAbandonedCrawl } from '../../../db/repositories/crawls';
+import { listCrawlDocuments, listCrawlDocumentSizes } from '../../../db/repositories/crawlPages';
+import type { Crawl } from '../../../db/rows';
 import { AppError } from '../../../errors';
 import { crawlWorkflowId } from '../../../shared/names';
 import { cancelCrawlSignal } from '../../../shared/workflowApi';

@@ -1,5 +1,6 @@
 import Router from '@koa/router';
-import { listNotices, type Notice } from '../../../db/repositories/notifications';
+import { listNotices } from '../../../db/repositories/notifications';
+import type { Notice } from '../../../db/rows';
 import type { ApiDeps, AppState } from '../../context';
 import { requireKey, scopeOf } from '../../middleware/auth';
 import { input, validate } from '../../middleware/validate';

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import { AppError, ValidationError } from '../../../errors';
-import { getJob, getResult, type Job, type JobResult } from '../../../db/repositories/jobs';
+import { getJob, getResult } from '../../../db/repositories/jobs';
+import type { IdempotencyHit, Job, JobResult } from '../../../db/rows';
 import { buildScrapeResponse, logUrl } from '../../../delivery/payload';
 import { JobSubmitter } from '../../../commands/jobSubmitter';
-import type { IdempotencyHit } from '../../../db/repositories/idempotency';
 import type { JobKind } from '../../../shared/names';
 import type { ApiDeps, AppState, Ctx } from '../../context';
 import { requireKey, scopeOf } from '../../middleware/auth';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CONTENT_ENCODINGS, CONTENT_TYPES } from '../../../db/repositories/webhooks';
+import { CONTENT_ENCODINGS, CONTENT_TYPES } from '../../../db/rows';
 
 export const WEBHOOK_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 

@@ -1,7 +1,8 @@
 import Router from '@koa/router';
 import type { z } from 'zod';
 import { WebhookErrors } from '../../../errors';
-import { listDeliveries, listWebhooks, type Webhook } from '../../../db/repositories/webhooks';
+import { listDeliveries, listWebhooks } from '../../../db/repositories/webhooks';
+import type { Webhook } from '../../../db/rows';
 import {
   createWebhookCommand,
   deleteWebhookCommand,
