@@ -47,7 +47,7 @@ function findNul(v: unknown, path: string): string | null {
   if (typeof v === 'string') return v.includes('\u0000') ? path : null;
   if (v && typeof v === 'object') {
     for (const [k, child] of Object.entries(v)) {
-      const at = path ? `${path}.${k}` : k;
+      const at = Array.isArray(v) ? `${path}[${k}]` : path ? `${path}.${k}` : k;
       if (k.includes('\u0000')) return at;
       const found = findNul(child, at);
       if (found !== null) return found;
