@@ -53,7 +53,7 @@ export class CrawlSubmitter {
 
   async submit(s: { project: Project; env: Env; request: CrawlRequest }): Promise<{ id: string }> {
     const { db, config } = this.deps;
-    const n = s.request;
+    const { request } = s;
     const id = randomUUID();
     const limit = QUEUE_LIMITS[s.project.plan];
     await withTransaction(db, async (c) => {
@@ -65,24 +65,24 @@ export class CrawlSubmitter {
           id,
           project_id: s.project.id,
           env: s.env,
-          kind: n.kind,
-          api_version: n.apiVersion,
-          url: n.url,
-          options: n.options,
-          webhook: n.webhook,
-          page_limit: n.pageLimit,
+          kind: request.kind,
+          api_version: request.apiVersion,
+          url: request.url,
+          options: request.options,
+          webhook: request.webhook,
+          page_limit: request.pageLimit,
           expires_at: new Date(Date.now() + config.crawl.expiresAfterMs),
         },
-        n.seeds,
+        request.seeds,
       );
     });
-    await this.startOrExplain(s.project, id, n);
+    await this.startOrExplain(s.project, id, request);
     return { id };
   }
 
-  private async startOrExplain(project: Project, id: string, n: CrawlRequest): Promise<void> {
+  private async startOrExplain(project: Project, id: string, request: CrawlRequest): Promise<void> {
     const { db, config, logger, temporal } = this.deps;
-    const what = n.kind === 'crawl' ? 'crawl' : 'batch scrape';
+    const what = request.kind === 'crawl' ? 'crawl' : 'batch scrape';
     const out = await startFreshWorkflow(
       temporal,
       logger,
@@ -90,12 +90,12 @@ export class CrawlSubmitter {
       {
         workflowId: crawlWorkflowId(id),
         taskQueue: config.temporal.taskQueue,
-        args: [buildCrawlWorkflowInput(config, { crawlId: id, kind: n.kind, maxConcurrency: n.options.maxConcurrency })],
+        args: [buildCrawlWorkflowInput(config, { crawlId: id, kind: request.kind, maxConcurrency: request.options.maxConcurrency })],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         typedSearchAttributes: [
           { key: SA_PROJECT_NAME, value: project.name },
           { key: SA_JOB_STATUS, value: 'scraping' },
-          { key: SA_JOB_KIND, value: n.kind },
+          { key: SA_JOB_KIND, value: request.kind },
         ],
       },
       { what: 'crawl workflow', fields: { crawlId: id } },
