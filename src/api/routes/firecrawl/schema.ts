@@ -107,9 +107,9 @@ class Refusal {
     readonly message: string,
   ) {}
 }
-const refuse = (path: PropertyKey[], message: string): never => {
+function refuse(path: PropertyKey[], message: string): never {
   throw new Refusal(path, message);
-};
+}
 
 function byRules<I, O>(read: (body: I) => O) {
   return (body: I, ctx: z.RefinementCtx): O => {
@@ -152,14 +152,14 @@ const given = <T>(v: T | null | undefined): v is T => v !== undefined && v !== n
 function readWebhook(raw: unknown): CrawlWebhook | null {
   if (!given(raw)) return null;
   const spec = typeof raw === 'string' ? { url: raw } : raw;
-  if (!isPlainObject(spec)) return refuse(['webhook'], 'must be an https:// URL or an object {url, headers, metadata, events}');
+  if (!isPlainObject(spec)) refuse(['webhook'], 'must be an https:// URL or an object {url, headers, metadata, events}');
   const { url, headers, metadata, events } = spec;
-  if (typeof url !== 'string' || url === '') return refuse(['webhook', 'url'], 'is required (an https:// URL)');
+  if (typeof url !== 'string' || url === '') refuse(['webhook', 'url'], 'is required (an https:// URL)');
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    return refuse(['webhook', 'url'], 'is not a valid URL');
+    refuse(['webhook', 'url'], 'is not a valid URL');
   }
   // Inline webhooks carry page documents to a URL nobody registered: only
   // over TLS (SPEC section 7), whatever WEBHOOK_REQUIRE_HTTPS says for named ones.
@@ -171,13 +171,13 @@ function readWebhook(raw: unknown): CrawlWebhook | null {
   const headerEntries: Array<[string, string]> = [];
   if (given(headers)) {
     if (!isPlainObject(headers)) refuse(['webhook', 'headers'], 'must be an object of header names to string values');
-    const entries = Object.entries(headers as Record<string, unknown>);
+    const entries = Object.entries(headers);
     if (entries.length > MAX_WEBHOOK_HEADERS) refuse(['webhook', 'headers'], `must have at most ${MAX_WEBHOOK_HEADERS} headers`);
     for (const [name, value] of entries) {
       const at = ['webhook', 'headers', name];
       if (!HEADER_NAME.test(name)) refuse(at, 'is not a valid header name');
       if (RESERVED_WEBHOOK_HEADERS.has(name.toLowerCase())) refuse(at, 'is set by Hookshot and cannot be overridden');
-      if (typeof value !== 'string') return refuse(at, 'must be a string');
+      if (typeof value !== 'string') refuse(at, 'must be a string');
       if (value.length > 8192 || /[\r\n\0]/.test(value)) refuse(at, 'must be at most 8192 characters, without line breaks');
       headerEntries.push([name, value]);
     }
@@ -185,14 +185,14 @@ function readWebhook(raw: unknown): CrawlWebhook | null {
 
   let outMetadata: Record<string, unknown> = {};
   if (given(metadata)) {
-    if (!isPlainObject(metadata)) return refuse(['webhook', 'metadata'], 'must be a JSON object');
+    if (!isPlainObject(metadata)) refuse(['webhook', 'metadata'], 'must be a JSON object');
     if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) refuse(['webhook', 'metadata'], `must be at most ${MAX_METADATA_BYTES} bytes as JSON`);
     outMetadata = metadata;
   }
 
   let outEvents: CrawlEventType[] = [...CRAWL_EVENT_TYPES];
   if (given(events)) {
-    if (!Array.isArray(events)) return refuse(['webhook', 'events'], `must be an array of ${CRAWL_EVENT_TYPES.join(', ')}`);
+    if (!Array.isArray(events)) refuse(['webhook', 'events'], `must be an array of ${CRAWL_EVENT_TYPES.join(', ')}`);
     const picked = new Set<CrawlEventType>();
     events.forEach((e: unknown, i) => {
       // Firecrawl's docs also show the full names (crawl.page): the kind is implied by the job.
@@ -217,7 +217,7 @@ function readFormats(raw: unknown[] | null | undefined, path: PropertyKey[]): Do
   const out = new Set<DocumentFormat>();
   raw.forEach((entry, i) => {
     const name = typeof entry === 'string' ? entry : isPlainObject(entry) ? entry.type : undefined;
-    if (typeof name !== 'string') return refuse([...path, i], 'must be a format name or an object {type}');
+    if (typeof name !== 'string') refuse([...path, i], 'must be a format name or an object {type}');
     if (!(DOCUMENT_FORMATS as readonly string[]).includes(name)) {
       refuse([...path, i], `"${name.slice(0, 64)}" is not supported; supported formats are ${DOCUMENT_FORMATS.join(', ')}`);
     }
@@ -274,7 +274,7 @@ function readCrawl(limits: CrawlRequestLimits, apiVersion: ApiVersion, c: CrawlS
     const { field, message } = compiled.error;
     const m = /^(\w+)(?:\[(\d+)\])?$/.exec(field);
     const path = m ? (m[2] === undefined ? [m[1]!] : [m[1]!, Number(m[2])]) : [field];
-    return refuse(path, message.startsWith(`${field} `) ? message.slice(field.length + 1) : message);
+    refuse(path, message.startsWith(`${field} `) ? message.slice(field.length + 1) : message);
   }
   const startUrl = compiled.scope.startUrl;
   const canonical = canonicalUrl(startUrl, undefined, { ignoreQuery: options.ignoreQueryParameters })!;
