@@ -4,7 +4,7 @@ import { CreateKey, CreateProject, RevokeKey, UpdateProject } from './routes/adm
 import { JobByUuid } from './routes/jobs/schema';
 import { AccountQuery } from './routes/account/schema';
 import { ListNotifications } from './routes/notifications/schema';
-import { BatchBody, CancelById, CrawlBody, CrawlById } from './routes/firecrawl/schema';
+import { BatchBody, CancelById, CrawlBody, CrawlById, type CrawlRequestLimits } from './routes/firecrawl/schema';
 import { DOCS_ASSETS } from './routes/docs/docs';
 import { ScrapeParams, ScreenshotParams } from './routes/scrape/schema';
 import { createWebhookSchema, ListDeliveries, ReplayWebhook, updateWebhookSchema, WebhookByName } from './routes/webhooks/schema';
@@ -33,14 +33,15 @@ const crawlStatusOk =
   '{success: true, status: scraping | completed | failed | cancelled, total, completed, creditsUsed, expiresAt, data: [document], next?}; next (absolute) only when more finished documents follow';
 
 /** The Firecrawl-compatible crawl and batch scrape operations, the same under /v1 and /v2. */
-function firecrawlOperations(): Op[] {
-  return (['v1', 'v2'] as const).flatMap((v): Op[] => {
+function firecrawlOperations(config: CrawlRequestLimits): Op[] {
+  return ([1, 2] as const).flatMap((n): Op[] => {
+    const v = `v${n}` as const;
     const f = { tag: 'crawl', auth: 'key' as const, firecrawl: true };
     return [
-      { ...f, method: 'post', path: `/${v}/crawl`, summary: `Start a crawl (Firecrawl ${v}); both versions' option names are accepted`, input: CrawlBody, body: true, ok: { status: 200, description: '{success: true, id, url} (url: the status URL)' }, errors: [400, 401, 413, 415, 429, 503] },
+      { ...f, method: 'post', path: `/${v}/crawl`, summary: `Start a crawl (Firecrawl ${v}); both versions' option names are accepted`, input: CrawlBody(config, n), body: true, ok: { status: 200, description: '{success: true, id, url} (url: the status URL)' }, errors: [400, 401, 413, 415, 429, 503] },
       { ...f, method: 'get', path: `/${v}/crawl/:id`, summary: 'Crawl (or batch scrape) status and documents, paged with skip and limit', input: CrawlById, ok: { status: 200, description: crawlStatusOk }, errors: [400, 401, 404] },
       { ...f, method: 'delete', path: `/${v}/crawl/:id`, summary: 'Cancel a crawl; an ended one answers with the status it ended with', input: CancelById, ok: { status: 200, description: '{success: true, status}: "cancelled" unless it had ended already' }, errors: [401, 404, 503] },
-      { ...f, method: 'post', path: `/${v}/batch/scrape`, summary: `Scrape a list of URLs (Firecrawl ${v}); scrape options at the top level or under scrapeOptions`, input: BatchBody, body: true, ok: { status: 200, description: '{success: true, id, url, invalidURLs}' }, errors: [400, 401, 413, 415, 429, 503] },
+      { ...f, method: 'post', path: `/${v}/batch/scrape`, summary: `Scrape a list of URLs (Firecrawl ${v}); scrape options at the top level or under scrapeOptions`, input: BatchBody(config, n), body: true, ok: { status: 200, description: '{success: true, id, url, invalidURLs}' }, errors: [400, 401, 413, 415, 429, 503] },
       { ...f, method: 'get', path: `/${v}/batch/scrape/:id`, summary: 'Batch scrape status and documents, as the crawl status', input: CrawlById, ok: { status: 200, description: crawlStatusOk }, errors: [400, 401, 404] },
       { ...f, method: 'delete', path: `/${v}/batch/scrape/:id`, summary: 'Cancel a batch scrape, as the crawl cancel', input: CancelById, ok: { status: 200, description: '{success: true, status}' }, errors: [401, 404, 503] },
     ];
@@ -52,7 +53,7 @@ function firecrawlOperations(): Op[] {
  * with, so the document cannot drift from what the API accepts. A test
  * checks that each registered route appears here.
  */
-export function operations(config: Pick<Config, 'scrape' | 'webhook'>): Op[] {
+export function operations(config: Pick<Config, 'scrape' | 'webhook' | 'crawl'>): Op[] {
   const scrape = ScrapeParams(config.scrape.timeoutMs);
   const create = createWebhookSchema(config.webhook.requireHttps);
   const update = updateWebhookSchema(config.webhook.requireHttps);
@@ -90,7 +91,7 @@ export function operations(config: Pick<Config, 'scrape' | 'webhook'>): Op[] {
     { method: 'patch', path: '/admin/projects/:name', summary: "Change a project's plan, alert URL or capture concurrency (applies at once)", tag: 'operator', auth: 'admin', input: UpdateProject, body: true, ok: { status: 200, description: 'The project' }, errors: [400, 401, 404] },
     { method: 'post', path: '/admin/projects/:name/keys', summary: 'New API key for an environment, shown once', tag: 'operator', auth: 'admin', input: CreateKey, body: true, ok: { status: 201, description: '{key, prefix, project, env}' }, errors: [400, 401, 404] },
     { method: 'delete', path: '/admin/keys/:prefix', summary: 'Revoke a key', tag: 'operator', auth: 'admin', input: RevokeKey, ok: { status: 204, description: 'Revoked' }, errors: [401, 404] },
-    ...firecrawlOperations(),
+    ...firecrawlOperations(config),
   ];
 }
 

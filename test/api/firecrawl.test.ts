@@ -157,6 +157,8 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
       ['/v2/crawl', { url: SITE, webhook: { url: HOOK, metadata: [1] } }, /^webhook\.metadata: /],
       ['/v1/crawl', { url: SITE, includePaths: ['^/ok', '(unclosed'] }, /^includePaths\[1\]: .*regular expression/],
       ['/v2/crawl', { url: SITE, excludePaths: ['(a+)+$'] }, /^excludePaths\[0\]: /],
+      // A shape error inside an array names the element as the rules do (it read `includePaths.1` before).
+      ['/v2/crawl', { url: SITE, includePaths: ['^/ok', 5] }, /^includePaths\[1\]: /],
       ['/v2/crawl', { url: SITE, scrapeOptions: { formats: ['markdown', 'screenshot'] } }, /^scrapeOptions\.formats\[1\]: "screenshot" is not supported/],
       ['/v2/crawl', { url: SITE, scrapeOptions: { formats: [{ type: 'json', prompt: 'x' }] } }, /^scrapeOptions\.formats\[0\]: "json"/],
       ['/v2/batch/scrape', { urls: [SITE], formats: ['summary'] }, /^formats\[0\]: /],

@@ -27,7 +27,7 @@ export function validate(schema: z.ZodType): Koa.Middleware<AppState> {
         .slice(0, 5)
         .map((i) => {
           if (i.code === 'unrecognized_keys') return `unknown parameter${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}`;
-          const field = i.path.join('.');
+          const field = fieldPath(i.path);
           return field ? `${field}: ${i.message}` : i.message;
         })
         .join('; ');
@@ -38,11 +38,16 @@ export function validate(schema: z.ZodType): Koa.Middleware<AppState> {
   };
 }
 
+/** A field's path as a client writes it: `urls[3]`, `webhook.headers.X-Token`, `scrapeOptions.formats[1]`. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, k) => (typeof k === 'number' ? `${out}[${k}]` : out ? `${out}.${String(k)}` : String(k)), '');
+}
+
 function findNul(v: unknown, path: string): string | null {
   if (typeof v === 'string') return v.includes('\u0000') ? path : null;
   if (v && typeof v === 'object') {
     for (const [k, child] of Object.entries(v)) {
-      const at = path ? `${path}.${k}` : k;
+      const at = Array.isArray(v) ? `${path}[${k}]` : path ? `${path}.${k}` : k;
       if (k.includes('\u0000')) return at;
       const found = findNul(child, at);
       if (found !== null) return found;
