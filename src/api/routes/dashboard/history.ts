@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
 import type { AppState } from '../../context';
+import { AppError } from '../../../errors';
 import { countFailedDeliveries } from '../../../db/repositories/jobs';
 import { attemptNeighbours, attemptPayloadInScope, pageWebhookAttempts } from '../../../db/repositories/dashboard';
 import { failedDeliveriesReplayer } from '../../../commands/failedDeliveriesReplayer';
@@ -7,7 +8,7 @@ import { findWebhookInScope } from '../../../commands/scope';
 import { historyPage } from '../../../web/pages/history';
 import { decompress, isShownImage } from '../../../web/pages/attempts';
 import { sendPage, type DashboardDeps, type DashboardGuards } from './dashboard';
-import { flashOf, intParam, isRefusal } from './flash';
+import { flashOf, intParam } from './flash';
 
 const DEFAULT_PAGE = 20;
 const MAX_PAGE = 100;
@@ -67,7 +68,7 @@ export function mountHistoryPages(r: Router<AppState>, deps: DashboardDeps, g: D
     try {
       n = (await failedDeliveriesReplayer(deps, { scope: ctx.state.session!, name, since: null })).failedDeliveries;
     } catch (err) {
-      if (!isRefusal(err) || err.code === 'ERR::WEBHOOK::NOT_FOUND') throw err;
+      if (!(err instanceof AppError && err.code === 'ERR::WEBHOOK::DISABLED')) throw err;
       ctx.status = 303;
       return ctx.redirect(`${back}?flash=refused&code=${err.code}`);
     }
