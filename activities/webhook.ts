@@ -6,7 +6,7 @@ import { request } from '../src/net/httpClient';
 import type { StoredWebhookState, WebhookEvent, WebhookFanoutInput } from '../src/shared/contracts/webhook';
 import { jobWorkflowId } from '../src/shared/names';
 import { wakeJobSignal, type WebhookEntityState } from '../src/shared/workflowApi';
-import { replayJob } from '../src/commands/replayJob';
+import { replayJob } from '../src/temporal/jobReplay';
 import type { ActivityDeps } from './deps';
 
 const FANOUT_PAGE = 100;

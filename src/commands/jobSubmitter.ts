@@ -50,10 +50,12 @@ export type SubmitOutcome =
 
 export interface JobSubmitterDeps {
   db: Db;
-  config: Config;
-  logger: Logger;
   temporal: Client;
-  slots: CaptureSlots;
+  /** publicUrl for the log_url it answers with; the rest builds the workflow's input. */
+  config: Pick<Config, 'publicUrl' | 'temporal' | 'webhook' | 'scrape'>;
+  logger: Logger;
+  /** A synchronous job takes its capture slot here; a webhook job its place in line. */
+  slots: Pick<CaptureSlots, 'acquire' | 'enqueue' | 'release'>;
 }
 
 /**

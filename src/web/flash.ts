@@ -1,7 +1,7 @@
+import type Koa from 'koa';
 import type { Db } from '../db/pool';
 import type { DashboardSession } from '../db/rows';
 import { setFlash, takeFlash } from '../db/repositories/sessions';
-import type { Ctx } from '../api/context';
 import { html, type Html } from './html';
 
 /**
@@ -18,13 +18,16 @@ export interface Flash {
   secret?: { label: string; value: string };
 }
 
-export async function redirectWithFlash(ctx: Ctx, db: Db, location: string, flash: Flash): Promise<void> {
+/** A signed-in page's request: requireSession (src/web/session.ts) has put the session on it. */
+type SessionCtx = Koa.ParameterizedContext<{ session?: DashboardSession }>;
+
+export async function redirectWithFlash(ctx: SessionCtx, db: Db, location: string, flash: Flash): Promise<void> {
   await setFlash(db, (ctx.state.session as DashboardSession).tokenHash, flash);
   ctx.status = 303;
   ctx.redirect(location);
 }
 
-export async function popFlash(ctx: Ctx, db: Db): Promise<Flash | null> {
+export async function popFlash(ctx: SessionCtx, db: Db): Promise<Flash | null> {
   return ((await takeFlash(db, (ctx.state.session as DashboardSession).tokenHash)) as Flash | null) ?? null;
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { loadConfig } from '../../src/config';
+import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { startHookshot, type Hookshot, type HookshotOptions } from '../../src/runtime';
 import { migrate } from '../../src/db/migrate';
@@ -10,6 +10,8 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 export interface TestHookshot extends Hookshot {
   apiUrl: string;
+  /** The configuration the service runs with (for tests that call its parts directly). */
+  config: Config;
   taskQueue: string;
   database: TestDatabase;
   /** fetch against the API; `key` adds ?key=. */
@@ -60,6 +62,7 @@ export async function startTestHookshot(env: Record<string, string> = {}, opts: 
   return {
     ...hs,
     apiUrl,
+    config,
     taskQueue,
     database,
     keys,

@@ -56,8 +56,6 @@ function findNul(v: unknown, path: string): string | null {
   return null;
 }
 
-export const input = <T>(ctx: { state: AppState }): T => ctx.state.input as T;
-
 /**
  * A route handler that receives its request already checked by `schema`,
  * typed as the schema's output: `r.post('/', withInput(Schema, async (ctx, body) => …))`.

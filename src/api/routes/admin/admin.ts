@@ -1,11 +1,10 @@
 import Router from '@koa/router';
-import type { z } from 'zod';
 import { AppError } from '../../../errors';
 import { concurrencyOf, createApiKey, createProject, getProjectByName, revokeApiKey, updateProject } from '../../../db/repositories/projects';
 import type { Project } from '../../../db/rows';
 import type { ApiDeps, AppState } from '../../context';
 import { requireAdmin } from '../../middleware/auth';
-import { input, validate } from '../../middleware/validate';
+import { withInput } from '../../middleware/validate';
 import { CreateKey, CreateProject, RevokeKey, UpdateProject } from './schema';
 
 /** A project as the operator API shows it: its own limit and the one in force. */
@@ -17,8 +16,7 @@ export function adminRoutes({ db, config, slots, logger }: ApiDeps): Router<AppS
   const r = new Router<AppState>({ prefix: '/admin', sensitive: true });
   r.use(requireAdmin(config.adminToken));
 
-  r.post('/projects', validate(CreateProject), async (ctx) => {
-    const body = input<z.infer<typeof CreateProject>>(ctx);
+  r.post('/projects', withInput(CreateProject, async (ctx, body) => {
     if (await getProjectByName(db, body.name)) {
       throw new AppError('ERR::PROJECT::ALREADY_EXISTS', `project "${body.name}" already exists`);
     }
@@ -31,10 +29,9 @@ export function adminRoutes({ db, config, slots, logger }: ApiDeps): Router<AppS
       throw err;
     }
     ctx.status = 201;
-  });
+  }));
 
-  r.patch('/projects/:name', validate(UpdateProject), async (ctx) => {
-    const { name, ...patch } = input<z.infer<typeof UpdateProject>>(ctx);
+  r.patch('/projects/:name', withInput(UpdateProject, async (ctx, { name, ...patch }) => {
     const project = await updateProject(db, name, patch);
     if (!project) throw projectNotFound(name);
     // A raised limit (or a plan with more slots) lets waiting captures start now.
@@ -42,24 +39,22 @@ export function adminRoutes({ db, config, slots, logger }: ApiDeps): Router<AppS
       await slots.refill(project).catch((err) => logger.warn({ project: name, err: (err as Error).message }, 'waiting captures not granted yet'));
     }
     ctx.body = presentProject(project);
-  });
+  }));
 
-  r.post('/projects/:name/keys', validate(CreateKey), async (ctx) => {
-    const { name, env } = input<z.infer<typeof CreateKey>>(ctx);
+  r.post('/projects/:name/keys', withInput(CreateKey, async (ctx, { name, env }) => {
     const project = await getProjectByName(db, name);
     if (!project) throw projectNotFound(name);
     const { key, prefix } = await createApiKey(db, project.id, env);
     ctx.status = 201;
     ctx.body = { key, prefix, project: project.name, env };
-  });
+  }));
 
-  r.delete('/keys/:prefix', validate(RevokeKey), async (ctx) => {
-    const { prefix } = input<z.infer<typeof RevokeKey>>(ctx);
+  r.delete('/keys/:prefix', withInput(RevokeKey, async (ctx, { prefix }) => {
     if (!(await revokeApiKey(db, prefix))) {
       throw new AppError('ERR::AUTH::KEY_NOT_FOUND', `no active key with prefix "${prefix}"`);
     }
     ctx.status = 204;
-  });
+  }));
 
   return r;
 }

@@ -1,3 +1,4 @@
+import { AppError } from '../../../errors';
 import type { Ctx } from '../../context';
 
 // A form's outcome travels in the 303's query as a code, never as text: a
@@ -8,6 +9,9 @@ const REFUSALS: Record<string, string> = {
   'ERR::WEBHOOK::DISABLED': 'The webhook is disabled: enable it first, then replay.',
   'ERR::WEBHOOK::NOT_FOUND': 'The webhook no longer exists.',
 };
+
+/** A replay the rules refused (the form says why), as opposed to a failure (the error page). */
+export const isRefusal = (err: unknown): err is AppError => err instanceof AppError && Object.hasOwn(REFUSALS, err.code);
 
 export type Flash = { kind: 'ok' | 'error'; text: string } | null;
 

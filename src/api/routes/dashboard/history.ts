@@ -1,13 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type Router from '@koa/router';
 import type { AppState } from '../../context';
-import { WebhookErrors } from '../../../errors';
+import { AppError } from '../../../errors';
 import { countFailedDeliveries } from '../../../db/repositories/jobs';
-import { getWebhookByName } from '../../../db/repositories/webhooks';
 import { attemptNeighbours, attemptPayloadInScope, pageWebhookAttempts } from '../../../db/repositories/dashboard';
-import { ensureWebhookEntity } from '../../../temporal/webhookEntity';
-import { webhookWorkflowId } from '../../../shared/names';
-import { replayFailedSignal } from '../../../shared/workflowApi';
+import { failedDeliveriesReplayer } from '../../../commands/failedDeliveriesReplayer';
+import { findWebhookInScope } from '../../../commands/scope';
 import { historyPage } from '../../../web/pages/history';
 import { decompress, isShownImage } from '../../../web/pages/attempts';
 import { sendPage, type DashboardDeps, type DashboardGuards } from './dashboard';
@@ -21,15 +18,9 @@ const MAX_PAGE = 100;
  * failed" form, and the stored image of a screenshot delivery.
  */
 export function mountHistoryPages(r: Router<AppState>, deps: DashboardDeps, g: DashboardGuards): void {
-  const { db, config, temporal } = deps;
+  const { db } = deps;
 
-  const load = async (ctx: { state: AppState; params: Record<string, string> }) => {
-    const s = ctx.state.session!;
-    const w = await getWebhookByName(db, s.project.id, s.env, ctx.params.name!);
-    // Another project's webhook is indistinguishable from none.
-    if (!w) throw WebhookErrors.notFound(ctx.params.name!);
-    return w;
-  };
+  const load = (ctx: { state: AppState; params: Record<string, string> }) => findWebhookInScope(db, ctx.state.session!, ctx.params.name!);
 
   r.get('/dashboard/webhooks/:name', g.signedIn, async (ctx) => {
     const w = await load(ctx);
@@ -69,16 +60,19 @@ export function mountHistoryPages(r: Router<AppState>, deps: DashboardDeps, g: D
     );
   });
 
-  // Like POST /webhooks/:name/replay: through the entity, which pages the
-  // failed jobs and replays each; the count is what it will find now.
+  // POST /webhooks/:name/replay's command; a refusal (disabled) goes back to the page with its reason.
   r.post('/dashboard/webhooks/:name/replay', g.signedIn, g.csrf, async (ctx) => {
-    const w = await load(ctx);
-    const back = `/dashboard/webhooks/${encodeURIComponent(w.name)}`;
+    const name = ctx.params.name!;
+    const back = `/dashboard/webhooks/${encodeURIComponent(name)}`;
+    let n: number;
+    try {
+      n = (await failedDeliveriesReplayer(deps, { scope: ctx.state.session!, name, since: null })).failedDeliveries;
+    } catch (err) {
+      if (!(err instanceof AppError && err.code === 'ERR::WEBHOOK::DISABLED')) throw err;
+      ctx.status = 303;
+      return ctx.redirect(`${back}?flash=refused&code=${err.code}`);
+    }
     ctx.status = 303;
-    if (w.status === 'disabled') return ctx.redirect(`${back}?flash=refused&code=ERR::WEBHOOK::DISABLED`);
-    const n = await countFailedDeliveries(db, w.id, null);
-    await ensureWebhookEntity(temporal, config.temporal.taskQueue, w.id, config.webhook.disableAfter);
-    await temporal.workflow.getHandle(webhookWorkflowId(w.id)).signal(replayFailedSignal, { replayId: randomUUID(), since: null });
     ctx.redirect(`${back}?flash=replayed-all&n=${n}`);
   });
 

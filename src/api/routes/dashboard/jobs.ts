@@ -6,26 +6,24 @@ import { getJobInScope, getResult } from '../../../db/repositories/jobs';
 import { jobAttemptViews } from '../../../db/repositories/dashboard';
 import { logUrl } from '../../../delivery/payload';
 import { jobWorkflowId } from '../../../shared/names';
-import { replayJob } from '../../../commands/replayJob';
+import { jobReplayer } from '../../../commands/jobReplayer';
+import { jobNotFound } from '../../../commands/scope';
 import { jobPage } from '../../../web/pages/job';
 import { errorPage } from '../../../web/pages/auth';
-import { assertReplayable } from '../jobs/jobs';
 import { sendPage, type DashboardDeps, type DashboardGuards } from './dashboard';
-import { flashOf, UUID_RE } from './flash';
+import { flashOf, isRefusal, UUID_RE } from './flash';
 
 /**
  * The job's log page (/dashboard/jobs/:uuid), its replay form, and the HTML
  * side of GET /jobs/:uuid: the log_url a person opens in a browser.
  */
 export function mountJobPages(r: Router<AppState>, deps: DashboardDeps, g: DashboardGuards): void {
-  const { db, config, temporal } = deps;
-
-  const notFound = (uuid: string) => new AppError('ERR::JOB::NOT_FOUND', `job ${uuid} does not exist in this project and environment`);
+  const { db, config } = deps;
 
   const render = async (ctx: Ctx, uuid: string) => {
     const s = ctx.state.session!;
     const job = UUID_RE.test(uuid) ? await getJobInScope(db, uuid, s.project.id, s.env) : null;
-    if (!job) throw notFound(uuid);
+    if (!job) throw jobNotFound(uuid);
     const [result, attempts] = await Promise.all([getResult(db, job.id), jobAttemptViews(db, job.id)]);
     const ui = config.temporal.uiUrl;
     sendPage(
@@ -48,18 +46,18 @@ export function mountJobPages(r: Router<AppState>, deps: DashboardDeps, g: Dashb
   r.post('/dashboard/jobs/:uuid/replay', g.signedIn, g.csrf, async (ctx) => {
     const s = ctx.state.session!;
     const uuid = ctx.params.uuid!;
+    // Read here as well as in the command: where to go back to depends on it, refused or not.
     const job = UUID_RE.test(uuid) ? await getJobInScope(db, uuid, s.project.id, s.env) : null;
-    if (!job) throw notFound(uuid);
+    if (!job) throw jobNotFound(uuid);
     const from = (ctx.request.body as Record<string, unknown> | undefined)?.from;
     const back = from === 'webhook' && job.webhook_name ? `/dashboard/webhooks/${encodeURIComponent(job.webhook_name)}` : `/dashboard/jobs/${job.id}`;
     ctx.status = 303;
     try {
-      await assertReplayable(db, job);
+      await jobReplayer(deps, { scope: s, jobId: job.id });
     } catch (err) {
-      if (err instanceof AppError) return ctx.redirect(`${back}?flash=refused&code=${encodeURIComponent(err.code)}`);
+      if (isRefusal(err)) return ctx.redirect(`${back}?flash=refused&code=${encodeURIComponent(err.code)}`);
       throw err;
     }
-    await replayJob(temporal, config, job, s.project.name);
     ctx.redirect(`${back}?flash=replayed`);
   });
 

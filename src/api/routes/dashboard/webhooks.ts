@@ -6,16 +6,13 @@ import { countQueued } from '../../../db/repositories/queue';
 import { QUEUE_LIMITS } from '../../../db/repositories/projects';
 import { attemptStats, listWebhooks } from '../../../db/repositories/webhooks';
 import type { DashboardSession, Webhook } from '../../../db/rows';
-import {
-  createWebhookCommand,
-  deleteWebhookCommand,
-  findWebhook,
-  rotateWebhookSecretCommand,
-  sendTestDelivery,
-  setWebhookStatusCommand,
-  updateWebhookCommand,
-  type WebhookScope,
-} from '../../../commands/webhooks';
+import { findWebhookInScope, type Scope } from '../../../commands/scope';
+import { webhookCreator } from '../../../commands/webhookCreator';
+import { webhookDeleter } from '../../../commands/webhookDeleter';
+import { webhookSecretRotator } from '../../../commands/webhookSecretRotator';
+import { webhookStatusSetter } from '../../../commands/webhookStatusSetter';
+import { webhookTester } from '../../../commands/webhookTester';
+import { webhookUpdater } from '../../../commands/webhookUpdater';
 import { popFlash, redirectWithFlash } from '../../../web/flash';
 import { deleteConfirmPage, webhookFormPage, webhookListPage, type FieldErrors, type FormView } from '../../../web/pages/webhooks';
 import { sendPage, type DashboardDeps, type DashboardGuards } from './dashboard';
@@ -25,7 +22,8 @@ import { CreateWebhookForm, EditWebhookForm } from './schema';
 const RATE_WINDOW_HOURS = 24;
 
 const sessionOf = (ctx: Ctx) => ctx.state.session as DashboardSession;
-const scopeOf = (ctx: Ctx): WebhookScope => ({ projectId: sessionOf(ctx).project.id, env: sessionOf(ctx).env });
+const scopeOf = (ctx: Ctx): Scope => sessionOf(ctx);
+const nameOf = (ctx: Ctx) => String(ctx.params.name);
 const formBody = (ctx: Ctx) => (ctx.request.body ?? {}) as Record<string, unknown>;
 
 const FIELDS = ['name', 'url', 'secret', 'content_type', 'content_encoding'] as const;
@@ -45,7 +43,7 @@ function fieldErrors(error: z.ZodError): FieldErrors {
 export function mountWebhookPages(r: Router<AppState>, deps: DashboardDeps, g: DashboardGuards): void {
   const { db, config } = deps;
   const CreateForm = CreateWebhookForm(config.webhook.requireHttps);
-  const load = (ctx: Ctx) => findWebhook(deps, scopeOf(ctx), String(ctx.params.name));
+  const load = (ctx: Ctx) => findWebhookInScope(db, scopeOf(ctx), nameOf(ctx));
   const back = (ctx: Ctx, flash: Parameters<typeof redirectWithFlash>[3]) => redirectWithFlash(ctx, db, '/dashboard', flash);
 
   r.get('/dashboard', g.signedIn, async (ctx) => {
@@ -76,7 +74,7 @@ export function mountWebhookPages(r: Router<AppState>, deps: DashboardDeps, g: D
     if (!parsed.success) return renderForm(ctx, { mode: 'create', values: posted(body), errors: fieldErrors(parsed.error) }, 400);
     let created: Webhook;
     try {
-      created = await createWebhookCommand(deps, scopeOf(ctx), parsed.data);
+      created = await webhookCreator(deps, { scope: scopeOf(ctx), webhook: parsed.data });
     } catch (err) {
       if (err instanceof AppError && err.code === 'ERR::WEBHOOK::ALREADY_EXISTS') {
         return renderForm(ctx, { mode: 'create', values: posted(body), errors: { name: err.message } }, 409);
@@ -112,7 +110,7 @@ export function mountWebhookPages(r: Router<AppState>, deps: DashboardDeps, g: D
       return renderForm(ctx, { mode: 'edit', values: { ...storedValues(w), ...posted(body), name: w.name }, errors: fieldErrors(parsed.error) }, 400);
     }
     const { name: _n, ...patch } = parsed.data;
-    await updateWebhookCommand(deps, w, patch);
+    await webhookUpdater(deps, { scope: scopeOf(ctx), name: w.name, patch });
     await back(ctx, { kind: 'ok', text: `Webhook "${w.name}" saved.` });
   });
 
@@ -121,9 +119,9 @@ export function mountWebhookPages(r: Router<AppState>, deps: DashboardDeps, g: D
   });
 
   r.post('/dashboard/webhooks/:name/delete', g.signedIn, g.csrf, async (ctx) => {
-    const w = await load(ctx);
+    let w: Webhook;
     try {
-      await deleteWebhookCommand(deps, w);
+      w = await webhookDeleter(deps, { scope: scopeOf(ctx), name: nameOf(ctx) });
     } catch (err) {
       // 409 DELIVERIES_PENDING: the list says why, nothing was deleted.
       if (err instanceof AppError && err.code === 'ERR::WEBHOOK::DELIVERIES_PENDING') return back(ctx, { kind: 'error', text: `Not deleted: ${err.message}.` });
@@ -136,7 +134,7 @@ export function mountWebhookPages(r: Router<AppState>, deps: DashboardDeps, g: D
   // redirected: it is never in a URL, and a reload (a GET) neither shows it
   // again nor rotates again, as re-posting a 200 result page would.
   r.post('/dashboard/webhooks/:name/rotate-secret', g.signedIn, g.csrf, async (ctx) => {
-    const w = await rotateWebhookSecretCommand(deps, await load(ctx));
+    const w = await webhookSecretRotator(deps, { scope: scopeOf(ctx), name: nameOf(ctx) });
     await back(ctx, {
       kind: 'ok',
       text: `New signing secret for "${w.name}"; the old one no longer signs.`,
@@ -146,7 +144,7 @@ export function mountWebhookPages(r: Router<AppState>, deps: DashboardDeps, g: D
 
   for (const status of ['enabled', 'disabled'] as const) {
     r.post(`/dashboard/webhooks/:name/${status === 'enabled' ? 'enable' : 'disable'}`, g.signedIn, g.csrf, async (ctx) => {
-      const w = await setWebhookStatusCommand(deps, await load(ctx), status);
+      const w = await webhookStatusSetter(deps, { scope: scopeOf(ctx), name: nameOf(ctx), status });
       await back(ctx, {
         kind: 'ok',
         text: status === 'enabled' ? `Webhook "${w.name}" enabled; its failure count is reset.` : `Webhook "${w.name}" disabled; new jobs to it are refused.`,
@@ -155,8 +153,7 @@ export function mountWebhookPages(r: Router<AppState>, deps: DashboardDeps, g: D
   }
 
   r.post('/dashboard/webhooks/:name/test', g.signedIn, g.csrf, async (ctx) => {
-    const w = await load(ctx);
-    const o = await sendTestDelivery(deps, w, sessionOf(ctx).project.name);
+    const { webhook: w, outcome: o } = await webhookTester(deps, { scope: scopeOf(ctx), name: nameOf(ctx) });
     const answer = o.statusCode !== null ? `HTTP ${o.statusCode}` : 'no HTTP answer';
     await back(ctx, {
       kind: o.success ? 'ok' : 'error',

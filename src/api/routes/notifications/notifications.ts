@@ -3,7 +3,7 @@ import { listNotices } from '../../../db/repositories/notifications';
 import type { Notice } from '../../../db/rows';
 import type { ApiDeps, AppState } from '../../context';
 import { requireKey, scopeOf } from '../../middleware/auth';
-import { input, validate } from '../../middleware/validate';
+import { withInput } from '../../middleware/validate';
 import { ListNotifications } from './schema';
 
 export const presentNotice = (n: Notice) => ({
@@ -18,12 +18,11 @@ export const presentNotice = (n: Notice) => ({
 export function notificationRoutes({ db }: ApiDeps): Router<AppState> {
   const r = new Router<AppState>({ prefix: '/notifications', sensitive: true });
   r.use(requireKey(db));
-  r.get('/', validate(ListNotifications), async (ctx) => {
+  r.get('/', withInput(ListNotifications, async (ctx, q) => {
     const { project, env } = scopeOf(ctx);
-    const q = input<{ limit: number; cursor?: number }>(ctx);
     const rows = await listNotices(db, project.id, env, { before: q.cursor, limit: q.limit + 1 });
     const page = rows.slice(0, q.limit);
     ctx.body = { notifications: page.map(presentNotice), next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null };
-  });
+  }));
   return r;
 }

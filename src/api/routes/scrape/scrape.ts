@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import Router from '@koa/router';
+import type { z } from 'zod';
 import { AppError, ValidationError } from '../../../errors';
 import { getJob, getResult } from '../../../db/repositories/jobs';
 import type { IdempotencyHit, Job, JobResult } from '../../../db/rows';
@@ -8,8 +9,8 @@ import { JobSubmitter } from '../../../commands/jobSubmitter';
 import type { JobKind } from '../../../shared/names';
 import type { ApiDeps, AppState, Ctx } from '../../context';
 import { requireKey, scopeOf } from '../../middleware/auth';
-import { input, validate } from '../../middleware/validate';
-import { ScrapeParams, ScreenshotParams } from './schema';
+import { withInput } from '../../middleware/validate';
+import { ScrapeParams, ScreenshotParams, type ScrapeInput, type ScreenshotInput } from './schema';
 
 /** Scrapfly passes headers as headers[name]=value in the query string. */
 function liftBracketHeaders(ctx: Ctx, next: () => Promise<unknown>) {
@@ -46,8 +47,8 @@ export function scrapeRoutes(deps: ApiDeps): Router<AppState> {
   const { db, config } = deps;
   const submitter = new JobSubmitter(deps);
   const r = new Router<AppState>({ sensitive: true });
-  const handler = (kind: JobKind) => async (ctx: Ctx) => {
-    const params = input<{ webhook_name?: string } & Record<string, unknown>>(ctx);
+  // Both kinds' parameters are stored as given; only webhook_name is the route's to read.
+  const handler = (kind: JobKind, schema: z.ZodType<ScrapeInput | ScreenshotInput>) => withInput(schema, async (ctx, params) => {
     const { project, env } = scopeOf(ctx);
     const { webhook_name, ...jobParams } = params;
     const key = idempotencyKey(ctx);
@@ -70,7 +71,7 @@ export function scrapeRoutes(deps: ApiDeps): Router<AppState> {
         setLogHeaders(ctx, out.job.id);
         return answerSync(ctx, out.job, out.result, project.name);
     }
-  };
+  });
 
   const setLogHeaders = (ctx: Ctx, jobId: string) => {
     ctx.set('X-Scrapfly-Log-Uuid', jobId);
@@ -110,9 +111,9 @@ export function scrapeRoutes(deps: ApiDeps): Router<AppState> {
 
   const scrapeSchema = ScrapeParams(config.scrape.timeoutMs);
   const screenshotSchema = ScreenshotParams(config.scrape.timeoutMs);
-  r.get('/scrape', requireKey(db), liftBracketHeaders, validate(scrapeSchema), handler('scrape'));
-  r.post('/scrape', requireKey(db), liftBracketHeaders, validate(scrapeSchema), handler('scrape'));
-  r.get('/screenshot', requireKey(db), validate(screenshotSchema), handler('screenshot'));
-  r.post('/screenshot', requireKey(db), validate(screenshotSchema), handler('screenshot'));
+  r.get('/scrape', requireKey(db), liftBracketHeaders, handler('scrape', scrapeSchema));
+  r.post('/scrape', requireKey(db), liftBracketHeaders, handler('scrape', scrapeSchema));
+  r.get('/screenshot', requireKey(db), handler('screenshot', screenshotSchema));
+  r.post('/screenshot', requireKey(db), handler('screenshot', screenshotSchema));
   return r;
 }

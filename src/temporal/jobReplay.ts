@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Job } from '../db/rows';
@@ -6,8 +5,7 @@ import { JOB_TRANSITIONS } from '../shared/jobStatus';
 import { jobWorkflowId } from '../shared/names';
 import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME, SA_WEBHOOK_NAME } from '../shared/searchAttributes';
 import { replayJobSignal } from '../shared/workflowApi';
-import { buildJobWorkflowInput } from '../temporal/jobInput';
-
+import { buildJobWorkflowInput } from './jobInput';
 
 /**
  * Delivers a job again: signal-with-start on job:<uuid>. A running workflow
@@ -15,14 +13,18 @@ import { buildJobWorkflowInput } from '../temporal/jobInput';
  * again in replay mode. Either way the workflow marks the job pending when
  * the new series begins (it is the one writer of the job's status), the
  * signal shows in its history, and replayId makes a repeated request harmless.
+ *
+ * No rules here: the replay command (src/commands/jobReplayer.ts) decides
+ * whether a job may be replayed; the webhook entity's bulk replay pages only
+ * jobs whose delivery failed.
  */
 export async function replayJob(
   client: Client,
   settings: Pick<Config, 'webhook' | 'scrape' | 'temporal'>,
   job: Pick<Job, 'id' | 'kind' | 'webhook_id' | 'webhook_name'>,
   projectName: string,
-  replayId: string = randomUUID(),
-): Promise<string> {
+  replayId: string,
+): Promise<void> {
   await client.workflow.signalWithStart('jobWorkflow', {
     workflowId: jobWorkflowId(job.id),
     taskQueue: settings.temporal.taskQueue,
@@ -38,5 +40,4 @@ export async function replayJob(
       ...(job.webhook_name ? [{ key: SA_WEBHOOK_NAME, value: job.webhook_name }] : []),
     ],
   });
-  return replayId;
 }
