@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Job } from '../db/repositories/jobs';
 import { jobWorkflowId } from '../shared/names';
 import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME, SA_WEBHOOK_NAME } from '../shared/searchAttributes';
 import { replayJobSignal } from '../shared/workflowApi';
+import type { WorkflowStarter } from '../temporal/client';
 import { buildJobWorkflowInput } from '../temporal/jobInput';
 
 
@@ -16,7 +17,7 @@ import { buildJobWorkflowInput } from '../temporal/jobInput';
  * signal shows in its history, and replayId makes a repeated request harmless.
  */
 export async function replayJob(
-  client: Client,
+  client: WorkflowStarter,
   settings: Pick<Config, 'webhook' | 'scrape' | 'temporal'>,
   job: Pick<Job, 'id' | 'kind' | 'webhook_id' | 'webhook_name'>,
   projectName: string,
