@@ -14,7 +14,7 @@ import { getCrawl, getPage, insertCrawl, type Crawl, type PageDocument } from '.
 import type { CrawlOptions } from '../../src/shared/contracts/crawl';
 import { crawlEventsWorkflowId, crawlPageHolder, crawlWorkflowId } from '../../src/shared/names';
 import { eventsAppendedSignal, slotGrantedSignal } from '../../src/shared/workflowApi';
-import { runIn, startActivityHarness, type ActivityHarness } from '../helpers/activityHarness';
+import { quietActivityEnv, runIn, startActivityHarness, type ActivityHarness } from '../helpers/activityHarness';
 import { html, Loopback, routes, send, type LoopbackServer } from '../helpers/loopback';
 
 const OPTIONS: CrawlOptions = {
@@ -206,7 +206,7 @@ describe('crawl activities', () => {
   it('a cancelled crawlPage ends as cancelled: nothing stored, the slot released', async () => {
     const crawl = await newCrawl('/hang');
     const [pageId] = await runIn(new MockActivityEnvironment(), acts.claimCrawlPages, { crawlId: crawl.id, max: 1, inFlight: [] });
-    const env = new MockActivityEnvironment();
+    const env = quietActivityEnv();
     const running = runIn(env, acts.crawlPage, { crawlId: crawl.id, pageId: pageId! });
     const holder = crawlPageHolder(crawl.id, pageId!);
     // Cancel once the fetch is in flight (the slot is taken just before it).

@@ -12,7 +12,7 @@ import { createWebhook, getWebhookById, type Webhook } from '../../src/db/reposi
 import type { WebhookEvent, WebhookFanoutInput } from '../../src/shared/contracts/webhook';
 import { jobWorkflowId } from '../../src/shared/names';
 import { replayJobSignal, wakeJobSignal, type WebhookEntityState } from '../../src/shared/workflowApi';
-import { startActivityHarness, type ActivityHarness } from '../helpers/activityHarness';
+import { runIn, startActivityHarness, type ActivityHarness } from '../helpers/activityHarness';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 
 describe('webhook entity activities', () => {
@@ -54,19 +54,19 @@ describe('webhook entity activities', () => {
     const w = await webhook('load');
     await h.database.pool.query(`UPDATE webhooks SET consecutive_failed_count = 4 WHERE id = $1`, [w.id]);
     const env = new MockActivityEnvironment();
-    assert.deepEqual(await env.run(acts.loadWebhookState, { webhookId: w.id }), {
+    assert.deepEqual(await runIn(env, acts.loadWebhookState, { webhookId: w.id }), {
       status: 'enabled',
       disabledReason: null,
       consecutiveFailedCount: 4,
     });
-    assert.equal(await env.run(acts.loadWebhookState, { webhookId: randomUUID() }), null);
+    assert.equal(await runIn(env, acts.loadWebhookState, { webhookId: randomUUID() }), null);
   });
 
   it('persistWebhookState stores a warning: the count, one notification, no alert, no disable counted', async () => {
     const w = await webhook('warned');
     const events: WebhookEvent[] = [{ kind: 'warning', threshold: 50, count: 5, seq: 1 }];
     const before = alerts.received.length;
-    const gone = await new MockActivityEnvironment().run(acts.persistWebhookState, { state: state(w, { consecutiveFailedCount: 5 }), events });
+    const gone = await runIn(new MockActivityEnvironment(), acts.persistWebhookState, { state: state(w, { consecutiveFailedCount: 5 }), events });
     assert.equal(gone, false);
     const row = (await getWebhookById(h.database.pool, w.id))!;
     assert.equal(row.status, 'enabled');
@@ -90,7 +90,7 @@ describe('webhook entity activities', () => {
     const metricsBefore = h.metrics.calls.length;
 
     const env = new MockActivityEnvironment();
-    assert.equal(await env.run(acts.persistWebhookState, { state: disabled, events }), false);
+    assert.equal(await runIn(env, acts.persistWebhookState, { state: disabled, events }), false);
     const row = (await getWebhookById(h.database.pool, w.id))!;
     assert.equal(row.status, 'disabled');
     assert.equal(row.disabled_reason, 'consecutive_failures');
@@ -114,7 +114,7 @@ describe('webhook entity activities', () => {
     assert.deepEqual(h.metrics.calls.slice(metricsBefore), [{ kind: 'webhookDisabled', reason: 'consecutive_failures' }]);
 
     // The activity retried (say its completion was lost): same state, same events.
-    assert.equal(await new MockActivityEnvironment().run(acts.persistWebhookState, { state: disabled, events }), false);
+    assert.equal(await runIn(new MockActivityEnvironment(), acts.persistWebhookState, { state: disabled, events }), false);
     assert.equal((await notifications(w)).length, 1);
     assert.equal(alerts.received.length, alertsBefore + 1, 'a retry must not alert twice');
     assert.equal(h.metrics.calls.length, metricsBefore + 1, 'a retry is not a second disable');
@@ -124,7 +124,7 @@ describe('webhook entity activities', () => {
     const w = await webhook('manual');
     const alertsBefore = alerts.received.length;
     const metricsBefore = h.metrics.calls.length;
-    await new MockActivityEnvironment().run(acts.persistWebhookState, {
+    await runIn(new MockActivityEnvironment(), acts.persistWebhookState, {
       state: state(w, { status: 'disabled', disabledReason: 'maintenance' }),
       events: [{ kind: 'disabled_manually', threshold: 10, count: 0, seq: 1 }],
     });
@@ -132,7 +132,7 @@ describe('webhook entity activities', () => {
     assert.deepEqual(h.metrics.calls.slice(metricsBefore), [{ kind: 'webhookDisabled', reason: 'manual' }]);
     assert.equal(alerts.received.length, alertsBefore);
 
-    await new MockActivityEnvironment().run(acts.persistWebhookState, {
+    await runIn(new MockActivityEnvironment(), acts.persistWebhookState, {
       state: state(w, {}),
       events: [{ kind: 'enabled', threshold: 10, count: 0, seq: 2 }],
     });
@@ -147,7 +147,7 @@ describe('webhook entity activities', () => {
 
   it('persistWebhookState answers true for a webhook that was deleted, and stores no notification', async () => {
     const id = randomUUID();
-    const gone = await new MockActivityEnvironment().run(acts.persistWebhookState, {
+    const gone = await runIn(new MockActivityEnvironment(), acts.persistWebhookState, {
       state: state({ id }, {}),
       events: [{ kind: 'warning', threshold: 50, count: 5, seq: 1 }],
     });
@@ -175,7 +175,7 @@ describe('webhook entity activities', () => {
       const beats: unknown[] = [];
       env.on('heartbeat', (d: unknown) => beats.push(d));
       const from = h.temporal.calls.length;
-      const n = await env.run(acts.signalWebhookJobs, { webhookId: w.id, action: 'replay', requestId: 'req-1', since: null });
+      const n = await runIn(env, acts.signalWebhookJobs, { webhookId: w.id, action: 'replay', requestId: 'req-1', since: null });
       assert.equal(n, 150);
       const calls = h.temporal.calls.slice(from);
       assert.equal(calls.length, 150);
@@ -197,7 +197,7 @@ describe('webhook entity activities', () => {
       const failed = await jobsOf(w, 5, 'failed');
       const env = new MockActivityEnvironment({ heartbeatDetails: { after: failed[1] } });
       const from = h.temporal.calls.length;
-      assert.equal(await env.run(acts.signalWebhookJobs, { webhookId: w.id, action: 'replay', requestId: 'req-2', since: null }), 3);
+      assert.equal(await runIn(env, acts.signalWebhookJobs, { webhookId: w.id, action: 'replay', requestId: 'req-2', since: null }), 3);
       assert.deepEqual(
         h.temporal.calls.slice(from).map((c) => c.workflowId),
         failed.slice(2).map(jobWorkflowId),
@@ -209,7 +209,7 @@ describe('webhook entity activities', () => {
       const waiting = await jobsOf(w, 3, 'retrying');
       await jobsOf(w, 2, 'failed');
       const from = h.temporal.calls.length;
-      assert.equal(await new MockActivityEnvironment().run(acts.signalWebhookJobs, { webhookId: w.id, action: 'stop', requestId: 'req-3', since: null }), 3);
+      assert.equal(await runIn(new MockActivityEnvironment(), acts.signalWebhookJobs, { webhookId: w.id, action: 'stop', requestId: 'req-3', since: null }), 3);
       assert.deepEqual(
         h.temporal.calls.slice(from),
         waiting.map((id) => ({ kind: 'signal', workflowId: jobWorkflowId(id), signal: wakeJobSignal.name })),
@@ -218,7 +218,7 @@ describe('webhook entity activities', () => {
       // A job whose workflow already closed refuses the wake; the others still get theirs.
       h.temporal.fail = new Error('workflow execution already completed');
       try {
-        assert.equal(await new MockActivityEnvironment().run(acts.signalWebhookJobs, { webhookId: w.id, action: 'stop', requestId: 'req-4', since: null }), 3);
+        assert.equal(await runIn(new MockActivityEnvironment(), acts.signalWebhookJobs, { webhookId: w.id, action: 'stop', requestId: 'req-4', since: null }), 3);
       } finally {
         h.temporal.fail = null;
       }
@@ -226,7 +226,7 @@ describe('webhook entity activities', () => {
 
     it('answers 0 for a webhook that is gone', async () => {
       const input: WebhookFanoutInput = { webhookId: randomUUID(), action: 'replay', requestId: 'r', since: null };
-      assert.equal(await new MockActivityEnvironment().run(acts.signalWebhookJobs, input), 0);
+      assert.equal(await runIn(new MockActivityEnvironment(), acts.signalWebhookJobs, input), 0);
     });
   });
 });

@@ -4,6 +4,8 @@
 // injections (the Temporal client, metrics, the browser). The fakes record
 // what they were asked, so a test asserts on the signal an entity would get.
 import { randomBytes } from 'node:crypto';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import type { Agent } from 'undici';
 import type { ActivityDeps } from '../../activities/deps';
 import type { PageRenderer } from '../../src/capture/browser';
@@ -137,4 +139,18 @@ export async function startActivityHarness(env: Record<string, string> = {}): Pr
       await database.drop();
     },
   };
+}
+
+/**
+ * env.run with the input checked against the activity's own parameter: run()
+ * infers its argument types from the argument, which widens literal fields
+ * ('replay' to string) and then refuses the activity.
+ */
+export function runIn<I, R>(env: MockActivityEnvironment, activity: (input: I) => Promise<R>, input: I): Promise<R> {
+  return env.run(activity, input);
+}
+
+/** A MockActivityEnvironment whose SDK logger keeps quiet about the failures a test provokes on purpose. */
+export function quietActivityEnv(info?: ConstructorParameters<typeof MockActivityEnvironment>[0]): MockActivityEnvironment {
+  return new MockActivityEnvironment(info, { logger: new DefaultLogger('ERROR') });
 }
