@@ -1,13 +1,16 @@
-import type { Client } from '@temporalio/client';
 import type { Dispatcher } from 'undici';
-import type { BrowserPool } from '../src/capture/browser';
+import type { PageRenderer } from '../src/capture/browser';
 import type { CaptureSlots } from '../src/concurrency/slots';
 import type { Config } from '../src/config';
 import type { Db } from '../src/db/pool';
 import type { Logger } from '../src/logger';
-import type { Metrics } from '../src/metrics';
+import type { MetricsRecorder } from '../src/metrics';
+import type { WorkflowStarter } from '../src/temporal/client';
 
-/** What activities are built from; tests pass real ones of their own. */
+/**
+ * What activities are built from. Each collaborator is typed by the narrow
+ * interface activities use, so a test's fake is checked against it.
+ */
 export interface ActivityDeps {
   db: Db;
   /**
@@ -22,11 +25,11 @@ export interface ActivityDeps {
   webhookHttp: Dispatcher;
   scrapeHttp: Dispatcher;
   /** For updates to webhook entities and signals to jobs. */
-  temporal: Client;
+  temporal: WorkflowStarter;
   /** Chromium for screenshots and render_js. */
-  browser: BrowserPool;
+  browser: PageRenderer;
   /** The plan's concurrency limit: a capture runs only while it holds a slot. */
   slots: CaptureSlots;
   /** The process's Prometheus metrics: deliveries, finished jobs, disables. */
-  metrics: Metrics;
+  metrics: MetricsRecorder;
 }

@@ -22,13 +22,17 @@ export type DeliveryOutcome = 'success' | 'failure';
 /** Why a webhook was disabled: its entity reached the failure threshold, or someone disabled it. */
 export type DisableReason = 'consecutive_failures' | 'manual';
 
-export interface Metrics {
-  registry: Registry;
+/** What the service counts; activities are handed only this. */
+export interface MetricsRecorder {
   /** One delivery attempt that was sent (named webhooks and crawl events alike). */
   delivery(outcome: DeliveryOutcome, durationMs: number): void;
   /** A job reached its final status. */
   jobFinished(kind: string, status: string): void;
   webhookDisabled(reason: DisableReason): void;
+}
+
+export interface Metrics extends MetricsRecorder {
+  registry: Registry;
   /** The Prometheus text of every metric; the queue depth is read from the database now. */
   render(): Promise<{ contentType: string; text: string }>;
 }

@@ -37,6 +37,11 @@ export interface PageOptions {
   timeoutMs: number;
 }
 
+/** Pages to render in: what a capture needs of the browser (BrowserPool is one). */
+export interface PageRenderer {
+  withPage<T>(opts: PageOptions, fn: (page: Page, seen: PageGuardLog) => Promise<T>, signal?: AbortSignal): Promise<T>;
+}
+
 /**
  * One Chromium per worker process, a fresh context per job, at most
  * `concurrency` pages at once; a browser that died is launched again on the
@@ -44,7 +49,7 @@ export interface PageOptions {
  * the SSRF guard holds for sub-resources, redirects and WebSockets as it
  * does for plain scrapes.
  */
-export class BrowserPool {
+export class BrowserPool implements PageRenderer {
   private browser: Promise<Browser> | null = null;
   private proxy: Promise<GuardProxy> | null = null;
   private active = 0;

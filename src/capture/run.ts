@@ -2,12 +2,12 @@ import type { Dispatcher } from 'undici';
 import type { Job, JobResult } from '../db/rows';
 import { AddressRefusedError, RedirectError, RequestTimeoutError, request } from '../net/httpClient';
 import { convertContent } from '../content/convert';
-import { BrowserUnavailableError, type BrowserPool } from './browser';
+import { BrowserUnavailableError, type PageRenderer } from './browser';
 import { CaptureError, IMAGE_CONTENT_TYPES, renderPage, takeScreenshot, type ImageFormat } from './screenshot';
 
 export interface CaptureDeps {
   http: Dispatcher;
-  browser: BrowserPool;
+  browser: PageRenderer;
   timeoutMs: number;
   maxBytes: number;
   signal?: AbortSignal;

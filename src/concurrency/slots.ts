@@ -1,15 +1,15 @@
-import type { Client } from '@temporalio/client';
 import type { Db, DbClient } from '../db/pool';
 import { acquireCaptureSlot, enqueueCapture, fillCaptureSlots, releaseCaptureSlot, releaseCaptureSlotsByPrefix, type SlotState } from '../db/repositories/captureSlots';
 import { concurrencyOf } from '../db/repositories/projects';
 import type { Project } from '../db/rows';
 import type { Logger } from '../logger';
+import type { WorkflowStarter } from '../temporal/client';
 import { holderWorkflowId } from '../shared/names';
 import { slotGrantedSignal } from '../shared/workflowApi';
 
 export interface CaptureSlotsDeps {
   db: Db;
-  temporal: Client;
+  temporal: WorkflowStarter;
   logger: Logger;
   /** A lease's life without release: the capture activity's own limit, so only a vanished holder outlives it. */
   ttlMs: number;
@@ -23,6 +23,17 @@ export type SlotProject = Pick<Project, 'id' | 'plan' | 'concurrency'>;
 
 const GRANT_TTL_MS = 15 * 60_000;
 
+/** A project's capture slots (see createCaptureSlots); written out so a test's fake is checked against it. */
+export interface CaptureSlots {
+  /** CAPTURE_CONCURRENCY=plan: the limit applies. */
+  readonly enabled: boolean;
+  acquire(project: SlotProject, holder: string, wait: boolean, db?: Db | DbClient): Promise<SlotState>;
+  enqueue(project: SlotProject, holder: string, db: DbClient): Promise<void>;
+  release(project: SlotProject, holder: string): Promise<void>;
+  releaseAll(project: SlotProject, prefix: string): Promise<void>;
+  refill(project: SlotProject): Promise<void>;
+}
+
 /**
  * The plan's concurrency limit: a capture runs only while it holds one of
  * its project's C slots (leases in PostgreSQL, see 005_capture_slots).
@@ -30,7 +41,7 @@ const GRANT_TTL_MS = 15 * 60_000;
  * that order; a job that asks while its turn has not come is woken by a
  * signal to its workflow when it is granted one. Nothing polls.
  */
-export function createCaptureSlots(deps: CaptureSlotsDeps) {
+export function createCaptureSlots(deps: CaptureSlotsDeps): CaptureSlots {
   const request = (project: SlotProject, holder: string) => ({
     projectId: project.id,
     holder,
@@ -92,5 +103,3 @@ export function createCaptureSlots(deps: CaptureSlotsDeps) {
     },
   };
 }
-
-export type CaptureSlots = ReturnType<typeof createCaptureSlots>;

@@ -1,10 +1,11 @@
-import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Job } from '../db/rows';
 import { JOB_TRANSITIONS } from '../shared/jobStatus';
 import { jobWorkflowId } from '../shared/names';
 import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME, SA_WEBHOOK_NAME } from '../shared/searchAttributes';
 import { replayJobSignal } from '../shared/workflowApi';
+import type { WorkflowStarter } from './client';
 import { buildJobWorkflowInput } from './jobInput';
 
 /**
@@ -19,7 +20,7 @@ import { buildJobWorkflowInput } from './jobInput';
  * jobs whose delivery failed.
  */
 export async function replayJob(
-  client: Client,
+  client: WorkflowStarter,
   settings: Pick<Config, 'webhook' | 'scrape' | 'temporal'>,
   job: Pick<Job, 'id' | 'kind' | 'webhook_id' | 'webhook_name'>,
   projectName: string,
