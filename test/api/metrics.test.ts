@@ -34,7 +34,7 @@ function parseExposition(text: string): { types: Map<string, string>; samples: S
   for (const line of text.slice(0, -1).split('\n')) {
     if (line === '') continue;
     let m: RegExpExecArray | null;
-    if ((m = new RegExp(`^# HELP (${name}) .*$`).exec(line))) continue;
+    if (new RegExp(`^# HELP (${name}) .*$`).test(line)) continue;
     if ((m = new RegExp(`^# TYPE (${name}) (counter|gauge|histogram|summary|untyped)$`).exec(line))) {
       assert.ok(!types.has(m[1]!), `TYPE declared twice: ${m[1]}`);
       types.set(m[1]!, m[2]!);
