@@ -240,8 +240,12 @@ describe('GET /metrics', () => {
         const r = await fetch(`http://127.0.0.1:${sdkPort}/metrics`).catch(() => null);
         return r?.ok && pollers.test(await r.text()) ? true : undefined;
       }, 30_000);
-      // Our own registry stays on METRICS_PORT, apart from the SDK's.
-      const ours = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      // Our own registry stays on METRICS_PORT, apart from the SDK's. Its
+      // server may start listening a moment after the worker polls.
+      const ours = await until(async () => {
+        const r = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).catch(() => null);
+        return r?.ok ? r.text() : undefined;
+      }, 10_000);
       assert.match(ours, /^# TYPE hookshot_deliveries_total counter$/m);
       assert.doesNotMatch(ours, /^temporal_num_pollers/m);
       child.kill('SIGTERM');
