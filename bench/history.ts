@@ -4,6 +4,7 @@
 // p50/p95 over BENCH_HISTORY_REQUESTS sequential requests each. Aim: < 200 ms.
 // Part of `npm run bench`; `node dist/bench/history.js` runs it alone.
 import { randomBytes } from 'node:crypto';
+import net, { type AddressInfo } from 'node:net';
 import pg from 'pg';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/logger';
@@ -119,10 +120,9 @@ if (require.main === module) {
     await admin.connect();
     await admin.query(`CREATE DATABASE "${dbName}"`);
     const dbUrl = Object.assign(new URL(ADMIN_DB), { pathname: `/${dbName}` }).toString();
-    const net = await import('node:net');
     const port = await new Promise<number>((resolve) => {
       const s = net.createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as import('node:net').AddressInfo).port;
+        const p = (s.address() as AddressInfo).port;
         s.close(() => resolve(p));
       });
     });

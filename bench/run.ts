@@ -7,7 +7,7 @@
 // (BENCH_SOAK_SECONDS, default 600), capture, a crawl and the dashboard.
 // Writes bench/results/<time>.json, .md (the report) and .svg (its chart).
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync, copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -42,7 +42,6 @@ const WAL = ['journal_mode=WAL', 'synchronous=NORMAL'];
 
 /** Resident memory of this process's descendants whose command line matches. */
 function childRss(match: string): number {
-  const { readdirSync, readFileSync } = require('node:fs') as typeof import('node:fs');
   const parents = new Map<number, number>();
   const rss = new Map<number, number>();
   const cmd = new Map<number, string>();

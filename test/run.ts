@@ -56,7 +56,7 @@ async function main() {
   const cliPath = await resolveTemporalCli(process.env.TEMPORAL_CLI);
   // Made here, not in a test file: Node reads NODE_EXTRA_CA_CERTS only when a process starts.
   const tls = generateTestTls();
-  let code = 1;
+  let code: number;
   try {
     code = await (unitOnly
       ? runFiles(files, { ...tls.env, HOOKSHOT_TEST_TEMPORAL_CLI: cliPath })

@@ -74,9 +74,13 @@ export class BrowserPool implements PageRenderer {
     }
   }
 
+  /** The one guard proxy of this pool, started with the first browser. */
+  private guardProxy(): Promise<GuardProxy> {
+    return (this.proxy ??= startGuardProxy({ guard: this.o.guard, http: this.o.http, maxBytes: this.o.maxBytes, timeoutMs: 60_000 }));
+  }
+
   private async launch(): Promise<Browser> {
-    this.proxy ??= startGuardProxy({ guard: this.o.guard, http: this.o.http, maxBytes: this.o.maxBytes, timeoutMs: 60_000 });
-    const proxy = await this.proxy;
+    const proxy = await this.guardProxy();
     const b = await chromium
       .launch({
       executablePath: this.o.chromiumPath,
@@ -125,7 +129,7 @@ export class BrowserPool implements PageRenderer {
       });
       context.setDefaultTimeout(opts.timeoutMs);
       context.setDefaultNavigationTimeout(opts.timeoutMs);
-      const proxy = await this.proxy!;
+      const proxy = await this.guardProxy();
       const since = performance.now();
       const seen: PageGuardLog = { refusedSince: () => proxy.refusedSince(since) };
       const page = await context.newPage();

@@ -43,7 +43,7 @@ export async function startGuardProxy(opts: { guard: AddressGuard; http: Dispatc
   const sockets = new Set<Socket>();
 
   // Plain http:// requests arrive in absolute form.
-  const server = http.createServer(async (req, res) => {
+  const forward = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = req.url ?? '';
     if (!/^http:\/\//i.test(url)) {
       res.writeHead(400).end('absolute http:// URL expected');
@@ -80,6 +80,12 @@ export async function startGuardProxy(opts: { guard: AddressGuard; http: Dispatc
         res.writeHead(502, { 'content-type': 'text/plain' }).end(`upstream failed: ${(err as Error).message}`);
       }
     }
+  };
+  // node:http ignores a listener's promise: a throw left in the error answer
+  // itself (a URL that does not parse, an answer already started) would be an
+  // unhandled rejection, which ends the process. It ends the exchange instead.
+  const server = http.createServer((req, res) => {
+    forward(req, res).catch(() => res.destroy());
   });
 
   // https:// and WebSockets tunnel through CONNECT host:port.
@@ -87,15 +93,14 @@ export async function startGuardProxy(opts: { guard: AddressGuard; http: Dispatc
     sockets.add(client);
     client.on('close', () => sockets.delete(client));
     client.on('error', () => undefined);
-    const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(req.url ?? '');
-    if (!m) {
+    const [, hostname, port] = /^\[?([^\]]+?)\]?:(\d+)$/.exec(req.url ?? '') ?? [];
+    if (hostname === undefined || port === undefined) {
       client.end('HTTP/1.1 400 Bad Request\r\n\r\n');
       return;
     }
-    const [, hostname, port] = m;
-    connect({ hostname: hostname!, host: hostname!, protocol: 'http:', port: port! } as Parameters<typeof connect>[0], (err, upstream) => {
+    connect({ hostname, host: hostname, protocol: 'http:', port } as Parameters<typeof connect>[0], (err, upstream) => {
       if (err || !upstream) {
-        if (err instanceof AddressRefusedError) remember({ url: null, hostname: hostname!, port: port!, reason: err.reason });
+        if (err instanceof AddressRefusedError) remember({ url: null, hostname, port, reason: err.reason });
         client.end(`HTTP/1.1 ${err instanceof AddressRefusedError ? '403 Forbidden' : '502 Bad Gateway'}\r\n\r\n`);
         return;
       }

@@ -161,7 +161,7 @@ export async function runCapture(job: Job, deps: CaptureDeps): Promise<CaptureOu
     // activity so Temporal runs it again on a freshly launched browser.
     if (err instanceof BrowserUnavailableError) throw err;
     if (/has been closed|Target closed|browser has disconnected/i.test((err as Error).message ?? '')) {
-      throw new Error(`browser crashed during the capture: ${(err as Error).message.split('\n')[0]}`);
+      throw new Error(`browser crashed during the capture: ${(err as Error).message.split('\n')[0]}`, { cause: err });
     }
     if (err instanceof CaptureError) return fail(err.code, err.message);
     if (err instanceof AddressRefusedError) return fail('ADDRESS_REFUSED', `refused by the address guard: ${err.reason}`);

@@ -96,7 +96,7 @@ function grabUnlessNavigating<T>(grab: () => Promise<T>, watch: MainFrameWatch, 
 
 /** Loads the page and waits as asked; returns the main response's status. */
 async function loadPage(page: Page, { url, waitForSelector, renderingWait }: RenderOptions, loaded: () => void): Promise<number | null> {
-  let status: number | null = null;
+  let status: number | null;
   try {
     const res = await page.goto(url, { waitUntil: 'load' });
     status = res?.status() ?? null;
@@ -171,4 +171,4 @@ export async function takeScreenshot(page: Page, p: ScreenshotParams): Promise<B
   }
 }
 
-const firstLine = (m: string) => m.split('\n')[0]!.slice(0, 300);
+const firstLine = (m: string) => (m.split('\n')[0] ?? '').slice(0, 300);

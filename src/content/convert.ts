@@ -36,7 +36,7 @@ export const NOT_JSON = 'ERR::SCRAPE::NOT_JSON';
 /** The lowercase `type/subtype` of a Content-Type header, or null. */
 export function mimeType(contentType: string | null): string | null {
   if (!contentType) return null;
-  const m = contentType.split(';', 1)[0]!.trim().toLowerCase();
+  const m = contentType.split(';', 1)[0].trim().toLowerCase();
   return m === '' ? null : m;
 }
 
@@ -284,7 +284,7 @@ function createTurndown(baseUrl: string | undefined): TurndownService {
       const node = dom(n);
       const src = node.getAttribute('src');
       if (!src || /^data:/i.test(src.trim())) return '';
-      const alt = (node.getAttribute('alt') ?? '').replace(/\s+/g, ' ').trim().replace(/([\[\]\\])/g, '\\$1');
+      const alt = (node.getAttribute('alt') ?? '').replace(/\s+/g, ' ').trim().replace(/([[\]\\])/g, '\\$1');
       return `![${alt}](${escapeDestination(resolveUrl(src, baseUrl))}${titlePart(node)})`;
     },
   });

@@ -32,10 +32,9 @@ const hasChildren = (n: AnyNode): n is ParentNode & AnyNode => 'children' in n &
 /** Every node under `root`, depth-first in document order, without recursion (pages may nest deeply). */
 function* walk(root: ParentNode): Generator<AnyNode> {
   const stack: AnyNode[] = [...root.children].reverse();
-  while (stack.length > 0) {
-    const n = stack.pop()!;
+  for (let n = stack.pop(); n !== undefined; n = stack.pop()) {
     yield n;
-    if (hasChildren(n)) for (let i = n.children.length - 1; i >= 0; i--) stack.push(n.children[i]!);
+    if (hasChildren(n)) for (let i = n.children.length - 1; i >= 0; i--) stack.push(n.children[i]);
   }
 }
 
@@ -102,12 +101,12 @@ export function exceedsNesting(html: string, max: number = MAX_HTML_NESTING): bo
     if (gt === -1) return false;
     const selfClosing = html.charCodeAt(gt - 1) === 0x2f; // '/'
     tag.lastIndex = gt + 1;
-    const name = m[2]!.toLowerCase();
+    const name = m[2].toLowerCase();
     if (NEVER_NEST.has(name)) continue;
     if (m[1] === '/') {
       for (let i = stack.length - 1; i >= Math.max(0, stack.length - CLOSE_SEARCH); i--) {
         if (stack[i] !== name) continue;
-        for (let j = i; j < stack.length; j++) if (isForeign(stack[j]!)) foreign--;
+        for (let j = i; j < stack.length; j++) if (isForeign(stack[j])) foreign--;
         stack.length = i;
         break;
       }

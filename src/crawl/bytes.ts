@@ -12,8 +12,7 @@ export function utf8Prefix(text: string, maxBytes: number): { text: string; cut:
   if (text.length * 3 <= maxBytes) return { text, cut: false };
   let bytes = 0;
   let i = 0;
-  while (i < text.length) {
-    const cp = text.codePointAt(i)!;
+  for (let cp = text.codePointAt(i); cp !== undefined; cp = text.codePointAt(i)) {
     const n = utf8Length(cp);
     if (bytes + n > maxBytes) return { text: text.slice(0, i), cut: true };
     bytes += n;

@@ -91,7 +91,7 @@ class CharSet {
     return new CharSet(w);
   }
   has(c: number): boolean {
-    return c >= 0 && c < 128 && (this.w[c >> 5]! & (1 << (c & 31))) !== 0;
+    return c >= 0 && c < 128 && (this.w[c >> 5] & (1 << (c & 31))) !== 0;
   }
   union(o: CharSet): CharSet {
     return new CharSet([this.w[0] | o.w[0], this.w[1] | o.w[1], this.w[2] | o.w[2], this.w[3] | o.w[3]]);
@@ -103,9 +103,9 @@ class CharSet {
     return ((this.w[0] & o.w[0]) | (this.w[1] & o.w[1]) | (this.w[2] & o.w[2]) | (this.w[3] & o.w[3])) !== 0;
   }
   caseFolded(): CharSet {
-    let s: CharSet = this;
-    for (let c = 65; c <= 90; c++) if (this.has(c) || this.has(c + 32)) s = s.withRange(c, c).withRange(c + 32, c + 32);
-    return s;
+    let letters = CharSet.empty();
+    for (let c = 65; c <= 90; c++) if (this.has(c) || this.has(c + 32)) letters = letters.withRange(c, c).withRange(c + 32, c + 32);
+    return this.union(letters);
   }
 }
 
@@ -186,7 +186,7 @@ class PatternParser {
 
   private atom(): Item {
     const s = this.s;
-    const c = s[this.i]!;
+    const c = s[this.i];
     if (c === '(') {
       if (['(?=', '(?!', '(?<=', '(?<!'].some((p) => s.startsWith(p, this.i))) {
         throw new Unsafe('look-around assertions are not supported');
@@ -233,7 +233,7 @@ class PatternParser {
     const one = (code: number) => ({ set: CharSet.of(code), code });
     const many = (set: CharSet) => ({ set, code: null });
     const s = this.s;
-    const n = s[this.i + 1]!;
+    const n = s[this.i + 1];
     const hex = (len: number) => {
       const h = s.slice(this.i, this.i + len);
       return h.length === len && /^[0-9a-fA-F]+$/.test(h) ? parseInt(h, 16) : null;
@@ -385,7 +385,7 @@ function firstOfItem(it: Item): CharSet {
       ? it.set
       : it.kind === 'assert'
         ? EMPTY
-        : it.body.reduce((acc, b) => acc.union(followSets(b, EMPTY)[0]!), EMPTY);
+        : it.body.reduce((acc, b) => acc.union(followSets(b, EMPTY)[0]), EMPTY);
   return it.first;
 }
 
@@ -398,8 +398,8 @@ function followSets(seq: Seq, follow: CharSet): CharSet[] {
   const out = new Array<CharSet>(seq.length + 1);
   out[seq.length] = follow;
   for (let k = seq.length - 1; k >= 0; k--) {
-    const it = seq[k]!;
-    out[k] = nullableItem(it) ? firstOfItem(it).union(out[k + 1]!) : firstOfItem(it);
+    const it = seq[k];
+    out[k] = nullableItem(it) ? firstOfItem(it).union(out[k + 1]) : firstOfItem(it);
   }
   return out;
 }
@@ -465,9 +465,9 @@ function workOfSeq(seq: Seq, rest: number, follow: CharSet, restOk: boolean): nu
   let work = rest;
   let ok = restOk;
   for (let k = seq.length - 1; k >= 0; k--) {
-    const it = seq[k]!;
+    const it = seq[k];
     const okFromHere = ok && alwaysEmpty(it);
-    work = okFromHere ? 1 : workOfItem(it, work, after[k + 1]!, ok);
+    work = okFromHere ? 1 : workOfItem(it, work, after[k + 1], ok);
     ok = okFromHere;
   }
   return work;
@@ -512,7 +512,7 @@ function anchored(seq: Seq): boolean {
 function splitInlineFlags(pattern: string): { body: string; flags: string } | null {
   const m = /^\(\?([a-zA-Z]+)\)/.exec(pattern);
   if (!m) return { body: pattern, flags: '' };
-  const letters = m[1]!;
+  const letters = m[1];
   if (!/^[ism]+$/.test(letters)) return null;
   return { body: pattern.slice(m[0].length), flags: [...new Set(letters)].join('') };
 }
@@ -550,7 +550,7 @@ export function compilePattern(source: string): CompilePatternResult {
   let rewritten = body;
   const offsets = parser.topBranchStarts;
   for (let b = branches.length - 1; b >= 0; b--) {
-    const seq = branches[b]!;
+    const seq = branches[b];
     if (!anchored(seq) && startsWithDotStar(seq)) {
       rewritten = `${rewritten.slice(0, offsets[b])}^${rewritten.slice(offsets[b])}`;
       seq.unshift({ kind: 'assert', start: true, quant: null });

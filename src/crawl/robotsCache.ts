@@ -129,7 +129,10 @@ export function createRobotsCache(opts: RobotsCacheOptions): RobotsCache {
       },
     );
     entries.set(origin, entry);
-    while (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
+    for (const oldest of entries.keys()) {
+      if (entries.size <= maxEntries) break;
+      entries.delete(oldest);
+    }
     return entry;
   }
 

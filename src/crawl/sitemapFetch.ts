@@ -140,13 +140,12 @@ export async function collectSitemapUrls(
   else enqueue(`${origin}/sitemap.xml`);
   for (const s of robotsSitemaps) enqueue(s);
 
-  while (queue.length > 0) {
+  for (let url = queue.shift(); url !== undefined; url = queue.shift()) {
     if (out.urls.length >= maxUrls || out.read.length >= maxSitemaps) {
       out.truncated = true;
-      if (out.read.length >= maxSitemaps) out.problems.push({ url: queue[0]!, problem: `not read: more than ${maxSitemaps} sitemaps (${queue.length} left)` });
+      if (out.read.length >= maxSitemaps) out.problems.push({ url, problem: `not read: more than ${maxSitemaps} sitemaps (${queue.length + 1} left)` });
       break;
     }
-    const url = queue.shift()!;
     out.read.push(url);
     const fetched = await fetchSitemap(url, deps, opts, maxBytes);
     if (!fetched.ok) {

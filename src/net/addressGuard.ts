@@ -202,7 +202,7 @@ function v4What(ip: ipaddr.IPv4): string | null {
 }
 
 type Embedded = { v4: ipaddr.IPv4; form: string };
-const v4At = (bytes: number[], at: number[]) => new ipaddr.IPv4(at.map((i) => bytes[i]!));
+const v4At = (bytes: number[], at: number[]) => new ipaddr.IPv4(at.map((i) => bytes[i]));
 
 /** Forms that are the same host as the embedded IPv4 (allow-list applies to it). */
 function sameHostV4(ip: ipaddr.IPv6): Embedded | null {

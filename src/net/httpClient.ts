@@ -10,7 +10,7 @@ import * as dns from 'node:dns';
 import type { Socket } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { Agent, buildConnector, request as undiciRequest, type Dispatcher } from 'undici';
-import { AddressGuard, AddressRefusedError, normalizeIpLiteral } from './addressGuard';
+import { type AddressGuard, AddressRefusedError, normalizeIpLiteral } from './addressGuard';
 
 export { AddressRefusedError };
 
@@ -119,7 +119,9 @@ export function createGuardedConnector(opts: GuardedAgentOptions): buildConnecto
         const verdict = guard.check(address);
         if (!verdict.allowed) return fail(new AddressRefusedError(hostname, address, verdict.reason));
         // Dial the normalised literal so net.connect never resolves anything itself.
-        judged.push(normalizeIpLiteral(address)!);
+        const dialled = normalizeIpLiteral(address);
+        if (dialled === null) return fail(new AddressRefusedError(hostname, address, `${address} is not an IP address`));
+        judged.push(dialled);
       }
       // SNI must carry the name, never an IP (RFC 6066); certificate checks follow it.
       const servername = connOpts.servername || (literal === null ? hostname.replace(/\.$/, '') : undefined);
@@ -128,7 +130,7 @@ export function createGuardedConnector(opts: GuardedAgentOptions): buildConnecto
         dial(
           {
             ...connOpts,
-            hostname: judged[i]!, // the judged address is what gets dialled
+            hostname: judged[i], // the judged address is what gets dialled
             servername,
           },
           (err, socket) => {

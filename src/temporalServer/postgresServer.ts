@@ -224,7 +224,7 @@ async function schemaVersion(databaseUrl: string, db: string): Promise<string | 
   await c.connect();
   try {
     const { rows } = await c.query<{ exists: boolean }>(`SELECT to_regclass('schema_version') IS NOT NULL AS exists`);
-    if (!rows[0]!.exists) return null;
+    if (!rows[0]?.exists) return null;
     const v = await c.query<{ curr_version: string }>('SELECT curr_version FROM schema_version WHERE version_partition = 0 AND db_name = $1', [db]);
     return v.rows[0]?.curr_version ?? null;
   } finally {
@@ -263,8 +263,8 @@ async function registerNamespace(
       try {
         return await fn();
       } catch (err) {
-        if (server.exitCode() !== undefined) throw new Error(`temporal server exited (code ${server.exitCode()}):\n${server.tail()}`);
-        if (Date.now() > deadline) throw new Error(`${what} did not succeed within 120 s: ${(err as Error).message}`);
+        if (server.exitCode() !== undefined) throw new Error(`temporal server exited (code ${server.exitCode()}):\n${server.tail()}`, { cause: err });
+        if (Date.now() > deadline) throw new Error(`${what} did not succeed within 120 s: ${(err as Error).message}`, { cause: err });
         await sleep(500);
       }
     }

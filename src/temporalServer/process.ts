@@ -15,11 +15,11 @@ async function runTemporalBinScript(args: string[], env: NodeJS.ProcessEnv, what
   // stderr, so a new user sees why the first start is slow.
   const child = spawn('bash', [script, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (code !== 0) throw new Error(`cannot obtain ${what} (scripts/temporal-bin.sh exited ${code}; see above)`);
   const lines = out.trim().split('\n');
-  return lines[lines.length - 1]!.trim();
+  return lines[lines.length - 1].trim();
 }
 
 /**

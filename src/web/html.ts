@@ -6,7 +6,7 @@
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' };
 
 export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"'`]/g, (c) => ESCAPES[c]!);
+  return s.replace(/[&<>"'`]/g, (c) => ESCAPES[c]);
 }
 
 /** Markup this module made: inserted as it is into another template. */
@@ -28,8 +28,8 @@ function render(v: Value): string {
 
 /** html`<p>${userText}</p>`: values are escaped; Html values and arrays of them are inserted. */
 export function html(strings: TemplateStringsArray, ...values: Value[]): Html {
-  let out = strings[0]!;
-  for (let i = 0; i < values.length; i++) out += render(values[i]!) + strings[i + 1]!;
+  let out = strings[0];
+  for (let i = 0; i < values.length; i++) out += render(values[i]) + strings[i + 1];
   return new Html(out);
 }
 

@@ -56,7 +56,11 @@ function isSafeString(s: string): boolean {
 function collectStrings(v: unknown, out: string[]): void {
   if (typeof v === 'string') out.push(v);
   else if (Array.isArray(v)) for (const x of v) collectStrings(x, out);
-  else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) (out.push(k), collectStrings(x, out));
+  else if (v && typeof v === 'object')
+    for (const [k, x] of Object.entries(v)) {
+      out.push(k);
+      collectStrings(x, out);
+    }
 }
 
 function requestStrings(req: Req): string[] {
@@ -856,7 +860,7 @@ describe('API fuzzing (fast-check)', () => {
                 return asQuery
                   ? { method: 'POST', path: `${base}/replay${replayEntries.length ? `?${toQuery(replayEntries)}` : ''}` }
                   : { method: 'POST', path: `${base}/replay`, body: objectText(replayEntries) };
-              default:
+              case 'GET':
                 return { method: 'GET', path: base };
             }
           })();

@@ -34,7 +34,7 @@ function parseExposition(text: string): { types: Map<string, string>; samples: S
   for (const line of text.slice(0, -1).split('\n')) {
     if (line === '') continue;
     let m: RegExpExecArray | null;
-    if ((m = new RegExp(`^# HELP (${name}) .*$`).exec(line))) continue;
+    if (new RegExp(`^# HELP (${name}) .*$`).test(line)) continue;
     if ((m = new RegExp(`^# TYPE (${name}) (counter|gauge|histogram|summary|untyped)$`).exec(line))) {
       assert.ok(!types.has(m[1]!), `TYPE declared twice: ${m[1]}`);
       types.set(m[1]!, m[2]!);
@@ -240,8 +240,12 @@ describe('GET /metrics', () => {
         const r = await fetch(`http://127.0.0.1:${sdkPort}/metrics`).catch(() => null);
         return r?.ok && pollers.test(await r.text()) ? true : undefined;
       }, 30_000);
-      // Our own registry stays on METRICS_PORT, apart from the SDK's.
-      const ours = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      // Our own registry stays on METRICS_PORT, apart from the SDK's. Its
+      // server may start listening a moment after the worker polls.
+      const ours = await until(async () => {
+        const r = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).catch(() => null);
+        return r?.ok ? r.text() : undefined;
+      }, 10_000);
       assert.match(ours, /^# TYPE hookshot_deliveries_total counter$/m);
       assert.doesNotMatch(ours, /^temporal_num_pollers/m);
       child.kill('SIGTERM');

@@ -62,8 +62,8 @@ describe('fault: PostgreSQL restarted under load', () => {
         const loops = Array.from({ length: SUBMITTERS }, loop);
 
         let stoppedAt = 0;
-        let downAt = 0;
-        let heldAtStop = 0;
+        let downAt: number;
+        let heldAtStop: number;
         let acceptingAt = 0;
         let upAt = 0;
         try {

@@ -37,7 +37,7 @@ function openssl(dir: string, args: string[]): void {
     execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (err) {
     const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
-    throw new Error(`openssl ${args[0]} failed while making the test certificates: ${stderr || (err as Error).message}`);
+    throw new Error(`openssl ${args[0]} failed while making the test certificates: ${stderr || (err as Error).message}`, { cause: err });
   }
 }
 
@@ -105,7 +105,7 @@ export function testTls(): TestTls {
     const read = (f: string) => readFileSync(path.join(dir, f), 'utf8');
     cached = { key: read(FILES.key), cert: read(FILES.cert), ca: read(FILES.ca) };
   } catch (err) {
-    throw new Error(`test TLS material in ${dir} is unreadable (${(err as Error).message}); was the run's temp dir removed?`);
+    throw new Error(`test TLS material in ${dir} is unreadable (${(err as Error).message}); was the run's temp dir removed?`, { cause: err });
   }
   return cached;
 }

@@ -16,7 +16,7 @@ const SHOW_CHARS = 256 * 1024;
 const INFLATE_MAX = 8 * 1024 * 1024;
 const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/gif']);
 
-export const isShownImage = (contentType: string) => IMAGE_TYPES.has(contentType.split(';')[0]!.trim().toLowerCase());
+export const isShownImage = (contentType: string) => IMAGE_TYPES.has(contentType.split(';')[0].trim().toLowerCase());
 
 export const bytes = (n: number): string =>
   n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`;
@@ -47,7 +47,7 @@ export function payloadText(p: Pick<PayloadView, 'content_type' | 'content_encod
   } catch (err) {
     return { text: p.body.toString('utf8'), note: `could not decompress (${(err as Error).message}); shown as stored` };
   }
-  const type = p.content_type.split(';')[0]!.trim().toLowerCase();
+  const type = p.content_type.split(';')[0].trim().toLowerCase();
   if (type === 'application/json' || type.endsWith('+json')) {
     try {
       return { text: JSON.stringify(JSON.parse(raw.toString('utf8')), null, 2), note: null };

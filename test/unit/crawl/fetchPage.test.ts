@@ -59,7 +59,7 @@ describe('scrapePage: formats', () => {
     assert.doesNotMatch(h, /<script|<style|<noscript|<!--|secret|turn on js/);
     assert.match(h, /^<!doctype html>/i);
     assert.match(h, /<nav>.*Nav.*<\/nav>/s);
-    assert.match(h, /<title> The\n  Page <\/title>/);
+    assert.match(h, /<title> The\n {2}Page <\/title>/);
     assert.deepEqual(r.document.links, r.links);
   });
 

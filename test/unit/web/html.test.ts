@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { escapeHtml, html, Html } from '../../../src/web/html';
+import { escapeHtml, html, type Html } from '../../../src/web/html';
 
 describe('html templates', () => {
   it('escape every interpolated value, attributes included', () => {
