@@ -29,12 +29,15 @@ export function createCrawlActivities(deps: ActivityDeps) {
   // Compiled scopes hold RegExps, so they are compiled here, once per crawl per worker.
   const scopes = new Map<string, CrawlScope | null>();
   const scopeOf = (crawl: Crawl): CrawlScope | null => {
-    if (!scopes.has(crawl.id)) {
-      if (scopes.size > 1000) scopes.delete(scopes.keys().next().value!);
-      const compiled = crawl.url ? compileScope(crawl.url, crawl.options.scope) : null;
-      scopes.set(crawl.id, compiled?.ok ? compiled.scope : null);
-    }
-    return scopes.get(crawl.id)!;
+    const known = scopes.get(crawl.id);
+    if (known !== undefined) return known;
+    // Oldest first (a Map keeps insertion order): a bound, not an LRU.
+    const oldest = scopes.keys().next();
+    if (scopes.size > 1000 && !oldest.done) scopes.delete(oldest.value);
+    const compiled = crawl.url ? compileScope(crawl.url, crawl.options.scope) : null;
+    const scope = compiled?.ok ? compiled.scope : null;
+    scopes.set(crawl.id, scope);
+    return scope;
   };
   const policyFor = (crawl: Crawl, url: string): Promise<RobotsPolicy | null> =>
     crawl.options.ignoreRobotsTxt ? Promise.resolve(null) : robots.policyFor(url, crawl.options.robotsUserAgent ?? undefined);
@@ -84,7 +87,7 @@ export function createCrawlActivities(deps: ActivityDeps) {
     async seedCrawl({ crawlId }: { crawlId: string }): Promise<void> {
       const crawl = await getCrawl(db, crawlId);
       if (!crawl) throw crawlNotFound(crawlId);
-      let seeds: PageSeed[] = [];
+      const seeds: PageSeed[] = [];
       if (crawl.kind === 'crawl' && crawl.url && crawl.options.sitemap !== 'skip') {
         const scope = scopeOf(crawl);
         const policy = await policyFor(crawl, crawl.url);
@@ -103,7 +106,6 @@ export function createCrawlActivities(deps: ActivityDeps) {
       }
       const seq = await startCrawlEvents(db, crawlId, seeds);
       logger.info({ crawlId, kind: crawl.kind, sitemapPages: seeds.length }, 'crawl started');
-      seeds = [];
       if (seq !== null) await announce(crawlId, seq);
     },
 

@@ -106,7 +106,7 @@ export function createWebhookActivities(deps: ActivityDeps) {
           );
         }
         signalled += page.length;
-        after = page[page.length - 1]!.id;
+        after = page.at(-1)?.id ?? after;
         heartbeat({ after });
       }
       logger.info({ webhookId: input.webhookId, action: input.action, signalled }, 'webhook jobs signalled');

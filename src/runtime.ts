@@ -90,8 +90,7 @@ class StopStack {
 
   /** Runs every stop, newest first; one that fails is logged and the rest still run. */
   async stopAll(): Promise<void> {
-    while (this.stops.length) {
-      const stop = this.stops.pop()!;
+    for (let stop = this.stops.pop(); stop; stop = this.stops.pop()) {
       await stop().catch((err) => this.logger.error({ err }, 'error during shutdown'));
     }
   }
@@ -147,10 +146,12 @@ async function ensureTemporal(config: Config, logger: Logger, stack: StopStack):
   if (config.temporal.address) return { address: config.temporal.address, uiUrl: null };
   if (config.temporal.store === 'postgres') {
     const t0 = Date.now();
+    // Set whenever the store is postgres with no TEMPORAL_ADDRESS (config refuses otherwise).
+    const databaseUrl = config.temporal.databaseUrl;
+    if (!databaseUrl) throw new Error('TEMPORAL_STORE=postgres needs a database for Temporal (TEMPORAL_DATABASE_URL)');
     const server = await startPostgresTemporal({
       tools: await resolveTemporalTools(),
-      // Set whenever the store is postgres with no TEMPORAL_ADDRESS (config refuses otherwise).
-      databaseUrl: config.temporal.databaseUrl!,
+      databaseUrl,
       port: config.temporal.port,
       uiPort: config.temporal.uiPort,
       namespace: config.temporal.namespace,
@@ -239,7 +240,9 @@ async function startApi(
   deps: { db: Db; temporal: Client; slots: CaptureSlots; metrics: Metrics },
 ): Promise<string> {
   const app = createApp({ ...deps, config, logger });
-  const server = http.createServer(app.callback());
+  // Koa's callback settles its own promise (errors go to its error handler).
+  const handle = app.callback();
+  const server = http.createServer((req, res) => void handle(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

@@ -192,9 +192,9 @@ export async function webhookWorkflow(input: WebhookWorkflowInput): Promise<void
       if (gone) return; // the webhook was deleted meanwhile
       continue;
     }
-    if (fanouts.length > 0) {
+    const f = fanouts.shift();
+    if (f !== undefined) {
       // Only the start is awaited; the child outlives this run (continue-as-new).
-      const f = fanouts.shift()!;
       try {
         await startChild(webhookFanoutWorkflow, {
           workflowId: webhookFanoutWorkflowId(f.webhookId, f.action, f.requestId),

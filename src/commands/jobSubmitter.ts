@@ -84,7 +84,7 @@ export class JobSubmitter {
         ? claimIdempotencyKey(c, { projectId: s.project.id, env: s.env, key: s.idempotency.key, requestHash: s.idempotency.requestHash, jobId })
         : Promise.resolve(null);
     const repeat = (hit: IdempotencyHit): SubmitOutcome => {
-      if (hit.request_hash !== s.idempotency!.requestHash) {
+      if (hit.request_hash !== s.idempotency?.requestHash) {
         throw new AppError('ERR::IDEMPOTENCY::KEY_REUSED', 'this Idempotency-Key was used for a different request in the last 24 hours');
       }
       return { type: 'repeat', hit };
@@ -113,7 +113,10 @@ export class JobSubmitter {
       if (hit) return repeat(hit);
       const handle = await this.startOrExplain(s, jobId, null);
       await this.awaitResult(s.kind, jobId, handle);
-      return { type: 'finished', job: (await getJob(db, jobId))!, result: await getResult(db, jobId) };
+      const job = await getJob(db, jobId);
+      // Only a deleted project removes it, and that takes its keys (this caller's) with it.
+      if (!job) throw new AppError('ERR::JOB::NOT_FOUND', `job ${jobId} no longer exists`);
+      return { type: 'finished', job, result: await getResult(db, jobId) };
     }
 
     const webhookName = s.webhookName;

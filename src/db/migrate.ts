@@ -24,7 +24,7 @@ export async function migrate(db: Db, migrations = MIGRATIONS): Promise<string[]
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
-        throw new Error(`migration ${m.id} failed: ${(err as Error).message}`);
+        throw new Error(`migration ${m.id} failed: ${(err as Error).message}`, { cause: err });
       }
       applied.push(m.id);
     }

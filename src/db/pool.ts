@@ -33,3 +33,14 @@ export async function withTransaction<T>(db: Db, fn: (c: DbClient) => Promise<T>
     client.release();
   }
 }
+
+/**
+ * The row a query always yields (an aggregate, a RETURNING of an upsert).
+ * Its absence is a bug in the query, said plainly rather than as a
+ * TypeError further on.
+ */
+export function onlyRow<T>(rows: readonly T[]): T {
+  const [row] = rows;
+  if (row === undefined) throw new Error('query returned no row where one is always expected');
+  return row;
+}

@@ -5,6 +5,8 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 export function parseDuration(text: string): number | null {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
   if (!m) return null;
-  const ms = Math.round(Number(m[1]) * UNIT_MS[m[2]!]!);
+  const unit = UNIT_MS[m[2] ?? ''];
+  if (unit === undefined) return null;
+  const ms = Math.round(Number(m[1]) * unit);
   return ms > 0 ? ms : null;
 }

@@ -27,7 +27,7 @@ export const eventDeliveryWorkflowId = (eventUuid: string) => `event:${eventUuid
  * so one crawl holds several slots; a grant wakes the workflow before '#'.
  */
 export const crawlPageHolder = (crawlUuid: string, pageId: number) => `${crawlWorkflowId(crawlUuid)}#${pageId}`;
-export const holderWorkflowId = (holder: string) => holder.split('#', 1)[0]!;
+export const holderWorkflowId = (holder: string): string => holder.split('#', 1)[0] ?? holder;
 
 /** A bulk replay or stop run for one webhook; the request id makes a repeat start nothing new. */
 export const webhookFanoutWorkflowId = (webhookUuid: string, action: string, requestId: string) =>

@@ -22,8 +22,7 @@ export function createOutcomeReporter(send: SendOutcomes, maxBatch = 200) {
   }
   const queues = new Map<string, { busy: boolean; waiting: Waiting[] }>();
 
-  const pump = async (webhookId: string) => {
-    const q = queues.get(webhookId)!;
+  const pump = async (webhookId: string, q: { busy: boolean; waiting: Waiting[] }) => {
     q.busy = true;
     while (q.waiting.length > 0) {
       const batch = q.waiting.splice(0, maxBatch);
@@ -45,8 +44,9 @@ export function createOutcomeReporter(send: SendOutcomes, maxBatch = 200) {
     report(webhookId: string, outcome: AttemptOutcome): Promise<void> {
       let q = queues.get(webhookId);
       if (!q) queues.set(webhookId, (q = { busy: false, waiting: [] }));
-      const done = new Promise<void>((resolve, reject) => q!.waiting.push({ outcome, resolve, reject }));
-      if (!q.busy) void pump(webhookId);
+      const queue = q;
+      const done = new Promise<void>((resolve, reject) => queue.waiting.push({ outcome, resolve, reject }));
+      if (!queue.busy) void pump(webhookId, queue);
       return done;
     },
   };

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../pool';
+import { onlyRow } from '../pool';
 import type { Env } from '../rows';
 
 /** 32 random bytes, hex: the HMAC key of X-Firecrawl-Signature. */
@@ -13,7 +14,7 @@ export async function getEventSecret(db: Db, projectId: string, env: Env): Promi
      RETURNING secret`,
     [projectId, env, newEventSecret()],
   );
-  return rows[0]!.secret;
+  return onlyRow(rows).secret;
 }
 
 /** A new secret; the old one stops signing at once. */
@@ -24,7 +25,7 @@ export async function rotateEventSecret(db: Db, projectId: string, env: Env): Pr
      RETURNING secret`,
     [projectId, env, newEventSecret()],
   );
-  return rows[0]!.secret;
+  return onlyRow(rows).secret;
 }
 
 /** Capture slots of the project held now. */
@@ -33,5 +34,5 @@ export async function countSlotsHeld(db: Db, projectId: string): Promise<number>
     'SELECT count(*)::int AS n FROM capture_leases WHERE project_id = $1 AND expires_at > clock_timestamp()',
     [projectId],
   );
-  return rows[0]!.n;
+  return onlyRow(rows).n;
 }

@@ -1,4 +1,4 @@
-import { withTransaction, type Db, type DbClient } from '../pool';
+import { withTransaction, type Db, type DbClient, onlyRow } from '../pool';
 
 type Q = Db | DbClient;
 
@@ -31,7 +31,7 @@ export async function acquireCaptureSlot(db: Q, r: SlotRequest & { wait: boolean
     'SELECT state, woken FROM capture_slot_acquire($1, $2, $3, $4, $5, $6)',
     [r.projectId, r.holder, r.limit, r.ttlMs, r.grantTtlMs, r.wait],
   );
-  return rows[0]!;
+  return onlyRow(rows);
 }
 
 /** Frees the holder's slot or its place in line; returns the parked holders granted the freed slots. */
@@ -42,7 +42,7 @@ export async function releaseCaptureSlot(db: Q, r: SlotRequest): Promise<string[
     r.limit,
     r.grantTtlMs,
   ]);
-  return rows[0]!.woken;
+  return onlyRow(rows).woken;
 }
 
 /** Hands free slots to the line (after a limit was raised); returns the parked holders granted. */
@@ -50,7 +50,7 @@ export function fillCaptureSlots(db: Db, r: Omit<SlotRequest, 'holder' | 'ttlMs'
   return withTransaction(db, async (c) => {
     await c.query('SELECT capture_slots_lock($1)', [r.projectId]);
     const { rows } = await c.query<{ woken: string[] }>('SELECT capture_slots_fill($1, $2, $3) AS woken', [r.projectId, r.limit, r.grantTtlMs]);
-    return rows[0]!.woken;
+    return onlyRow(rows).woken;
   });
 }
 
@@ -66,6 +66,6 @@ export function releaseCaptureSlotsByPrefix(db: Db, r: Omit<SlotRequest, 'holder
     await c.query('DELETE FROM capture_leases WHERE project_id = $1 AND holder LIKE $2', [r.projectId, like]);
     await c.query('DELETE FROM capture_waiters WHERE project_id = $1 AND holder LIKE $2', [r.projectId, like]);
     const { rows } = await c.query<{ woken: string[] }>('SELECT capture_slots_fill($1, $2, $3) AS woken', [r.projectId, r.limit, r.grantTtlMs]);
-    return rows[0]!.woken;
+    return onlyRow(rows).woken;
   });
 }

@@ -2,6 +2,7 @@
 // event workflow reads and records. Events are stored in the crawl's own
 // transactions (crawls.ts), which hold the crawl row's lock for gapless seqs.
 import type { Db, DbClient } from '../pool';
+import { onlyRow } from '../pool';
 import type { Attempt, Crawl, CrawlEvent } from '../rows';
 
 type Q = Db | DbClient;
@@ -17,7 +18,7 @@ export async function listEvents(db: Q, crawlId: string, fromSeq: number, limit:
 
 export async function maxEventSeq(db: Q, crawlId: string): Promise<number> {
   const { rows } = await db.query<{ seq: number }>('SELECT coalesce(max(seq), -1)::int AS seq FROM crawl_events WHERE crawl_id = $1', [crawlId]);
-  return rows[0]!.seq;
+  return onlyRow(rows).seq;
 }
 
 /** One event with what sending it needs: the crawl's webhook, its project, and the same attempt if already recorded. */

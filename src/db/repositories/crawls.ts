@@ -6,6 +6,7 @@
 // reads, and the events' delivery).
 import { randomUUID } from 'node:crypto';
 import type { Db, DbClient } from '../pool';
+import { onlyRow } from '../pool';
 import { withTransaction } from '../pool';
 import type { Crawl, Env, PageDocument } from '../rows';
 import type { CrawlStatus, CrawlEventType } from '../../shared/names';
@@ -59,7 +60,7 @@ async function insertPages(c: DbClient, crawlId: string, seeds: PageSeed[], room
      SELECT count(*)::int AS n FROM ins`,
     [crawlId, take.map((s) => s.url), take.map((s) => s.canonical), take.map((s) => s.depth), room],
   );
-  const n = rows[0]!.n;
+  const n = onlyRow(rows).n;
   if (n > 0) await c.query('UPDATE crawls SET total = total + $2, updated_at = now() WHERE id = $1', [crawlId, n]);
   return n;
 }
@@ -123,7 +124,7 @@ async function appendEvent(
     'SELECT coalesce(max(seq) + 1, 0)::int AS seq, clock_timestamp() AS now FROM crawl_events WHERE crawl_id = $1',
     [crawl.id],
   );
-  const { seq, now } = rows[0]!;
+  const { seq, now } = onlyRow(rows);
   const id = randomUUID();
   const name = `${crawl.kind}.${type}`;
   const payload = {
@@ -164,7 +165,7 @@ export async function startCrawlEvents(db: Db, crawlId: string, sitemapSeeds: Pa
     const crawl = await lockCrawl(c, crawlId);
     if (!crawl) return null;
     const { rows } = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM crawl_events WHERE crawl_id = $1 AND event LIKE '%.started'`, [crawlId]);
-    if (rows[0]!.n > 0) return null;
+    if (onlyRow(rows).n > 0) return null;
     if (sitemapSeeds.length) await insertPages(c, crawlId, sitemapSeeds, crawl.page_limit - crawl.total);
     return appendEvent(c, crawl, 'started', { success: true });
   });

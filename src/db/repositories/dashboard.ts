@@ -3,6 +3,7 @@
 // every list is a keyset page on an index, so a webhook with a long history
 // costs the same on page 1 and page 500.
 import type { Db, DbClient } from '../pool';
+import { onlyRow } from '../pool';
 import type { Attempt, Crawl, Env } from '../rows';
 
 type Q = Db | DbClient;
@@ -78,7 +79,7 @@ export async function attemptNeighbours(db: Q, webhookId: string, newestId: numb
             EXISTS (SELECT 1 FROM delivery_attempts WHERE webhook_id = $1 AND id < $3) AS older`,
     [webhookId, newestId, oldestId],
   );
-  return rows[0]!;
+  return onlyRow(rows);
 }
 
 /** Every attempt of a job, newest first (a job has at most a few series of the ladder). */

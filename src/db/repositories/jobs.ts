@@ -1,4 +1,5 @@
 import type { Db, DbClient } from '../pool';
+import { onlyRow } from '../pool';
 import type { Attempt, Env, Job, JobResult, Project, SentPayload, Webhook } from '../rows';
 import { DELIVERY_END_CODES } from '../../errors';
 import { INITIAL_JOB_STATUS, JOB_TRANSITIONS, type JobTransition, type JobTransitionRule } from '../../shared/jobStatus';
@@ -246,7 +247,7 @@ export async function countFailedDeliveries(db: Q, webhookId: string, since: str
     `SELECT count(*)::int AS n FROM jobs WHERE webhook_id = $1 AND delivery_status = 'failed' AND ($2::timestamptz IS NULL OR created_at >= $2)`,
     [webhookId, since],
   );
-  return rows[0]!.n;
+  return onlyRow(rows).n;
 }
 
 /**

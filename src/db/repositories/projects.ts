@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Db, DbClient } from '../pool';
+import { onlyRow } from '../pool';
 import type { Env, Plan, Project } from '../rows';
 
 export const QUEUE_LIMITS: Record<Plan, number> = {
@@ -32,7 +33,7 @@ export async function createProject(db: Q, p: { name: string; plan: Plan; alert_
     `INSERT INTO projects (id, name, plan, alert_url) VALUES ($1, $2, $3, $4) RETURNING *`,
     [randomUUID(), p.name, p.plan, p.alert_url ?? null],
   );
-  return rows[0]!;
+  return onlyRow(rows);
 }
 
 export async function getProjectById(db: Q, id: string): Promise<Project | null> {
@@ -116,7 +117,7 @@ export async function bootstrapDefaultProject(db: Db): Promise<{ test: string; l
     // Serialises concurrent first boots (api + worker) on the same database.
     await client.query('LOCK TABLE projects IN SHARE ROW EXCLUSIVE MODE');
     const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM projects');
-    if (rows[0]!.n > 0) {
+    if (onlyRow(rows).n > 0) {
       await client.query('ROLLBACK');
       return null;
     }

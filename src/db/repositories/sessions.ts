@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../pool';
+import { onlyRow } from '../pool';
 import type { DashboardSession, Env, Project } from '../rows';
 
 const hash = (token: string) => createHash('sha256').update(token).digest();
@@ -11,7 +12,7 @@ export async function appSecret(db: Db, name: string): Promise<string> {
      ON CONFLICT (name) DO UPDATE SET name = app_secrets.name RETURNING value`,
     [name, randomBytes(32).toString('hex')],
   );
-  return rows[0]!.value;
+  return onlyRow(rows).value;
 }
 
 /** A new session for the key's scope; returns its token (for the cookie) and CSRF token. */

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { withTransaction, type Db, type DbClient } from '../pool';
+import { withTransaction, type Db, type DbClient, onlyRow } from '../pool';
 import type { Attempt, Env, Webhook } from '../rows';
 import type { StoredWebhookState } from '../../shared/contracts/webhook';
 
@@ -94,7 +94,8 @@ export async function deleteWebhookIfIdle(client: DbClient, w: Pick<Webhook, 'id
     `SELECT count(*)::int AS n FROM jobs WHERE webhook_id = $1 AND delivery_status = 'pending'`,
     [w.id],
   );
-  if (rows[0]!.n > 0) return { deleted: false, pending: rows[0]!.n };
+  const pending = onlyRow(rows).n;
+  if (pending > 0) return { deleted: false, pending };
   await client.query('DELETE FROM webhooks WHERE id = $1', [w.id]);
   return { deleted: true, pending: 0 };
 }
