@@ -119,7 +119,7 @@ const FirecrawlErrorSchema = {
   },
 };
 
-const pathParams = (path: string) => [...path.matchAll(/:([A-Za-z_]+)/g)].map((m) => m[1]!);
+const pathParams = (path: string) => [...path.matchAll(/:([A-Za-z_]+)/g)].flatMap(([, name]) => (name === undefined ? [] : [name]));
 export const openApiPath = (path: string) => path.replace(/:([A-Za-z_]+)/g, '{$1}');
 
 function inputSchema(schema: z.ZodType) {
@@ -167,8 +167,8 @@ export function buildOpenApi(config: Config) {
       const ref = op.firecrawl ? '#/components/schemas/FirecrawlError' : '#/components/schemas/Error';
       responses[e] = { description: 'Error', content: { 'application/json': { schema: { $ref: ref } } } };
     }
-    paths[openApiPath(op.path)] ??= {};
-    paths[openApiPath(op.path)]![op.method] = {
+    const item = (paths[openApiPath(op.path)] ??= {});
+    item[op.method] = {
       summary: op.summary,
       tags: [op.tag],
       operationId: `${op.method}${op.path.replace(/[/:-]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,

@@ -55,8 +55,8 @@ const MAX_DEPTH = 32;
 /** Iterative, so the check itself cannot overflow the stack. */
 function depthExceeds(root: unknown, max: number): boolean {
   const stack: Array<[unknown, number]> = [[root, 1]];
-  while (stack.length) {
-    const [v, d] = stack.pop()!;
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [v, d] = top;
     if (v === null || typeof v !== 'object') continue;
     if (d > max) return true;
     for (const child of Object.values(v)) stack.push([child, d + 1]);

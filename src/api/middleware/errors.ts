@@ -16,6 +16,13 @@ const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
   501: 'ERR::API::NOT_IMPLEMENTED',
 };
 
+// Statuses the router leaves without a body, and how the error names the request.
+const ROUTER_STATUSES: Partial<Record<number, { code: ErrorCode; what: string }>> = {
+  404: { code: 'ERR::API::NOT_FOUND', what: 'no route for' },
+  405: { code: 'ERR::API::METHOD_NOT_ALLOWED', what: 'method not allowed:' },
+  501: { code: 'ERR::API::NOT_IMPLEMENTED', what: 'method not allowed:' },
+};
+
 /**
  * Every failure leaves as {code, message, http_code, retryable, error_id},
  * never with a stack. The error_id is new for each error and is in the log
@@ -27,10 +34,10 @@ export function errorMiddleware(logger: Logger): Koa.Middleware<AppState> {
     ctx.set('X-Request-Id', ctx.state.requestId);
     try {
       await next();
-      if (ctx.body === undefined && (ctx.status === 404 || ctx.status === 405 || ctx.status === 501)) {
+      const unanswered = ctx.body === undefined ? ROUTER_STATUSES[ctx.status] : undefined;
+      if (unanswered) {
         // Unmatched route, or the router's allowedMethods() (which has set Allow).
-        const what = ctx.status === 404 ? 'no route for' : 'method not allowed:';
-        throw new AppError(HTTP_CODES[ctx.status]!, `${what} ${ctx.method} ${ctx.path}`);
+        throw new AppError(unanswered.code, `${unanswered.what} ${ctx.method} ${ctx.path}`);
       }
     } catch (err) {
       const errorId = randomUUID();

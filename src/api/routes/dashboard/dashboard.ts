@@ -7,6 +7,7 @@ import type { ApiDeps, AppState, Ctx } from '../../context';
 import { findKeyScope } from '../../../db/repositories/projects';
 import { loginPage } from '../../../web/pages/auth';
 import type { Html } from '../../../web/html';
+import type { DashboardSession } from '../../../db/rows';
 import { requireCsrf, requireSession, safeNext, type Sessions } from '../../../web/session';
 import { repoRoot } from '../../../repoRoot';
 import { LoginForm } from './schema';
@@ -21,6 +22,16 @@ export interface DashboardDeps extends ApiDeps {
 export interface DashboardGuards {
   signedIn: Koa.Middleware<AppState>;
   csrf: Koa.Middleware<AppState>;
+}
+
+/**
+ * The signed-in user of a route behind `signedIn` (or one that set the
+ * session itself). Its absence is a routing bug, not a client error.
+ */
+export function sessionOf(ctx: { state: AppState }): DashboardSession {
+  const { session } = ctx.state;
+  if (!session) throw new Error('a dashboard page was reached without a session: is the route missing the signedIn guard?');
+  return session;
 }
 
 /** Sends a page (already escaped by its templates). */

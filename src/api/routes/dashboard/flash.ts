@@ -17,6 +17,8 @@ export type Flash = { kind: 'ok' | 'error'; text: string } | null;
 
 export function flashOf(ctx: Ctx): Flash {
   const q = ctx.query;
+  // A repeated ?flash= (an array) is no flash, like a missing one.
+  if (typeof q.flash !== 'string') return null;
   switch (q.flash) {
     case 'replayed':
       return { kind: 'ok', text: 'Replay requested: the job is delivered again, and its new attempts appear here.' };
@@ -32,6 +34,8 @@ export function flashOf(ctx: Ctx): Flash {
 }
 
 /** A small positive integer from the query (page sizes, cursors), or the fallback. */
+export function intParam(v: unknown, fallback: number, min: number, max: number): number;
+export function intParam(v: unknown, fallback: number | null, min: number, max: number): number | null;
 export function intParam(v: unknown, fallback: number | null, min: number, max: number): number | null {
   if (typeof v !== 'string' || !/^\d{1,15}$/.test(v)) return fallback;
   const n = Number(v);

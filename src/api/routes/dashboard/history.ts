@@ -7,7 +7,7 @@ import { failedDeliveriesReplayer } from '../../../commands/failedDeliveriesRepl
 import { findWebhookInScope } from '../../../commands/scope';
 import { historyPage } from '../../../web/pages/history';
 import { decompress, isShownImage } from '../../../web/pages/attempts';
-import { sendPage, type DashboardDeps, type DashboardGuards } from './dashboard';
+import { sendPage, sessionOf, type DashboardDeps, type DashboardGuards } from './dashboard';
 import { flashOf, intParam } from './flash';
 
 const DEFAULT_PAGE = 20;
@@ -20,11 +20,11 @@ const MAX_PAGE = 100;
 export function mountHistoryPages(r: Router<AppState>, deps: DashboardDeps, g: DashboardGuards): void {
   const { db } = deps;
 
-  const load = (ctx: { state: AppState; params: Record<string, string> }) => findWebhookInScope(db, ctx.state.session!, ctx.params.name!);
+  const load = (ctx: { state: AppState; params: Record<string, string> }) => findWebhookInScope(db, sessionOf(ctx), ctx.params.name);
 
   r.get('/dashboard/webhooks/:name', g.signedIn, async (ctx) => {
     const w = await load(ctx);
-    const limit = intParam(ctx.query.limit, DEFAULT_PAGE, 1, MAX_PAGE)!;
+    const limit = intParam(ctx.query.limit, DEFAULT_PAGE, 1, MAX_PAGE);
     const before = intParam(ctx.query.before, null, 1, Number.MAX_SAFE_INTEGER);
     const after = before === null ? intParam(ctx.query.after, null, 0, Number.MAX_SAFE_INTEGER) : null;
     const { rows, more } = await pageWebhookAttempts(db, w.id, { before, after, limit });
@@ -32,9 +32,11 @@ export function mountHistoryPages(r: Router<AppState>, deps: DashboardDeps, g: D
     const link = (k: 'before' | 'after', id: number) => `${base}?${k}=${id}${limit !== DEFAULT_PAGE ? `&limit=${limit}` : ''}`;
     let newer: string | null = null;
     let older: string | null = null;
-    if (rows.length > 0) {
-      const newest = rows[0]!.id;
-      const oldest = rows[rows.length - 1]!.id;
+    const [first] = rows;
+    const last = rows.at(-1);
+    if (first && last) {
+      const newest = first.id;
+      const oldest = last.id;
       // The far end of the page read is known from its extra row; the near
       // end only matters when we came from somewhere (a cursor was given).
       const near = before !== null || after !== null ? await attemptNeighbours(db, w.id, newest, oldest) : { newer: false, older: more };
@@ -48,7 +50,7 @@ export function mountHistoryPages(r: Router<AppState>, deps: DashboardDeps, g: D
     sendPage(
       ctx,
       historyPage({
-        session: ctx.state.session!,
+        session: sessionOf(ctx),
         webhook: w,
         attempts: rows,
         failedJobs: await countFailedDeliveries(db, w.id, null),
@@ -62,11 +64,11 @@ export function mountHistoryPages(r: Router<AppState>, deps: DashboardDeps, g: D
 
   // POST /webhooks/:name/replay's command; a refusal (disabled) goes back to the page with its reason.
   r.post('/dashboard/webhooks/:name/replay', g.signedIn, g.csrf, async (ctx) => {
-    const name = ctx.params.name!;
+    const name = ctx.params.name;
     const back = `/dashboard/webhooks/${encodeURIComponent(name)}`;
     let n: number;
     try {
-      n = (await failedDeliveriesReplayer(deps, { scope: ctx.state.session!, name, since: null })).failedDeliveries;
+      n = (await failedDeliveriesReplayer(deps, { scope: sessionOf(ctx), name, since: null })).failedDeliveries;
     } catch (err) {
       if (!(err instanceof AppError && err.code === 'ERR::WEBHOOK::DISABLED')) throw err;
       ctx.status = 303;
@@ -79,7 +81,7 @@ export function mountHistoryPages(r: Router<AppState>, deps: DashboardDeps, g: D
   // The image a screenshot delivery sent, for the history's thumbnail. Only
   // raster types are served, with nosniff: stored bytes never run as a page.
   r.get('/dashboard/attempts/:id/payload', g.signedIn, async (ctx) => {
-    const s = ctx.state.session!;
+    const s = sessionOf(ctx);
     const id = intParam(ctx.params.id, null, 1, Number.MAX_SAFE_INTEGER);
     const p = id === null ? null : await attemptPayloadInScope(db, id, s.project.id, s.env);
     if (!p || !isShownImage(p.content_type)) {

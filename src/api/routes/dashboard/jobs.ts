@@ -10,7 +10,7 @@ import { jobReplayer } from '../../../commands/jobReplayer';
 import { jobNotFound } from '../../../commands/scope';
 import { jobPage } from '../../../web/pages/job';
 import { errorPage } from '../../../web/pages/auth';
-import { sendPage, type DashboardDeps, type DashboardGuards } from './dashboard';
+import { sendPage, sessionOf, type DashboardDeps, type DashboardGuards } from './dashboard';
 import { flashOf, isRefusal, UUID_RE } from './flash';
 
 /**
@@ -21,7 +21,7 @@ export function mountJobPages(r: Router<AppState>, deps: DashboardDeps, g: Dashb
   const { db, config } = deps;
 
   const render = async (ctx: Ctx, uuid: string) => {
-    const s = ctx.state.session!;
+    const s = sessionOf(ctx);
     const job = UUID_RE.test(uuid) ? await getJobInScope(db, uuid, s.project.id, s.env) : null;
     if (!job) throw jobNotFound(uuid);
     const [result, attempts] = await Promise.all([getResult(db, job.id), jobAttemptViews(db, job.id)]);
@@ -40,12 +40,12 @@ export function mountJobPages(r: Router<AppState>, deps: DashboardDeps, g: Dashb
     );
   };
 
-  r.get('/dashboard/jobs/:uuid', g.signedIn, (ctx) => render(ctx, ctx.params.uuid!));
+  r.get('/dashboard/jobs/:uuid', g.signedIn, (ctx) => render(ctx, ctx.params.uuid));
 
   // Like POST /jobs/:uuid/replay; `from` only picks which of our pages to go back to.
   r.post('/dashboard/jobs/:uuid/replay', g.signedIn, g.csrf, async (ctx) => {
-    const s = ctx.state.session!;
-    const uuid = ctx.params.uuid!;
+    const s = sessionOf(ctx);
+    const uuid = ctx.params.uuid;
     // Read here as well as in the command: where to go back to depends on it, refused or not.
     const job = UUID_RE.test(uuid) ? await getJobInScope(db, uuid, s.project.id, s.env) : null;
     if (!job) throw jobNotFound(uuid);
@@ -68,7 +68,7 @@ export function mountJobPages(r: Router<AppState>, deps: DashboardDeps, g: Dashb
   r.get('/jobs/:uuid', async (ctx, next) => {
     ctx.vary('Accept');
     if (ctx.accepts('application/json', 'text/html') !== 'text/html') return next();
-    const uuid = ctx.params.uuid!;
+    const uuid = ctx.params.uuid;
     const session = await deps.sessions.read(ctx);
     if (!session) {
       ctx.status = 303;

@@ -59,7 +59,11 @@ function loadAssets(): Map<string, Asset> {
 }
 
 function page(assets: Map<string, Asset>): Asset {
-  const href = (name: string) => `/docs/${name}?v=${assets.get(name)!.version}`;
+  const href = (name: string) => {
+    const a = assets.get(name);
+    if (!a) throw new Error(`the docs page links ${name}, which loadAssets did not load`);
+    return `/docs/${name}?v=${a.version}`;
+  };
   const html = `<!doctype html>
 <html lang="en">
 <head>
@@ -104,7 +108,7 @@ export function docsRoutes(): Router<AppState> {
   // The page names the current asset versions, so it is revalidated every time.
   r.get('/docs', (ctx) => send(ctx, html, 'no-cache'));
   r.get('/docs/:asset', (ctx) => {
-    const a = assets.get(ctx.params.asset!);
+    const a = assets.get(ctx.params.asset);
     if (!a) throw new AppError('ERR::API::NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
     send(ctx, a, 'public, max-age=86400');
   });

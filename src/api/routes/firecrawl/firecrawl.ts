@@ -46,7 +46,12 @@ export function firecrawlRoutes(deps: ApiDeps): Router<AppState> {
     const sizes = await listCrawlDocumentSizes(db, crawl.id, skip, limit + 1);
     let n = 0;
     let bytes = 0;
-    while (n < Math.min(limit, sizes.length) && (n === 0 || bytes + sizes[n]! <= STATUS_PAGE_MAX_BYTES)) bytes += sizes[n++]!;
+    for (const size of sizes.slice(0, limit)) {
+      // The first document is sent however large it is: a page is never empty.
+      if (n > 0 && bytes + size > STATUS_PAGE_MAX_BYTES) break;
+      bytes += size;
+      n++;
+    }
     const data = n > 0 ? await listCrawlDocuments(db, crawl.id, skip, n) : [];
     // `next` only when finished documents follow: the v1 client pages while
     // the key exists (null is fatal to it), and v2 follows any next, even

@@ -262,6 +262,13 @@ function readShared(limits: CrawlRequestLimits, body: CrawlShape | BatchShape) {
   };
 }
 
+/** The canonical form of a URL normalizeUrl has already accepted, which cannot fail to normalize again. */
+function canonicalOf(url: string, ignoreQuery: boolean): string {
+  const canonical = canonicalUrl(url, undefined, { ignoreQuery });
+  if (canonical === null) throw new Error(`${url} was accepted as a URL once but does not normalize again`);
+  return canonical;
+}
+
 const SCOPE_KEYS = ['includePaths', 'excludePaths', 'regexOnFullURL', 'maxDepth', 'maxDiscoveryDepth', 'allowBackwardLinks', 'crawlEntireDomain', 'allowSubdomains', 'allowExternalLinks'] as const;
 
 function readCrawl(limits: CrawlRequestLimits, apiVersion: ApiVersion, c: CrawlShape): CrawlRequest {
@@ -272,12 +279,12 @@ function readCrawl(limits: CrawlRequestLimits, apiVersion: ApiVersion, c: CrawlS
   if (!compiled.ok) {
     // scope.ts names the field as text (`includePaths[2]`) and starts its message with it.
     const { field, message } = compiled.error;
-    const m = /^(\w+)(?:\[(\d+)\])?$/.exec(field);
-    const path = m ? (m[2] === undefined ? [m[1]!] : [m[1]!, Number(m[2])]) : [field];
+    const [, name, index]: (string | undefined)[] = /^(\w+)(?:\[(\d+)\])?$/.exec(field) ?? [];
+    const path = name === undefined ? [field] : index === undefined ? [name] : [name, Number(index)];
     refuse(path, message.startsWith(`${field} `) ? message.slice(field.length + 1) : message);
   }
   const startUrl = compiled.scope.startUrl;
-  const canonical = canonicalUrl(startUrl, undefined, { ignoreQuery: options.ignoreQueryParameters })!;
+  const canonical = canonicalOf(startUrl, options.ignoreQueryParameters);
   // v2's sitemap wins; v1's ignoreSitemap is its "skip".
   const sitemap = c.sitemap ?? (c.ignoreSitemap === true ? 'skip' : 'include');
   return {
@@ -307,7 +314,7 @@ function readBatch(limits: CrawlRequestLimits, apiVersion: ApiVersion, b: BatchS
       invalidURLs.push(typeof u === 'string' ? u : (JSON.stringify(u) ?? String(u)));
       return;
     }
-    const canonical = canonicalUrl(norm.url, undefined, { ignoreQuery: options.ignoreQueryParameters })!;
+    const canonical = canonicalOf(norm.url, options.ignoreQueryParameters);
     if (seen.has(canonical)) return;
     seen.add(canonical);
     seeds.push({ url: norm.url, canonical, depth: 0 });

@@ -4,6 +4,7 @@ import type { Notice } from '../../../db/rows';
 import type { ApiDeps, AppState } from '../../context';
 import { requireKey, scopeOf } from '../../middleware/auth';
 import { withInput } from '../../middleware/validate';
+import { keysetPage } from '../../keysetPage';
 import { ListNotifications } from './schema';
 
 export const presentNotice = (n: Notice) => ({
@@ -21,8 +22,8 @@ export function notificationRoutes({ db }: ApiDeps): Router<AppState> {
   r.get('/', withInput(ListNotifications, async (ctx, q) => {
     const { project, env } = scopeOf(ctx);
     const rows = await listNotices(db, project.id, env, { before: q.cursor, limit: q.limit + 1 });
-    const page = rows.slice(0, q.limit);
-    ctx.body = { notifications: page.map(presentNotice), next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null };
+    const { page, last } = keysetPage(rows, q.limit);
+    ctx.body = { notifications: page.map(presentNotice), next_cursor: last ? last.id : null };
   }));
   return r;
 }

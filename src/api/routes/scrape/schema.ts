@@ -69,8 +69,8 @@ export const ScreenshotParams = (maxTimeoutMs: number) =>
     resolution: z
       .string()
       .refine((r) => {
-        const m = /^(\d{1,5})x(\d{1,5})$/.exec(r);
-        return !!m && +m[1]! >= 100 && +m[1]! <= 7680 && +m[2]! >= 100 && +m[2]! <= 4320;
+        const [, width, height]: (string | undefined)[] = /^(\d{1,5})x(\d{1,5})$/.exec(r) ?? [];
+        return width !== undefined && height !== undefined && +width >= 100 && +width <= 7680 && +height >= 100 && +height <= 4320;
       }, 'must be WIDTHxHEIGHT with width 100-7680 and height 100-4320, e.g. 1920x1080')
       .default('1920x1080'),
     rendering_wait: renderingWait.default(0),

@@ -17,9 +17,9 @@ function liftBracketHeaders(ctx: Ctx, next: () => Promise<unknown>) {
   const q = { ...ctx.query } as Record<string, unknown>;
   const headers: Record<string, unknown> = {};
   for (const k of Object.keys(q)) {
-    const m = /^headers\[(.+)\]$/.exec(k);
-    if (m) {
-      headers[m[1]!] = q[k];
+    const name = /^headers\[(.+)\]$/.exec(k)?.[1];
+    if (name !== undefined) {
+      headers[name] = q[k];
       delete q[k];
     }
   }

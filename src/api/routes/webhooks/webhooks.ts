@@ -9,6 +9,7 @@ import { webhookSecretRotator } from '../../../commands/webhookSecretRotator';
 import { webhookStatusSetter } from '../../../commands/webhookStatusSetter';
 import { webhookUpdater } from '../../../commands/webhookUpdater';
 import { presentAttempt } from '../../present';
+import { keysetPage } from '../../keysetPage';
 import type { ApiDeps, AppState } from '../../context';
 import { requireKey, scopeOf } from '../../middleware/auth';
 import { withInput } from '../../middleware/validate';
@@ -72,10 +73,10 @@ export function webhookRoutes(deps: ApiDeps): Router<AppState> {
     withInput(ListDeliveries, async (ctx, q) => {
       const w = await findWebhookInScope(db, scopeOf(ctx), q.name);
       const rows = await listDeliveries(db, w.id, { status: q.status, before: q.cursor, limit: q.limit + 1 });
-      const page = rows.slice(0, q.limit);
+      const { page, last } = keysetPage(rows, q.limit);
       ctx.body = {
         data: page.map(presentAttempt),
-        next_cursor: rows.length > q.limit ? page[page.length - 1]!.id : null,
+        next_cursor: last ? last.id : null,
       };
     }),
   );
