@@ -48,7 +48,8 @@ export function createCrawlActivities(deps: ActivityDeps) {
     if (policy === null || policy.isAllowed(url)) return null;
     if (policy.mode !== 'disallow_all') return 'robots.txt disallows this page';
     // RFC 9309: a robots.txt that cannot be read (5xx, unreachable) disallows the whole site.
-    const why = policy.status !== null ? `robots.txt answered HTTP ${policy.status}` : `robots.txt could not be fetched: ${policy.fetchError ?? 'no answer'}`;
+    const why =
+      policy.status !== null ? `robots.txt answered HTTP ${policy.status}` : `robots.txt could not be fetched: ${policy.fetchError ?? 'no answer'}`;
     return `${why}; every page of ${policy.origin} counts as disallowed (RFC 9309)`;
   };
 
@@ -91,10 +92,15 @@ export function createCrawlActivities(deps: ActivityDeps) {
       if (crawl.kind === 'crawl' && crawl.url && crawl.options.sitemap !== 'skip') {
         const scope = scopeOf(crawl);
         const policy = await policyFor(crawl, crawl.url);
-        const found = await collectSitemapUrls(crawl.url, policy?.sitemaps ?? [], { http: deps.scrapeHttp }, {
-          maxUrls: Math.min(SITEMAP_MAX_URLS, crawl.page_limit * 4),
-          timeoutMs: Math.min(config.scrape.timeoutMs, 10_000),
-        });
+        const found = await collectSitemapUrls(
+          crawl.url,
+          policy?.sitemaps ?? [],
+          { http: deps.scrapeHttp },
+          {
+            maxUrls: Math.min(SITEMAP_MAX_URLS, crawl.page_limit * 4),
+            timeoutMs: Math.min(config.scrape.timeoutMs, 10_000),
+          },
+        );
         for (const url of found.urls) {
           if (!scope || isLikelyNonPage(url)) continue;
           const d = checkScope(scope, { url, depth: 0 });
@@ -164,7 +170,9 @@ export function createCrawlActivities(deps: ActivityDeps) {
         return { queued: false, eventSeq };
       } finally {
         clearInterval(beat);
-        await deps.slots.release(project, holder).catch((err) => logger.warn({ crawlId, pageId, err: (err as Error).message }, 'capture slot not released; it expires'));
+        await deps.slots
+          .release(project, holder)
+          .catch((err) => logger.warn({ crawlId, pageId, err: (err as Error).message }, 'capture slot not released; it expires'));
       }
     },
 

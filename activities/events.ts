@@ -68,7 +68,10 @@ export function createEventActivities(deps: ActivityDeps) {
         await recordEventAttempt(db, { ...sent.sent, event_id: event.id, series: input.series, attempt: input.attempt });
         outcome = sent.outcome;
         deps.metrics.delivery(outcome.success ? 'success' : 'failure', sent.sent.duration_ms);
-        log.info({ success: outcome.success, statusCode: outcome.statusCode, errorCode: outcome.errorCode }, outcome.success ? 'event delivered' : 'event attempt failed');
+        log.info(
+          { success: outcome.success, statusCode: outcome.statusCode, errorCode: outcome.errorCode },
+          outcome.success ? 'event delivered' : 'event attempt failed',
+        );
       }
       const retrying = !outcome.success && input.willRetry;
       if (retrying && input.startRetries) {

@@ -34,8 +34,7 @@ const SWEEP_EVERY = 20;
 const NOT_FOUND = 'ERR::WEBHOOK::NOT_FOUND';
 
 /** A job row that is gone stays gone: retrying cannot help. */
-const jobNotFound = (jobId: string) =>
-  ApplicationFailure.create({ type: 'JobNotFound', message: `job ${jobId} not found`, nonRetryable: true });
+const jobNotFound = (jobId: string) => ApplicationFailure.create({ type: 'JobNotFound', message: `job ${jobId} not found`, nonRetryable: true });
 
 /**
  * The step after the capture for calls scheduled before the workflow named
@@ -132,11 +131,17 @@ export function createJobActivities(deps: ActivityDeps) {
         } finally {
           // The slot is held only around the capture. A release that fails is
           // not worth capturing again: the lease expires and is reclaimed.
-          await deps.slots.release(project, holder).catch((err) => logger.warn({ jobId, err: (err as Error).message }, 'capture slot not released; it expires'));
+          await deps.slots
+            .release(project, holder)
+            .catch((err) => logger.warn({ jobId, err: (err as Error).message }, 'capture slot not released; it expires'));
         }
       } catch (err) {
         if (capturing || !isDatabaseUnavailable(err)) throw err;
-        throw ApplicationFailure.create({ type: DATABASE_UNAVAILABLE, message: `database unavailable: ${(err as Error).message}`, cause: err as Error });
+        throw ApplicationFailure.create({
+          type: DATABASE_UNAVAILABLE,
+          message: `database unavailable: ${(err as Error).message}`,
+          cause: err as Error,
+        });
       }
     },
 
@@ -162,9 +167,20 @@ export function createJobActivities(deps: ActivityDeps) {
       // Nothing is sent: the attempt is recorded and this series ends.
       const endSeries = async (code: typeof DISABLED | typeof NOT_FOUND, message: string): Promise<DeliveryAttemptOutcome> => {
         await recordAttempt(db, {
-          ...key, job_id: job.id, webhook_id: webhook?.id ?? null, started_at: ctx.gateAt, duration_ms: 0, url: webhook?.url ?? '',
-          final_url: null, success: false, status_code: null, error_code: code, error_message: message,
-          request_headers: {}, response_headers: null, response_snippet: null,
+          ...key,
+          job_id: job.id,
+          webhook_id: webhook?.id ?? null,
+          started_at: ctx.gateAt,
+          duration_ms: 0,
+          url: webhook?.url ?? '',
+          final_url: null,
+          success: false,
+          status_code: null,
+          error_code: code,
+          error_message: message,
+          request_headers: {},
+          response_headers: null,
+          response_snippet: null,
         });
         log.info({ errorCode: code }, message);
         return { success: false, statusCode: null, errorCode: code, retryAfterMs: null, stop: code };
@@ -194,7 +210,10 @@ export function createJobActivities(deps: ActivityDeps) {
       deps.metrics.delivery(outcome.success ? 'success' : 'failure', attempt.record.duration_ms);
       const onFailure = input.onFailure === undefined ? (input.willRetry ? 'retryScheduled' : null) : input.onFailure;
       const retrying = !outcome.success && onFailure !== null;
-      await recordAttempt(db, { ...attempt.record, ...key }, retrying ? onFailure : null, { ...attempt.payload, maxBytes: config.delivery.payloadMaxBytes });
+      await recordAttempt(db, { ...attempt.record, ...key }, retrying ? onFailure : null, {
+        ...attempt.payload,
+        maxBytes: config.delivery.payloadMaxBytes,
+      });
       // Retention rides on the attempts themselves: no scheduler to run, and
       // a failed sweep must not fail (and so repeat) a delivery that was sent.
       // One attempt in SWEEP_EVERY sweeps (a bigger batch), so a flood of
@@ -204,7 +223,10 @@ export function createJobActivities(deps: ActivityDeps) {
           log.warn({ err: (err as Error).message }, 'payload sweep failed; a later attempt sweeps'),
         );
       }
-      log.info({ success: outcome.success, statusCode: outcome.statusCode, errorCode: outcome.errorCode }, outcome.success ? 'delivered' : 'delivery attempt failed');
+      log.info(
+        { success: outcome.success, statusCode: outcome.statusCode, errorCode: outcome.errorCode },
+        outcome.success ? 'delivered' : 'delivery attempt failed',
+      );
       // Read after the job shows as retrying: a disable stored before this
       // read ends the series now; one stored after it wakes the job through
       // the entity's stop run (which lists retrying jobs). Either way no job
@@ -229,8 +251,7 @@ export function createJobActivities(deps: ActivityDeps) {
     async finishJob(input: FinishJobInput): Promise<void> {
       const job = await getJob(db, input.jobId);
       if (!job) return;
-      const transition =
-        input.transition ?? (input.status === 'failed' && !job.webhook_id ? 'captureFailed' : legacyFinal[input.status ?? 'failed']);
+      const transition = input.transition ?? (input.status === 'failed' && !job.webhook_id ? 'captureFailed' : legacyFinal[input.status ?? 'failed']);
       const status = JOB_TRANSITIONS[transition].to;
       // A failure's code is stored with it; a synchronous capture's own error is in the row already.
       const errors = status === 'failed' && input.errorCode ? { error_code: input.errorCode, error_message: input.errorMessage } : undefined;

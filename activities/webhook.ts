@@ -70,8 +70,13 @@ export function createWebhookActivities(deps: ActivityDeps) {
         // Only the first write of this event alerts, so an activity retry does not POST twice.
         if (e.kind === 'disabled' && inserted && w.alert_url) {
           await postAlert(w.alert_url, {
-            event: 'webhook.disabled', project: w.project, env: w.env, webhook: w.name,
-            reason: 'consecutive_failures', consecutive_failed_count: e.count, message,
+            event: 'webhook.disabled',
+            project: w.project,
+            env: w.env,
+            webhook: w.name,
+            reason: 'consecutive_failures',
+            consecutive_failed_count: e.count,
+            message,
           });
         }
       }
@@ -101,7 +106,10 @@ export function createWebhookActivities(deps: ActivityDeps) {
             page.slice(i, i + FANOUT_CONCURRENCY).map((job) =>
               input.action === 'replay'
                 ? replayJob(deps.temporal, config, job, projectName, input.requestId)
-                : deps.temporal.workflow.getHandle(jobWorkflowId(job.id)).signal(wakeJobSignal).catch(() => undefined),
+                : deps.temporal.workflow
+                    .getHandle(jobWorkflowId(job.id))
+                    .signal(wakeJobSignal)
+                    .catch(() => undefined),
             ),
           );
         }

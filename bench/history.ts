@@ -25,7 +25,10 @@ const pct = (xs: number[], p: number) => {
 /** Signs in through the login form (its CSRF cookie, then the session cookie). */
 async function signIn(apiUrl: string, key: string): Promise<string> {
   const form = await fetch(`${apiUrl}/dashboard/login`);
-  const loginCookie = form.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const loginCookie = form.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
   const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
   const res = await fetch(`${apiUrl}/dashboard/login`, {
     method: 'POST',
@@ -49,7 +52,9 @@ export async function measureHistoryPage(o: { apiUrl: string; dbUrl: string; key
       body: JSON.stringify({ name, url: 'http://127.0.0.1:9/hook' }),
     });
     const { uuid: webhookId } = (await create.json()) as { uuid: string };
-    const { rows: [w] } = await db.query<{ project_id: string }>('SELECT project_id FROM webhooks WHERE id = $1', [webhookId]);
+    const {
+      rows: [w],
+    } = await db.query<{ project_id: string }>('SELECT project_id FROM webhooks WHERE id = $1', [webhookId]);
     // Ten attempts a job (nine failures, then a success), each with a ~2 KB JSON payload.
     const t0 = performance.now();
     await db.query(
@@ -79,10 +84,12 @@ export async function measureHistoryPage(o: { apiUrl: string; dbUrl: string; key
     await db.query('ANALYZE delivery_attempts; ANALYZE attempt_payloads; ANALYZE jobs');
     const seeded = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM delivery_attempts WHERE webhook_id = $1', [webhookId])).rows[0]!.n;
     const seedSeconds = (performance.now() - t0) / 1000;
-    const { rows: [deep] } = await db.query<{ id: string }>(
-      'SELECT id FROM delivery_attempts WHERE webhook_id = $1 ORDER BY id DESC OFFSET $2 LIMIT 1',
-      [webhookId, Math.max(0, seeded - 40)],
-    );
+    const {
+      rows: [deep],
+    } = await db.query<{ id: string }>('SELECT id FROM delivery_attempts WHERE webhook_id = $1 ORDER BY id DESC OFFSET $2 LIMIT 1', [
+      webhookId,
+      Math.max(0, seeded - 40),
+    ]);
 
     const cookie = await signIn(o.apiUrl, o.key);
     const time = async (path: string) => {
@@ -126,13 +133,26 @@ if (require.main === module) {
         s.close(() => resolve(p));
       });
     });
-    const dev = await startDevServer({ cliPath: await resolveTemporalCli(process.env.TEMPORAL_CLI), port, uiPort: port + 1, namespace: 'default', headless: true });
+    const dev = await startDevServer({
+      cliPath: await resolveTemporalCli(process.env.TEMPORAL_CLI),
+      port,
+      uiPort: port + 1,
+      namespace: 'default',
+      headless: true,
+    });
     try {
       const setup = createPool(dbUrl, 2);
       await migrate(setup);
       const keys = (await bootstrapDefaultProject(setup))!;
       await setup.end();
-      const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: dbUrl, TEMPORAL_ADDRESS: dev.address, LOG_LEVEL: 'warn', TEMPORAL_TASK_QUEUE: `bench-${randomBytes(3).toString('hex')}` });
+      const config = loadConfig({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATABASE_URL: dbUrl,
+        TEMPORAL_ADDRESS: dev.address,
+        LOG_LEVEL: 'warn',
+        TEMPORAL_TASK_QUEUE: `bench-${randomBytes(3).toString('hex')}`,
+      });
       const hs = await startHookshot(config, createLogger('warn'));
       try {
         console.log(JSON.stringify({ dashboard_history: await measureHistoryPage({ apiUrl: hs.apiUrl!, dbUrl, key: keys.live }) }, null, 2));

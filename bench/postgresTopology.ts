@@ -17,7 +17,7 @@ export async function postgresTopology(port: number, adminUrl: string): Promise<
   const server = await startPostgresTemporal({ tools, databaseUrl, port, uiPort: port + 9, namespace: 'default', dataDir, headless: true });
   return {
     name: 'postgres',
-    describe: 'Temporal server 1.31.2 on PostgreSQL 15 (the machine\'s)',
+    describe: "Temporal server 1.31.2 on PostgreSQL 15 (the machine's)",
     address: server.address,
     async stop() {
       await server.stop();

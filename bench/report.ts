@@ -42,8 +42,12 @@ export function chartSvg(windows: Window[], title: string): string {
   parts.push(`<path d="${line(windows.map((w) => [x(w.t), yL(w.per_second)]))}" fill="none" stroke="#1f5fbf" stroke-width="2"/>`);
   const p99 = windows.filter((w) => w.p99_ms !== null);
   parts.push(`<path d="${line(p99.map((w) => [x(w.t), yR(w.p99_ms!)]))}" fill="none" stroke="#c0392b" stroke-width="2" stroke-dasharray="5 3"/>`);
-  parts.push(`<text x="14" y="${m.t + ih / 2}" transform="rotate(-90 14 ${m.t + ih / 2})" text-anchor="middle" fill="#1f5fbf">jobs delivered / s</text>`);
-  parts.push(`<text x="${W - 12}" y="${m.t + ih / 2}" transform="rotate(90 ${W - 12} ${m.t + ih / 2})" text-anchor="middle" fill="#c0392b">p99 submit→receipt (ms), dashed</text>`);
+  parts.push(
+    `<text x="14" y="${m.t + ih / 2}" transform="rotate(-90 14 ${m.t + ih / 2})" text-anchor="middle" fill="#1f5fbf">jobs delivered / s</text>`,
+  );
+  parts.push(
+    `<text x="${W - 12}" y="${m.t + ih / 2}" transform="rotate(90 ${W - 12} ${m.t + ih / 2})" text-anchor="middle" fill="#c0392b">p99 submit→receipt (ms), dashed</text>`,
+  );
   parts.push(`<text x="${m.l + iw / 2}" y="${H - 6}" text-anchor="middle">time since the start of the sustained run</text>`);
   parts.push('</svg>');
   return parts.join('\n');

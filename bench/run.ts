@@ -36,7 +36,10 @@ const CRAWL_PAGES = Number(process.env.BENCH_CRAWL_PAGES ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 600);
 const WINDOW_SECONDS = 10;
-const TOPOLOGIES = (process.env.BENCH_TOPOLOGIES ?? 'dev,dev-wal,dev-wal-full,postgres').split(',').map((t) => t.trim()).filter(Boolean);
+const TOPOLOGIES = (process.env.BENCH_TOPOLOGIES ?? 'dev,dev-wal,dev-wal-full,postgres')
+  .split(',')
+  .map((t) => t.trim())
+  .filter(Boolean);
 const ADMIN_DB = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const WAL = ['journal_mode=WAL', 'synchronous=NORMAL'];
 
@@ -185,9 +188,20 @@ async function main() {
           await driver.closedLoop(Math.min(50, N)); // warm-up
           const runs = [await driver.closedLoop(N), await driver.closedLoop(N)];
           await driver.close();
-          const c = { jobs: N, runs_per_second: runs.map((r) => r.per_second), per_second: r1((runs[0]!.per_second + runs[1]!.per_second) / 2), latency_ms: runs[1]!.latency_ms };
+          const c = {
+            jobs: N,
+            runs_per_second: runs.map((r) => r.per_second),
+            per_second: r1((runs[0]!.per_second + runs[1]!.per_second) / 2),
+            latency_ms: runs[1]!.latency_ms,
+          };
           console.log(`[${name}] (c) hookshot jobs`, c);
-          results.topologies[name] = { describe: topo.describe, start_seconds: startSeconds, b_temporal_empty: b, c_hookshot_peak: c, ratio_c_to_b: Math.round((c.per_second / b.per_second) * 100) / 100 };
+          results.topologies[name] = {
+            describe: topo.describe,
+            start_seconds: startSeconds,
+            b_temporal_empty: b,
+            c_hookshot_peak: c,
+            ratio_c_to_b: Math.round((c.per_second / b.per_second) * 100) / 100,
+          };
         } finally {
           await hs.stop();
         }
@@ -216,7 +230,10 @@ async function main() {
       {
         const db = await freshDb();
         const taskQueue = `bench-workers-${randomBytes(3).toString('hex')}`;
-        const hs = await startHookshotProcess(hookshotEnv({ dbUrl: db.url, address: best.address, taskQueue, port: await freePort() }), path.join(logDir, 'hookshot-workers.log'));
+        const hs = await startHookshotProcess(
+          hookshotEnv({ dbUrl: db.url, address: best.address, taskQueue, port: await freePort() }),
+          path.join(logDir, 'hookshot-workers.log'),
+        );
         try {
           await createBenchWebhook(hs.url, db.key);
           const driver = jobDriver(hs.url, db.key, siteUrl, receipts, CONCURRENCY);
@@ -237,7 +254,14 @@ async function main() {
           }
           await driver.close();
           const avg = (xs: number[]) => r1(xs.reduce((a, b) => a + b, 0) / xs.length);
-          results.second_worker = { topology: bestName, one_worker_runs: one, two_worker_runs: two, one_worker: avg(one), two_workers: avg(two), gain: Math.round((avg(two) / avg(one)) * 100) / 100 };
+          results.second_worker = {
+            topology: bestName,
+            one_worker_runs: one,
+            two_worker_runs: two,
+            one_worker: avg(one),
+            two_workers: avg(two),
+            gain: Math.round((avg(two) / avg(one)) * 100) / 100,
+          };
           console.log('second worker process', results.second_worker);
         } finally {
           await hs.stop();
@@ -267,7 +291,12 @@ async function main() {
               return r !== undefined && r >= from && r < to;
             });
             const lat = inWindow.map(([id, s]) => receipts.get(id)! - s);
-            windows.push({ t: Math.round((to - t0) / 1000), per_second: r1(inWindow.length / ((to - from) / 1000)), p99_ms: pct(lat, 99), rss_mb: mb(hs.rss()) });
+            windows.push({
+              t: Math.round((to - t0) / 1000),
+              per_second: r1(inWindow.length / ((to - from) / 1000)),
+              p99_ms: pct(lat, 99),
+              rss_mb: mb(hs.rss()),
+            });
             from = to;
           }, WINDOW_SECONDS * 1000);
           await openLoop(rate, SOAK_SECONDS, driver.submit);
@@ -282,7 +311,12 @@ async function main() {
             submitted: driver.submitted.size,
             delivered: lat.length,
             latency_ms: summary(lat),
-            rss_mb: { first_window: windows[0]?.rss_mb ?? null, after_first_window: rssSteady[0] ?? null, last_window: windows.at(-1)?.rss_mb ?? null, max: Math.max(...windows.map((w) => w.rss_mb)) },
+            rss_mb: {
+              first_window: windows[0]?.rss_mb ?? null,
+              after_first_window: rssSteady[0] ?? null,
+              last_window: windows.at(-1)?.rss_mb ?? null,
+              max: Math.max(...windows.map((w) => w.rss_mb)),
+            },
             windows,
           };
           results.c_hookshot_half_rate = { rate_per_second: r1(rate), delivered: lat.length, latency_ms: summary(lat) };
@@ -298,7 +332,11 @@ async function main() {
         const db = await freshDb();
         const dbUrl = db.url;
         const keys = { live: db.key };
-        const env = { ...hookshotEnv({ dbUrl, address: best.address, taskQueue: `bench-jobs-${randomBytes(3).toString('hex')}`, port: 0 }), LOG_LEVEL: 'warn', BROWSER_CONCURRENCY: process.env.BROWSER_CONCURRENCY ?? '2' };
+        const env = {
+          ...hookshotEnv({ dbUrl, address: best.address, taskQueue: `bench-jobs-${randomBytes(3).toString('hex')}`, port: 0 }),
+          LOG_LEVEL: 'warn',
+          BROWSER_CONCURRENCY: process.env.BROWSER_CONCURRENCY ?? '2',
+        };
         const config = loadConfig(env);
         const hs = await startHookshot(config, createLogger('warn'));
         let peakRss = process.memoryUsage().rss;
@@ -320,95 +358,100 @@ async function main() {
           console.log('capture slots: one acquire + release', results.capture_slot_pair_ms, 'ms');
           await sdb.end();
         }
-      // Capture: synchronous scrapes of a small page, then screenshots at the
-      // configured browser concurrency; Chromium's processes count in the memory.
-      {
-        const scrapeN = Math.max(50, Math.round(N / 2));
-        const lat: number[] = [];
-        const t1 = performance.now();
-        await pool(scrapeN, CONCURRENCY, async () => {
-          const s = performance.now();
-          const r = await api.request({ path: `/scrape?key=${keys.live}&url=${encodeURIComponent(siteUrl)}&format=text`, method: 'GET' });
-          await r.body.dump();
-          if (r.statusCode !== 200) throw new Error(`sync scrape answered ${r.statusCode}`);
-          lat.push(performance.now() - s);
-        });
-        results.capture_scrape_sync = {
-          scrapes: scrapeN,
-          per_second: Math.round((scrapeN / ((performance.now() - t1) / 1000)) * 10) / 10,
-          latency_ms: summary(lat),
-        };
-        console.log('capture: synchronous scrapes', results.capture_scrape_sync);
+        // Capture: synchronous scrapes of a small page, then screenshots at the
+        // configured browser concurrency; Chromium's processes count in the memory.
+        {
+          const scrapeN = Math.max(50, Math.round(N / 2));
+          const lat: number[] = [];
+          const t1 = performance.now();
+          await pool(scrapeN, CONCURRENCY, async () => {
+            const s = performance.now();
+            const r = await api.request({ path: `/scrape?key=${keys.live}&url=${encodeURIComponent(siteUrl)}&format=text`, method: 'GET' });
+            await r.body.dump();
+            if (r.statusCode !== 200) throw new Error(`sync scrape answered ${r.statusCode}`);
+            lat.push(performance.now() - s);
+          });
+          results.capture_scrape_sync = {
+            scrapes: scrapeN,
+            per_second: Math.round((scrapeN / ((performance.now() - t1) / 1000)) * 10) / 10,
+            latency_ms: summary(lat),
+          };
+          console.log('capture: synchronous scrapes', results.capture_scrape_sync);
 
-        const shots = Number(process.env.BENCH_SCREENSHOTS ?? 30);
-        const shotLat: number[] = [];
-        let chromiumPeak = 0;
-        const chromeSampler = setInterval(() => (chromiumPeak = Math.max(chromiumPeak, childRss('chrom'))), 250);
-        await api.request({ path: `/screenshot?key=${keys.live}&url=${encodeURIComponent(siteUrl)}&resolution=1280x720`, method: 'GET' }).then((r) => r.body.dump()); // browser launch, not timed
-        const t2 = performance.now();
-        await pool(shots, config.browserConcurrency, async () => {
-          const s = performance.now();
-          const r = await api.request({ path: `/screenshot?key=${keys.live}&url=${encodeURIComponent(siteUrl)}&resolution=1280x720`, method: 'GET' });
-          await r.body.dump();
-          if (r.statusCode !== 200) throw new Error(`screenshot answered ${r.statusCode}`);
-          shotLat.push(performance.now() - s);
-        });
-        clearInterval(chromeSampler);
-        results.capture_screenshots = {
-          screenshots: shots,
-          browser_concurrency: config.browserConcurrency,
-          per_minute: Math.round((shots / ((performance.now() - t2) / 60_000)) * 10) / 10,
-          latency_ms: summary(shotLat),
-          chromium_peak_rss_mb: Math.round(chromiumPeak / 1024 / 1024),
-        };
-        console.log('capture: screenshots', results.capture_screenshots);
-      }
-
-      // Crawl: a loopback site of about BENCH_CRAWL_PAGES pages, crawled whole
-      // (CRAWL_PAGE_CONCURRENCY pages at a time, the project's slots); pages
-      // per second, and the largest history any run of the crawl had (it
-      // continues as new every CRAWL_PAGES_PER_RUN pages).
-      {
-        const site = await startCrawlSite({ pages: Math.max(7, CRAWL_PAGES - 50), slowMs: 50 });
-        const t3 = performance.now();
-        const started = await api.request({
-          path: `/v2/crawl?key=${keys.live}`,
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ url: site.url, limit: CRAWL_PAGES * 2 }),
-        });
-        const { id } = (await started.body.json()) as { id: string };
-        let status: { status: string; total: number; completed: number } = { status: 'scraping', total: 0, completed: 0 };
-        while (status.status === 'scraping') {
-          await new Promise((r) => setTimeout(r, 250));
-          const r = await api.request({ path: `/v2/crawl/${id}?key=${keys.live}&limit=1`, method: 'GET' });
-          status = (await r.body.json()) as typeof status;
+          const shots = Number(process.env.BENCH_SCREENSHOTS ?? 30);
+          const shotLat: number[] = [];
+          let chromiumPeak = 0;
+          const chromeSampler = setInterval(() => (chromiumPeak = Math.max(chromiumPeak, childRss('chrom'))), 250);
+          await api
+            .request({ path: `/screenshot?key=${keys.live}&url=${encodeURIComponent(siteUrl)}&resolution=1280x720`, method: 'GET' })
+            .then((r) => r.body.dump()); // browser launch, not timed
+          const t2 = performance.now();
+          await pool(shots, config.browserConcurrency, async () => {
+            const s = performance.now();
+            const r = await api.request({
+              path: `/screenshot?key=${keys.live}&url=${encodeURIComponent(siteUrl)}&resolution=1280x720`,
+              method: 'GET',
+            });
+            await r.body.dump();
+            if (r.statusCode !== 200) throw new Error(`screenshot answered ${r.statusCode}`);
+            shotLat.push(performance.now() - s);
+          });
+          clearInterval(chromeSampler);
+          results.capture_screenshots = {
+            screenshots: shots,
+            browser_concurrency: config.browserConcurrency,
+            per_minute: Math.round((shots / ((performance.now() - t2) / 60_000)) * 10) / 10,
+            latency_ms: summary(shotLat),
+            chromium_peak_rss_mb: Math.round(chromiumPeak / 1024 / 1024),
+          };
+          console.log('capture: screenshots', results.capture_screenshots);
         }
-        const seconds = (performance.now() - t3) / 1000;
-        const client = new Client({ connection: await Connection.connect({ address: dev.address }) });
-        let runs = 0;
-        let largest = 0;
-        for await (const w of client.workflow.list({ query: `WorkflowId = "crawl:${id}"` })) {
-          runs++;
-          largest = Math.max(largest, w.historyLength ?? 0);
-        }
-        await client.connection.close();
-        results.crawl = {
-          pages: status.completed,
-          status: status.status,
-          seconds: Math.round(seconds * 10) / 10,
-          pages_per_second: Math.round((status.completed / seconds) * 10) / 10,
-          page_concurrency: config.crawl.pageConcurrency,
-          workflow_runs: runs,
-          largest_history_events: largest,
-        };
-        console.log('crawl', results.crawl);
-        await site.close();
-      }
 
-      // The dashboard: a webhook's delivery history with 10,000 attempts.
-      results.dashboard_history = await measureHistoryPage({ apiUrl: hs.apiUrl!, dbUrl, key: keys.live });
-      console.log('dashboard history page', results.dashboard_history);
+        // Crawl: a loopback site of about BENCH_CRAWL_PAGES pages, crawled whole
+        // (CRAWL_PAGE_CONCURRENCY pages at a time, the project's slots); pages
+        // per second, and the largest history any run of the crawl had (it
+        // continues as new every CRAWL_PAGES_PER_RUN pages).
+        {
+          const site = await startCrawlSite({ pages: Math.max(7, CRAWL_PAGES - 50), slowMs: 50 });
+          const t3 = performance.now();
+          const started = await api.request({
+            path: `/v2/crawl?key=${keys.live}`,
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ url: site.url, limit: CRAWL_PAGES * 2 }),
+          });
+          const { id } = (await started.body.json()) as { id: string };
+          let status: { status: string; total: number; completed: number } = { status: 'scraping', total: 0, completed: 0 };
+          while (status.status === 'scraping') {
+            await new Promise((r) => setTimeout(r, 250));
+            const r = await api.request({ path: `/v2/crawl/${id}?key=${keys.live}&limit=1`, method: 'GET' });
+            status = (await r.body.json()) as typeof status;
+          }
+          const seconds = (performance.now() - t3) / 1000;
+          const client = new Client({ connection: await Connection.connect({ address: dev.address }) });
+          let runs = 0;
+          let largest = 0;
+          for await (const w of client.workflow.list({ query: `WorkflowId = "crawl:${id}"` })) {
+            runs++;
+            largest = Math.max(largest, w.historyLength ?? 0);
+          }
+          await client.connection.close();
+          results.crawl = {
+            pages: status.completed,
+            status: status.status,
+            seconds: Math.round(seconds * 10) / 10,
+            pages_per_second: Math.round((status.completed / seconds) * 10) / 10,
+            page_concurrency: config.crawl.pageConcurrency,
+            workflow_runs: runs,
+            largest_history_events: largest,
+          };
+          console.log('crawl', results.crawl);
+          await site.close();
+        }
+
+        // The dashboard: a webhook's delivery history with 10,000 attempts.
+        results.dashboard_history = await measureHistoryPage({ apiUrl: hs.apiUrl!, dbUrl, key: keys.live });
+        console.log('dashboard history page', results.dashboard_history);
 
         clearInterval(sampler);
         results.process_peak_rss_mb = Math.round(peakRss / 1024 / 1024);
@@ -459,8 +502,15 @@ function markdown(r: Record<string, any>, svgFile: string): string {
     table(
       ['topology', 'start (s)', 'bare wf/s', '(b) wf/s', '(b) p99 ms', '(c) jobs/s', '(c) runs', '(c) p99 ms', '(c)/(b)'],
       topo.map(([name, t]) => [
-        `${name}: ${t.describe}`, t.start_seconds, t.b_temporal_empty.bare.per_second, t.b_temporal_empty.per_second, t.b_temporal_empty.latency_ms.p99,
-        t.c_hookshot_peak.per_second, t.c_hookshot_peak.runs_per_second.join(', '), t.c_hookshot_peak.latency_ms.p99, t.ratio_c_to_b,
+        `${name}: ${t.describe}`,
+        t.start_seconds,
+        t.b_temporal_empty.bare.per_second,
+        t.b_temporal_empty.per_second,
+        t.b_temporal_empty.latency_ms.p99,
+        t.c_hookshot_peak.per_second,
+        t.c_hookshot_peak.runs_per_second.join(', '),
+        t.c_hookshot_peak.latency_ms.p99,
+        t.ratio_c_to_b,
       ]),
     ),
     '',
@@ -486,8 +536,14 @@ function markdown(r: Record<string, any>, svgFile: string): string {
         ['synchronous scrapes per second (p99 ms)', `${r.capture_scrape_sync?.per_second} (${r.capture_scrape_sync?.latency_ms.p99})`],
         ['screenshots per minute at browser concurrency ' + r.capture_screenshots?.browser_concurrency, r.capture_screenshots?.per_minute],
         ['Chromium peak RSS (MB)', r.capture_screenshots?.chromium_peak_rss_mb],
-        ['crawl: pages per second (pages, runs, largest history)', `${r.crawl?.pages_per_second} (${r.crawl?.pages}, ${r.crawl?.workflow_runs}, ${r.crawl?.largest_history_events} events)`],
-        ['dashboard history page, 10,000 attempts: first page p95 / deep page p95 (ms)', `${r.dashboard_history?.first_page?.p95_ms ?? '–'} / ${r.dashboard_history?.deep_page?.p95_ms ?? '–'}`],
+        [
+          'crawl: pages per second (pages, runs, largest history)',
+          `${r.crawl?.pages_per_second} (${r.crawl?.pages}, ${r.crawl?.workflow_runs}, ${r.crawl?.largest_history_events} events)`,
+        ],
+        [
+          'dashboard history page, 10,000 attempts: first page p95 / deep page p95 (ms)',
+          `${r.dashboard_history?.first_page?.p95_ms ?? '–'} / ${r.dashboard_history?.deep_page?.p95_ms ?? '–'}`,
+        ],
       ],
     ),
     '',

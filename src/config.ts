@@ -6,9 +6,7 @@ import { parseCidr, type Cidr } from './net/addressGuard';
 // Every setting the process reads from the environment, parsed once at boot.
 // A bad value stops the process with the variable's name and the reason.
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 // 0 = any free port (tests).
 const port = z.coerce.number().int().min(0).max(65535);
@@ -20,7 +18,10 @@ const cidrList = z
   .default('')
   .transform((s, ctx) => {
     const out: Cidr[] = [];
-    for (const entry of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+    for (const entry of s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)) {
       try {
         out.push(parseCidr(entry));
       } catch (err) {
@@ -31,7 +32,10 @@ const cidrList = z
   });
 
 const durationList = z.string().transform((s, ctx) => {
-  const parts = s.split(',').map((x) => x.trim()).filter(Boolean);
+  const parts = s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   if (parts.length === 0) {
     ctx.addIssue({ code: 'custom', message: 'needs at least one duration' });
     return z.NEVER;
@@ -72,7 +76,10 @@ const EnvSchema = z.object({
     .transform((v) => (v === 'sqlite' ? 'dev' : v)),
   TEMPORAL_DATABASE_URL: z
     .string()
-    .regex(/^postgres(ql)?:\/\/[^/]*\/[^/?]+/, 'must be a postgres:// or postgresql:// URL with a database name, e.g. postgres://temporal@127.0.0.1:5432/temporal')
+    .regex(
+      /^postgres(ql)?:\/\/[^/]*\/[^/?]+/,
+      'must be a postgres:// or postgresql:// URL with a database name, e.g. postgres://temporal@127.0.0.1:5432/temporal',
+    )
     .optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_PORT: port.default(7233),
@@ -83,7 +90,12 @@ const EnvSchema = z.object({
   TEMPORAL_SQLITE_PRAGMAS: z
     .string()
     .default('journal_mode=WAL,synchronous=FULL')
-    .transform((v) => v.split(',').map((p) => p.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    )
     .refine((ps) => ps.every((p) => /^[a-z_]+=[A-Za-z0-9_]+$/.test(p)), 'must be a comma-separated list of pragma=value'),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   WEBHOOK_RETRY_SCHEDULE: durationList.prefault('30s,1m,5m,30m,1h,1d'),
@@ -94,7 +106,11 @@ const EnvSchema = z.object({
   WEBHOOK_ALLOWED_CIDRS: cidrList,
   SCRAPE_ALLOWED_CIDRS: cidrList,
   SCRAPE_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(30_000),
-  SCRAPE_MAX_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  SCRAPE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(10 * 1024 * 1024),
   CHROMIUM_PATH: z.string().min(1).default('/usr/bin/chromium'),
   BROWSER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   CAPTURE_CONCURRENCY: z.enum(['plan', 'off']).default('plan'),
@@ -102,25 +118,40 @@ const EnvSchema = z.object({
   CRAWL_PAGES_PER_RUN: z.coerce.number().int().min(10).max(5000).default(500),
   CRAWL_MAX_PAGES: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   CRAWL_EVENT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
-  CRAWL_EXPIRES_AFTER: z.string().transform((s, ctx) => {
-    const ms = parseDuration(s);
-    if (ms === null) {
-      ctx.addIssue({ code: 'custom', message: `"${s}" is not a duration (use ms, s, m, h or d, e.g. 24h)` });
-      return z.NEVER;
-    }
-    return ms;
-  }).prefault('24h'),
-  DELIVERY_PAYLOAD_MAX_BYTES: z.coerce.number().int().min(0).max(64 * 1024 * 1024).default(1024 * 1024),
-  DELIVERY_PAYLOAD_RETENTION: z.string().transform((s, ctx) => {
-    const ms = parseDuration(s);
-    if (ms === null) {
-      ctx.addIssue({ code: 'custom', message: `"${s}" is not a duration (use ms, s, m, h or d, e.g. 7d)` });
-      return z.NEVER;
-    }
-    return ms;
-  }).prefault('7d'),
+  CRAWL_EXPIRES_AFTER: z
+    .string()
+    .transform((s, ctx) => {
+      const ms = parseDuration(s);
+      if (ms === null) {
+        ctx.addIssue({ code: 'custom', message: `"${s}" is not a duration (use ms, s, m, h or d, e.g. 24h)` });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .prefault('24h'),
+  DELIVERY_PAYLOAD_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
+  DELIVERY_PAYLOAD_RETENTION: z
+    .string()
+    .transform((s, ctx) => {
+      const ms = parseDuration(s);
+      if (ms === null) {
+        ctx.addIssue({ code: 'custom', message: `"${s}" is not a duration (use ms, s, m, h or d, e.g. 7d)` });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .prefault('7d'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-  API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  API_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
 });
 
@@ -238,7 +269,8 @@ function temporalDatabaseUrl(e: z.output<typeof EnvSchema>, ctx: z.RefinementCtx
     ctx.addIssue({
       code: 'custom',
       path: ['TEMPORAL_PORT'],
-      message: 'with TEMPORAL_STORE=postgres the server uses TEMPORAL_PORT..TEMPORAL_PORT+7, which must stay at or below 32767 (Temporal stores them as smallint)',
+      message:
+        'with TEMPORAL_STORE=postgres the server uses TEMPORAL_PORT..TEMPORAL_PORT+7, which must stay at or below 32767 (Temporal stores them as smallint)',
     });
   }
   if (e.TEMPORAL_DATABASE_URL) return e.TEMPORAL_DATABASE_URL;
@@ -269,9 +301,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const parsed = ConfigSchema.safeParse(cleaned);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`),
-    );
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
   }
   return parsed.data;
 }

@@ -94,11 +94,7 @@ export const ERROR_CODES = {
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 /** The codes a delivery series can end a job with; a replay clears them (a capture's own error stays). */
-export const DELIVERY_END_CODES: readonly ErrorCode[] = [
-  'ERR::WEBHOOK::MAX_RETRY',
-  'ERR::WEBHOOK::DISABLED',
-  'ERR::WEBHOOK::NOT_FOUND',
-];
+export const DELIVERY_END_CODES: readonly ErrorCode[] = ['ERR::WEBHOOK::MAX_RETRY', 'ERR::WEBHOOK::DISABLED', 'ERR::WEBHOOK::NOT_FOUND'];
 
 /** What a code stored before this table knew it (an old row) is taken to be. */
 export const UNKNOWN_CODE: ErrorInfo = e(500);
@@ -159,11 +155,9 @@ export const AuthErrors = {
 };
 
 export const WebhookErrors = {
-  notFound: (name: string) =>
-    new AppError('ERR::WEBHOOK::NOT_FOUND', `webhook "${name}" does not exist in this project and environment`),
+  notFound: (name: string) => new AppError('ERR::WEBHOOK::NOT_FOUND', `webhook "${name}" does not exist in this project and environment`),
   duplicate: (name: string) =>
     new AppError('ERR::WEBHOOK::ALREADY_EXISTS', `a webhook named "${name}" already exists in this project and environment`),
   disabled: (name: string) => new AppError('ERR::WEBHOOK::DISABLED', `webhook "${name}" is disabled; re-enable it to send jobs to it`),
-  queueFull: (limit: number) =>
-    new AppError('ERR::WEBHOOK::QUEUE_FULL', `the project's webhook queue is full (limit ${limit} pending deliveries)`),
+  queueFull: (limit: number) => new AppError('ERR::WEBHOOK::QUEUE_FULL', `the project's webhook queue is full (limit ${limit} pending deliveries)`),
 };

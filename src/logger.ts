@@ -5,24 +5,24 @@ import pino from 'pino';
 export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destination?: pino.DestinationStream) {
   return pino(
     {
-    level,
-    base: { service: 'hookshot' },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    redact: {
-      paths: [
-        'secret',
-        'signing_secret',
-        'signingSecret',
-        '*.secret',
-        '*.signing_secret',
-        '*.signingSecret',
-        'key',
-        'headers.authorization',
-        'req.headers.authorization',
-        'query.key',
-      ],
-      censor: '[redacted]',
-    },
+      level,
+      base: { service: 'hookshot' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: {
+        paths: [
+          'secret',
+          'signing_secret',
+          'signingSecret',
+          '*.secret',
+          '*.signing_secret',
+          '*.signingSecret',
+          'key',
+          'headers.authorization',
+          'req.headers.authorization',
+          'query.key',
+        ],
+        censor: '[redacted]',
+      },
     },
     destination ?? pino.destination(1),
   );

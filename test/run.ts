@@ -58,9 +58,7 @@ async function main() {
   const tls = generateTestTls();
   let code: number;
   try {
-    code = await (unitOnly
-      ? runFiles(files, { ...tls.env, HOOKSHOT_TEST_TEMPORAL_CLI: cliPath })
-      : runAll(files, cliPath, tls.env, faults));
+    code = await (unitOnly ? runFiles(files, { ...tls.env, HOOKSHOT_TEST_TEMPORAL_CLI: cliPath }) : runAll(files, cliPath, tls.env, faults));
   } finally {
     tls.remove();
   }

@@ -31,7 +31,10 @@ const PAGE_ATTEMPTS = 3;
 export async function crawlWorkflow(input: CrawlWorkflowInput): Promise<{ status: string }> {
   const carried = input.carried ?? { runs: 0, cancelled: false, seeded: false };
   const local = proxyLocalActivities<CrawlActivities>({ startToCloseTimeout: '30 seconds', retry });
-  const seed = proxyActivities<CrawlActivities>({ startToCloseTimeout: '5 minutes', retry: { ...retry, maximumAttempts: 5, nonRetryableErrorTypes: ['CrawlNotFound'] } });
+  const seed = proxyActivities<CrawlActivities>({
+    startToCloseTimeout: '5 minutes',
+    retry: { ...retry, maximumAttempts: 5, nonRetryableErrorTypes: ['CrawlNotFound'] },
+  });
   const pages = proxyActivities<CrawlActivities>({
     startToCloseTimeout: input.captureTimeoutMs + 30_000,
     heartbeatTimeout: '30s',

@@ -60,5 +60,16 @@ export function buildRouters(deps: ApiDeps): Router<AppState>[] {
   }
   // The dashboard goes before the job routes: it answers GET /jobs/:uuid to a
   // browser asking for HTML (the log_url), and passes every other request on.
-  return [ops, docsRoutes(), adminRoutes(deps), webhookRoutes(deps), scrapeRoutes(deps), dashboard.router, jobRoutes(deps), accountRoutes(deps), notificationRoutes(deps), firecrawlRoutes(deps)];
+  return [
+    ops,
+    docsRoutes(),
+    adminRoutes(deps),
+    webhookRoutes(deps),
+    scrapeRoutes(deps),
+    dashboard.router,
+    jobRoutes(deps),
+    accountRoutes(deps),
+    notificationRoutes(deps),
+    firecrawlRoutes(deps),
+  ];
 }

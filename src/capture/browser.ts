@@ -83,15 +83,15 @@ export class BrowserPool implements PageRenderer {
     const proxy = await this.guardProxy();
     const b = await chromium
       .launch({
-      executablePath: this.o.chromiumPath,
-      headless: true,
-      args: LAUNCH_ARGS,
-      // <-loopback>: Chromium would otherwise reach loopback directly, past the guard.
-      proxy: { server: proxy.url, bypass: '<-loopback>' },
-      // Hookshot owns shutdown: the browser closes after in-flight captures finish.
-      handleSIGINT: false,
-      handleSIGTERM: false,
-      handleSIGHUP: false,
+        executablePath: this.o.chromiumPath,
+        headless: true,
+        args: LAUNCH_ARGS,
+        // <-loopback>: Chromium would otherwise reach loopback directly, past the guard.
+        proxy: { server: proxy.url, bypass: '<-loopback>' },
+        // Hookshot owns shutdown: the browser closes after in-flight captures finish.
+        handleSIGINT: false,
+        handleSIGTERM: false,
+        handleSIGHUP: false,
       })
       .catch((err: Error) => {
         throw new BrowserUnavailableError(`the browser could not be launched (${this.o.chromiumPath}): ${err.message.split('\n')[0]}`);

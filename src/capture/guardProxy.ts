@@ -68,7 +68,14 @@ export async function startGuardProxy(opts: { guard: AddressGuard; http: Dispatc
         maxBodyBytes: opts.maxBytes,
       });
       // A site must not be able to pass its own answer off as a refusal.
-      const { 'content-length': _l, 'transfer-encoding': _t, 'content-encoding': _e, connection: _c, [REFUSED_HEADER]: _r, ...keep } = upstream.headers;
+      const {
+        'content-length': _l,
+        'transfer-encoding': _t,
+        'content-encoding': _e,
+        connection: _c,
+        [REFUSED_HEADER]: _r,
+        ...keep
+      } = upstream.headers;
       res.writeHead(upstream.status, { ...keep, 'content-length': String(upstream.body.length) });
       res.end(upstream.body);
     } catch (err) {

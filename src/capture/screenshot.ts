@@ -16,7 +16,11 @@ export interface ScreenshotParams {
 }
 
 export class CaptureError extends Error {
-  constructor(public readonly code: string, message: string, public readonly retryable: boolean) {
+  constructor(
+    public readonly code: string,
+    message: string,
+    public readonly retryable: boolean,
+  ) {
     super(message);
   }
 }
@@ -78,7 +82,11 @@ export async function renderPage<T>(
  * answers a screenshot taken across a navigation to another site, and
  * page.content() fails on one. A grab left behind ends with the context.
  */
-function grabUnlessNavigating<T>(grab: () => Promise<T>, watch: MainFrameWatch, timeoutMs: number): Promise<{ done: true; value: T } | { done: false }> {
+function grabUnlessNavigating<T>(
+  grab: () => Promise<T>,
+  watch: MainFrameWatch,
+  timeoutMs: number,
+): Promise<{ done: true; value: T } | { done: false }> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new CaptureError('TIMEOUT', `the page could not be captured within ${timeoutMs} ms`, true)), timeoutMs);
     const unsubscribe = watch.onNavigation(() => resolve({ done: false }));
@@ -112,7 +120,11 @@ async function loadPage(page: Page, { url, waitForSelector, renderingWait }: Ren
     try {
       await page.waitForSelector(waitForSelector, { state: 'visible' });
     } catch (err) {
-      throw new CaptureError('SELECTOR_TIMEOUT', `wait_for_selector "${waitForSelector}" did not appear: ${firstLine((err as Error).message)}`, false);
+      throw new CaptureError(
+        'SELECTOR_TIMEOUT',
+        `wait_for_selector "${waitForSelector}" did not appear: ${firstLine((err as Error).message)}`,
+        false,
+      );
     }
   }
   if (renderingWait > 0) await page.waitForTimeout(renderingWait);

@@ -15,7 +15,15 @@ import { jobWorkflowId, type JobKind } from '../shared/names';
 import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME, SA_WEBHOOK_NAME } from '../shared/searchAttributes';
 import { buildJobWorkflowInput } from '../temporal/jobInput';
 import type { CaptureSlots } from '../concurrency/slots';
-import { errorMessage as message, START_ATTEMPTS, START_PROBE_TIMEOUT_MS, START_RETRY_BASE_MS, START_TIMEOUT_MS, startFreshWorkflow, type StartOutcome } from './workflowStart';
+import {
+  errorMessage as message,
+  START_ATTEMPTS,
+  START_PROBE_TIMEOUT_MS,
+  START_RETRY_BASE_MS,
+  START_TIMEOUT_MS,
+  startFreshWorkflow,
+  type StartOutcome,
+} from './workflowStart';
 import { insertJobWithinQueueLimit, QueueFullError } from './queueLimit';
 
 export interface JobSubmission {
@@ -225,7 +233,10 @@ export class JobSubmitter {
       await handle.result();
     } catch (err) {
       if (err instanceof WorkflowFailedError) {
-        throw new AppError(kind === 'screenshot' ? 'ERR::SCREENSHOT::FAILED' : 'ERR::SCRAPE::FAILED', `the ${kind} failed: ${err.cause?.message ?? err.message}`);
+        throw new AppError(
+          kind === 'screenshot' ? 'ERR::SCREENSHOT::FAILED' : 'ERR::SCRAPE::FAILED',
+          `the ${kind} failed: ${err.cause?.message ?? err.message}`,
+        );
       }
       this.deps.logger.warn({ jobId, err: message(err) }, 'result of a running job could not be read');
       throw new AppError(

@@ -32,7 +32,10 @@ const TEST_TIMEOUT_CAP_MS = 10_000;
  * neither counts in the success rate nor moves the consecutive-failure count
  * (a disabled webhook can be tested before it is re-enabled).
  */
-export async function webhookTester(deps: WebhookTesterDeps, req: { scope: Scope; name: string }): Promise<{ webhook: Webhook; outcome: TestDeliveryOutcome }> {
+export async function webhookTester(
+  deps: WebhookTesterDeps,
+  req: { scope: Scope; name: string },
+): Promise<{ webhook: Webhook; outcome: TestDeliveryOutcome }> {
   const w = await findWebhookInScope(deps.db, req.scope, req.name);
   const projectName = req.scope.project.name;
   const id = randomUUID();
@@ -65,7 +68,13 @@ export async function webhookTester(deps: WebhookTesterDeps, req: { scope: Scope
     });
     return {
       webhook: w,
-      outcome: { success: sent.success, statusCode: sent.status_code, durationMs: sent.duration_ms, errorCode: sent.error_code, errorMessage: sent.error_message },
+      outcome: {
+        success: sent.success,
+        statusCode: sent.status_code,
+        durationMs: sent.duration_ms,
+        errorCode: sent.error_code,
+        errorMessage: sent.error_message,
+      },
     };
   } finally {
     await http.close().catch(() => undefined);

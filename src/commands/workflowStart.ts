@@ -15,9 +15,7 @@ import {
 import type { Logger } from '../logger';
 
 export type StartOutcome =
-  | { state: 'started'; handle: WorkflowHandle }
-  | { state: 'not-started'; error: unknown }
-  | { state: 'unknown'; error: unknown };
+  { state: 'started'; handle: WorkflowHandle } | { state: 'not-started'; error: unknown } | { state: 'unknown'; error: unknown };
 
 // How a failed start call reads. The Temporal client itself retries some
 // gRPC statuses (UNAVAILABLE, UNKNOWN, RESOURCE_EXHAUSTED, ABORTED, DATA_LOSS,
@@ -79,9 +77,7 @@ export async function startFreshWorkflow(
   let lastError: unknown;
   for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
     try {
-      const handle = await temporal.connection.withDeadline(Date.now() + START_TIMEOUT_MS, () =>
-        temporal.workflow.start(workflowType, options),
-      );
+      const handle = await temporal.connection.withDeadline(Date.now() + START_TIMEOUT_MS, () => temporal.workflow.start(workflowType, options));
       return { state: 'started', handle };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {

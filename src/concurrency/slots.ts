@@ -1,5 +1,12 @@
 import type { Db, DbClient } from '../db/pool';
-import { acquireCaptureSlot, enqueueCapture, fillCaptureSlots, releaseCaptureSlot, releaseCaptureSlotsByPrefix, type SlotState } from '../db/repositories/captureSlots';
+import {
+  acquireCaptureSlot,
+  enqueueCapture,
+  fillCaptureSlots,
+  releaseCaptureSlot,
+  releaseCaptureSlotsByPrefix,
+  type SlotState,
+} from '../db/repositories/captureSlots';
 import { concurrencyOf } from '../db/repositories/projects';
 import type { Project } from '../db/rows';
 import type { Logger } from '../logger';

@@ -149,7 +149,21 @@ export function decodeBody(body: Buffer, contentType: string | null): DecodedBod
 // ---------------------------------------------------------------------------
 // HTML → text
 
-const SKIPPED_TAGS = ['script', 'style', 'noscript', 'template', 'head', 'title', 'meta', 'link', 'iframe', 'object', 'embed', 'svg', 'canvas'] as const;
+const SKIPPED_TAGS = [
+  'script',
+  'style',
+  'noscript',
+  'template',
+  'head',
+  'title',
+  'meta',
+  'link',
+  'iframe',
+  'object',
+  'embed',
+  'svg',
+  'canvas',
+] as const;
 
 const TEXT_OPTIONS: HtmlToTextOptions = {
   wordwrap: false,
@@ -223,8 +237,7 @@ function isHeadingRow(tr: DomNode | undefined): boolean {
   if (parent.firstChild !== tr) return false;
   const firstTbody =
     parent.nodeName === 'TBODY' &&
-    (!parent.previousSibling ||
-      (parent.previousSibling.nodeName === 'THEAD' && /^\s*$/.test(parent.previousSibling.textContent ?? '')));
+    (!parent.previousSibling || (parent.previousSibling.nodeName === 'THEAD' && /^\s*$/.test(parent.previousSibling.textContent ?? '')));
   if (parent.nodeName !== 'TABLE' && !firstTbody) return false;
   return Array.prototype.every.call(tr.childNodes, (n: DomNode) => n.nodeName === 'TH');
 }
@@ -284,7 +297,10 @@ function createTurndown(baseUrl: string | undefined): TurndownService {
       const node = dom(n);
       const src = node.getAttribute('src');
       if (!src || /^data:/i.test(src.trim())) return '';
-      const alt = (node.getAttribute('alt') ?? '').replace(/\s+/g, ' ').trim().replace(/([[\]\\])/g, '\\$1');
+      const alt = (node.getAttribute('alt') ?? '')
+        .replace(/\s+/g, ' ')
+        .trim()
+        .replace(/([[\]\\])/g, '\\$1');
       return `![${alt}](${escapeDestination(resolveUrl(src, baseUrl))}${titlePart(node)})`;
     },
   });
@@ -308,7 +324,10 @@ function createTurndown(baseUrl: string | undefined): TurndownService {
     replacement: (content, n) => {
       const node = dom(n);
       const index = node.parentNode ? Array.prototype.indexOf.call(node.parentNode.childNodes, node) : 0;
-      const cell = content.replace(/\s*\n+\s*/g, ' ').trim().replace(/\|/g, '\\|');
+      const cell = content
+        .replace(/\s*\n+\s*/g, ' ')
+        .trim()
+        .replace(/\|/g, '\\|');
       return (index === 0 ? '| ' : ' ') + cell + ' |';
     },
   });

@@ -55,9 +55,7 @@ export interface CompiledPattern {
   cost: number;
 }
 
-export type CompilePatternResult =
-  | { ok: true; pattern: CompiledPattern }
-  | { ok: false; code: PatternErrorCode; message: string };
+export type CompilePatternResult = { ok: true; pattern: CompiledPattern } | { ok: false; code: PatternErrorCode; message: string };
 
 /** Whether `subject` (cut at MAX_SUBJECT_CHARS) matches anywhere, like RegExp.test. */
 export function testPattern(p: CompiledPattern, subject: string): boolean {
@@ -195,8 +193,7 @@ class PatternParser {
       else if (s.startsWith('(?<', this.i)) this.i = s.indexOf('>', this.i) + 1;
       else if (s.startsWith('(?', this.i)) {
         throw new Unsafe('inline group flags are only supported at the start of a pattern');
-      }
-      else this.i++;
+      } else this.i++;
       const body = this.alternation(false);
       if (s[this.i] !== ')') throw new Unsafe('unbalanced parenthesis');
       this.i++;
@@ -373,19 +370,12 @@ class PatternParser {
 
 function nullableItem(it: Item): boolean {
   it.nullable ??=
-    (it.quant !== null && it.quant.min === 0) ||
-    it.kind === 'assert' ||
-    (it.kind === 'group' && it.body.some((b) => b.every(nullableItem)));
+    (it.quant !== null && it.quant.min === 0) || it.kind === 'assert' || (it.kind === 'group' && it.body.some((b) => b.every(nullableItem)));
   return it.nullable;
 }
 
 function firstOfItem(it: Item): CharSet {
-  it.first ??=
-    it.kind === 'chars'
-      ? it.set
-      : it.kind === 'assert'
-        ? EMPTY
-        : it.body.reduce((acc, b) => acc.union(followSets(b, EMPTY)[0]), EMPTY);
+  it.first ??= it.kind === 'chars' ? it.set : it.kind === 'assert' ? EMPTY : it.body.reduce((acc, b) => acc.union(followSets(b, EMPTY)[0]), EMPTY);
   return it.first;
 }
 
@@ -427,12 +417,7 @@ function checkRepeatedGroups(body: Seq[]): void {
 /** Whether the body makes choices of its own (a variable quantifier or an alternation). */
 function hasChoices(body: Seq[]): boolean {
   if (body.length > 1) return true;
-  return body.some((seq) =>
-    seq.some(
-      (it) =>
-        (it.quant !== null && it.quant.max !== it.quant.min) || (it.kind === 'group' && hasChoices(it.body)),
-    ),
-  );
+  return body.some((seq) => seq.some((it) => (it.quant !== null && it.quant.max !== it.quant.min) || (it.kind === 'group' && hasChoices(it.body))));
 }
 
 function lengths(q: Quant): number {
@@ -451,8 +436,7 @@ function lengths(q: Quant): number {
 /** Whether the item matches the empty string at any position, assertions aside. */
 function alwaysEmpty(it: Item): boolean {
   it.alwaysEmpty ??=
-    it.kind !== 'assert' &&
-    ((it.quant !== null && it.quant.min === 0) || (it.kind === 'group' && it.body.some((b) => b.every(alwaysEmpty))));
+    it.kind !== 'assert' && ((it.quant !== null && it.quant.min === 0) || (it.kind === 'group' && it.body.some((b) => b.every(alwaysEmpty))));
   return it.alwaysEmpty;
 }
 
@@ -557,10 +541,7 @@ export function compilePattern(source: string): CompilePatternResult {
     }
   }
 
-  const cost = branches.reduce(
-    (sum, seq) => sum + (anchored(seq) ? 1 : MAX_SUBJECT_CHARS) * workOfSeq(seq, 1, EMPTY, true),
-    0,
-  );
+  const cost = branches.reduce((sum, seq) => sum + (anchored(seq) ? 1 : MAX_SUBJECT_CHARS) * workOfSeq(seq, 1, EMPTY, true), 0);
   if (cost > COST_BUDGET) {
     return {
       ok: false,

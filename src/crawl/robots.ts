@@ -103,11 +103,7 @@ function modeFor(outcome: RobotsFetchOutcome): RobotsMode {
  * `userAgent` is the product token to match groups with (Firecrawl's v2
  * `robotsUserAgent`); by default ROBOTS_USER_AGENT.
  */
-export function parseRobots(
-  robotsUrl: string,
-  outcome: RobotsFetchOutcome,
-  opts: { userAgent?: string } = {},
-): RobotsPolicy {
+export function parseRobots(robotsUrl: string, outcome: RobotsFetchOutcome, opts: { userAgent?: string } = {}): RobotsPolicy {
   const origin = originOf(robotsUrl);
   if (origin === null) throw new RangeError(`not an http(s) robots.txt URL: ${robotsUrl}`);
   const ownUrl = `${origin}/robots.txt`;

@@ -79,15 +79,7 @@ export interface CrawlScope {
 
 export type CompileScopeResult = { ok: true; scope: CrawlScope } | { ok: false; error: ScopeOptionError };
 
-export type ScopeExclusionReason =
-  | 'invalid_url'
-  | 'not_http'
-  | 'external'
-  | 'subdomain'
-  | 'backward'
-  | 'too_deep'
-  | 'excluded_path'
-  | 'not_included';
+export type ScopeExclusionReason = 'invalid_url' | 'not_http' | 'external' | 'subdomain' | 'backward' | 'too_deep' | 'excluded_path' | 'not_included';
 
 export interface ScopeCandidate {
   url: string;
@@ -97,9 +89,7 @@ export interface ScopeCandidate {
   foundOn?: string;
 }
 
-export type ScopeDecision =
-  | { inScope: true; url: string }
-  | { inScope: false; reason: ScopeExclusionReason; url: string | null };
+export type ScopeDecision = { inScope: true; url: string } | { inScope: false; reason: ScopeExclusionReason; url: string | null };
 
 // ---------------------------------------------------------------------------
 
@@ -213,8 +203,7 @@ export function compileScope(startUrl: string, options: CrawlScopeOptions = {}):
   const exclude: CompiledPattern[] = [];
   const budget = { spent: 0, chars: 0 };
   const listErr =
-    compileList('includePaths', options.includePaths, include, budget) ??
-    compileList('excludePaths', options.excludePaths, exclude, budget);
+    compileList('includePaths', options.includePaths, include, budget) ?? compileList('excludePaths', options.excludePaths, exclude, budget);
   if (listErr) return { ok: false, error: listErr };
 
   const values = {
@@ -247,8 +236,7 @@ export function compileScope(startUrl: string, options: CrawlScopeOptions = {}):
       regexOnFullURL: bool(values.regexOnFullURL),
       maxPathDepth: maxDepth === null ? null : startPathDepth + maxDepth,
       maxDiscoveryDepth: depth(values.maxDiscoveryDepth),
-      crawlEntireDomain:
-        values.crawlEntireDomain !== null ? bool(values.crawlEntireDomain) : bool(values.allowBackwardLinks),
+      crawlEntireDomain: values.crawlEntireDomain !== null ? bool(values.crawlEntireDomain) : bool(values.allowBackwardLinks),
       allowSubdomains: bool(values.allowSubdomains),
       allowExternalLinks: bool(values.allowExternalLinks),
     },

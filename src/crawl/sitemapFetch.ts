@@ -81,7 +81,15 @@ async function fetchSitemap(url: string, deps: CollectSitemapDeps, opts: Collect
       'accept-encoding': 'gzip',
     };
     for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k.toLowerCase()] = v;
-    const res = await request(deps.http, { url, method: 'GET', headers, timeoutMs: opts.timeoutMs, maxRedirects: 5, maxBodyBytes: maxBytes, signal: opts.signal });
+    const res = await request(deps.http, {
+      url,
+      method: 'GET',
+      headers,
+      timeoutMs: opts.timeoutMs,
+      maxRedirects: 5,
+      maxBodyBytes: maxBytes,
+      signal: opts.signal,
+    });
     if (res.status < 200 || res.status >= 300) return { ok: false, problem: `HTTP ${res.status}` };
     if (res.truncated) return { ok: false, problem: `larger than the ${maxBytes} byte cap` };
     let body = await decodeContentEncoding(res.body, res.headers['content-encoding'], maxBytes);
@@ -143,7 +151,8 @@ export async function collectSitemapUrls(
   for (let url = queue.shift(); url !== undefined; url = queue.shift()) {
     if (out.urls.length >= maxUrls || out.read.length >= maxSitemaps) {
       out.truncated = true;
-      if (out.read.length >= maxSitemaps) out.problems.push({ url, problem: `not read: more than ${maxSitemaps} sitemaps (${queue.length + 1} left)` });
+      if (out.read.length >= maxSitemaps)
+        out.problems.push({ url, problem: `not read: more than ${maxSitemaps} sitemaps (${queue.length + 1} left)` });
       break;
     }
     out.read.push(url);
@@ -154,7 +163,15 @@ export async function collectSitemapUrls(
     }
     const parsed = parseSitemap(fetched.text, { maxBytes });
     if (parsed.error !== undefined) {
-      out.problems.push({ url, problem: parsed.error === 'too_large' ? `larger than the ${maxBytes} byte cap` : parsed.error === 'too_complex' ? 'too much markup' : 'not well-formed XML' });
+      out.problems.push({
+        url,
+        problem:
+          parsed.error === 'too_large'
+            ? `larger than the ${maxBytes} byte cap`
+            : parsed.error === 'too_complex'
+              ? 'too much markup'
+              : 'not well-formed XML',
+      });
       continue;
     }
     if (parsed.kind === 'unknown') {

@@ -8,13 +8,7 @@
 // stream as soon as the cap is passed instead of after.
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import {
-  AddressRefusedError,
-  ConnectionError,
-  InvalidUrlError,
-  RedirectError,
-  RequestTimeoutError,
-} from '../net/httpClient';
+import { AddressRefusedError, ConnectionError, InvalidUrlError, RedirectError, RequestTimeoutError } from '../net/httpClient';
 
 const gunzip = promisify(zlib.gunzip);
 const inflate = promisify(zlib.inflate);
@@ -24,7 +18,10 @@ const brotli = promisify(zlib.brotliDecompress);
 /** A body over its byte cap, on the wire or once decompressed. */
 export class BodyTooLargeError extends Error {
   override readonly name = 'BodyTooLargeError';
-  constructor(readonly maxBytes: number, decompressed = false) {
+  constructor(
+    readonly maxBytes: number,
+    decompressed = false,
+  ) {
     super(`response is larger than the ${maxBytes} byte cap${decompressed ? ' once decompressed' : ''}`);
   }
 }
@@ -71,7 +68,8 @@ export async function decodeContentEncoding(body: Buffer, header: string | undef
     try {
       if (coding === 'gzip' || coding === 'x-gzip') out = await gunzip(out, opts);
       else if (coding === 'br') out = await brotli(out, opts);
-      else if (coding === 'deflate') out = await inflate(out, opts).catch((err: unknown) => (isTooLarge(err) ? Promise.reject(err) : inflateRaw(out, opts)));
+      else if (coding === 'deflate')
+        out = await inflate(out, opts).catch((err: unknown) => (isTooLarge(err) ? Promise.reject(err) : inflateRaw(out, opts)));
       else throw new ContentEncodingError(`unsupported Content-Encoding "${coding}"`);
     } catch (err) {
       if (err instanceof ContentEncodingError) throw err;

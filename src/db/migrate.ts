@@ -11,9 +11,7 @@ export async function migrate(db: Db, migrations = MIGRATIONS): Promise<string[]
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const done = new Set(
-      (await client.query<{ id: string }>('SELECT id FROM schema_migrations')).rows.map((r) => r.id),
-    );
+    const done = new Set((await client.query<{ id: string }>('SELECT id FROM schema_migrations')).rows.map((r) => r.id));
     const applied: string[] = [];
     for (const m of migrations) {
       if (done.has(m.id)) continue;

@@ -28,5 +28,10 @@ export function prepareFirecrawlEvent(webhook: CrawlWebhook, body: Buffer, secre
   headers['user-agent'] = headers['user-agent'] ?? EVENT_USER_AGENT;
   if (secret) headers[SIGNATURE_HEADER] = firecrawlSignature(body, secret);
   // The caller's headers often carry a bearer token: kept out of the attempt log.
-  return { url: webhook.url, headers, body, secretHeaders: ['authorization', ...Object.keys(headers).filter((h) => /token|secret|key|auth/i.test(h))] };
+  return {
+    url: webhook.url,
+    headers,
+    body,
+    secretHeaders: ['authorization', ...Object.keys(headers).filter((h) => /token|secret|key|auth/i.test(h))],
+  };
 }

@@ -25,7 +25,17 @@ export interface SendOptions {
 /** The attempt row's fields that the send decides (the producer adds whose attempt it was). */
 export type SentAttempt = Pick<
   Attempt,
-  'started_at' | 'duration_ms' | 'url' | 'final_url' | 'success' | 'status_code' | 'error_code' | 'error_message' | 'request_headers' | 'response_headers' | 'response_snippet'
+  | 'started_at'
+  | 'duration_ms'
+  | 'url'
+  | 'final_url'
+  | 'success'
+  | 'status_code'
+  | 'error_code'
+  | 'error_message'
+  | 'request_headers'
+  | 'response_headers'
+  | 'response_snippet'
 >;
 
 const redact = (h: Record<string, string>, secret: readonly string[] = []) => {
@@ -39,7 +49,10 @@ const redact = (h: Record<string, string>, secret: readonly string[] = []) => {
  * every hop), whatever produced it. 2xx is a success; any other answer, a
  * refusal, a connection error or no answer in time is a failure.
  */
-export async function sendDelivery(d: PreparedDelivery, o: SendOptions): Promise<{ outcome: Omit<DeliveryAttemptOutcome, 'stop'>; sent: SentAttempt }> {
+export async function sendDelivery(
+  d: PreparedDelivery,
+  o: SendOptions,
+): Promise<{ outcome: Omit<DeliveryAttemptOutcome, 'stop'>; sent: SentAttempt }> {
   const base = { started_at: o.startedAt, url: d.url, request_headers: redact(d.headers, d.secretHeaders) };
   const t0 = performance.now();
   const fail = (errorCode: string, message: string) => ({

@@ -14,16 +14,8 @@ export function scrapflySignature(body: Buffer, signingSecret: string): { upper:
  * Standard Webhooks (webhook-signature: v1,<base64>): HMAC-SHA256 over
  * "<id>.<timestamp>.<body>", keyed with the base64 part of whsec_<base64>.
  */
-export function standardWebhooksSignature(
-  id: string,
-  timestampSeconds: number,
-  body: Buffer,
-  signingSecret: string,
-): string {
+export function standardWebhooksSignature(id: string, timestampSeconds: number, body: Buffer, signingSecret: string): string {
   const key = Buffer.from(signingSecret.replace(/^whsec_/, ''), 'base64');
-  const mac = createHmac('sha256', key)
-    .update(`${id}.${timestampSeconds}.`)
-    .update(body)
-    .digest('base64');
+  const mac = createHmac('sha256', key).update(`${id}.${timestampSeconds}.`).update(body).digest('base64');
   return `v1,${mac}`;
 }

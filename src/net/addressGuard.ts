@@ -127,10 +127,9 @@ export function parseCidr(entry: string): Cidr {
   if (prefixText !== null && !/^\d{1,3}$/.test(prefixText)) fail('prefix length must be a number');
   const prefix = prefixText === null ? bits : Number(prefixText);
   if (prefix > bits) fail(`prefix length must be 0-${bits}`);
-  const network =
-    isV4(addr)
-      ? ipaddr.IPv4.networkAddressFromCIDR(`${addr.toString()}/${prefix}`)
-      : ipaddr.IPv6.networkAddressFromCIDR(`${addr.toNormalizedString()}/${prefix}`);
+  const network = isV4(addr)
+    ? ipaddr.IPv4.networkAddressFromCIDR(`${addr.toString()}/${prefix}`)
+    : ipaddr.IPv6.networkAddressFromCIDR(`${addr.toNormalizedString()}/${prefix}`);
   const text = `${format(network)}/${prefix}`;
   if (format(network) !== format(addr)) fail(`host bits set (did you mean ${text}?)`);
   return { family: bits === 32 ? 4 : 6, network, prefix, text };

@@ -77,11 +77,7 @@ export class InvalidUrlError extends Error {
     readonly reason: 'invalid_url' | 'unsupported_scheme',
     readonly url: string,
   ) {
-    super(
-      reason === 'invalid_url'
-        ? `invalid URL: ${url}`
-        : `unsupported URL scheme in ${url}: only http: and https: are allowed`,
-    );
+    super(reason === 'invalid_url' ? `invalid URL: ${url}` : `unsupported URL scheme in ${url}: only http: and https: are allowed`);
   }
 }
 
@@ -224,12 +220,7 @@ function flattenHeaders(h: Record<string, string | string[] | undefined>): Recor
 
 function mapError(err: unknown, signal: AbortSignal, url: URL): unknown {
   if (signal.aborted) return signal.reason; // our timer's RequestTimeoutError, or the caller's reason
-  if (
-    err instanceof AddressRefusedError ||
-    err instanceof RedirectError ||
-    err instanceof RequestTimeoutError ||
-    err instanceof InvalidUrlError
-  ) {
+  if (err instanceof AddressRefusedError || err instanceof RedirectError || err instanceof RequestTimeoutError || err instanceof InvalidUrlError) {
     return err;
   }
   const code = (err as { code?: unknown } | null)?.code;
@@ -240,10 +231,7 @@ function mapError(err: unknown, signal: AbortSignal, url: URL): unknown {
   return err;
 }
 
-async function readCapped(
-  body: Dispatcher.ResponseData['body'],
-  max: number,
-): Promise<{ body: Buffer; truncated: boolean }> {
+async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<{ body: Buffer; truncated: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
   let truncated = false;
@@ -279,10 +267,7 @@ export async function request(dispatcher: Dispatcher, opts: GuardedRequestOption
 
   const controller = new AbortController();
   // setTimeout fires at once beyond 2^31-1 ms, so clamp.
-  const timer = setTimeout(
-    () => controller.abort(new RequestTimeoutError(timeoutMs, current.href)),
-    Math.min(timeoutMs, 2_147_483_647),
-  );
+  const timer = setTimeout(() => controller.abort(new RequestTimeoutError(timeoutMs, current.href)), Math.min(timeoutMs, 2_147_483_647));
   const { signal } = controller;
   const outer = opts.signal;
   const onOuterAbort = (): void => controller.abort(outer?.reason);
@@ -320,9 +305,7 @@ export async function request(dispatcher: Dispatcher, opts: GuardedRequestOption
           throw new RedirectError('https_to_http', current.href, loc, `refusing HTTPS to HTTP redirect from ${current.href} to ${next.href}`);
         }
         if (next.origin !== current.origin) {
-          headers = Object.fromEntries(
-            Object.entries(headers).filter(([k]) => !CROSS_ORIGIN_STRIPPED.has(k.toLowerCase())),
-          );
+          headers = Object.fromEntries(Object.entries(headers).filter(([k]) => !CROSS_ORIGIN_STRIPPED.has(k.toLowerCase())));
         }
         current = next;
         redirects++;

@@ -30,8 +30,7 @@ export const crawlPageHolder = (crawlUuid: string, pageId: number) => `${crawlWo
 export const holderWorkflowId = (holder: string): string => holder.split('#', 1)[0] ?? holder;
 
 /** A bulk replay or stop run for one webhook; the request id makes a repeat start nothing new. */
-export const webhookFanoutWorkflowId = (webhookUuid: string, action: string, requestId: string) =>
-  `webhook:${webhookUuid}:${action}:${requestId}`;
+export const webhookFanoutWorkflowId = (webhookUuid: string, action: string, requestId: string) => `webhook:${webhookUuid}:${action}:${requestId}`;
 
 /** Custom search attributes registered on the namespace (all Keyword). */
 export const SEARCH_ATTRIBUTES = {

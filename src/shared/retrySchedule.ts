@@ -10,13 +10,7 @@ export const MAX_WAIT_MS = 86_400_000;
  * do not all come back together; then lengthened (never shortened) by a
  * server's Retry-After, and never past one day.
  */
-export function retryDelayMs(
-  scheduleMs: readonly number[],
-  failedAttempt: number,
-  retryAfterMs: number | null,
-  jitter = 0,
-  random = 0.5,
-): number {
+export function retryDelayMs(scheduleMs: readonly number[], failedAttempt: number, retryAfterMs: number | null, jitter = 0, random = 0.5): number {
   const step = scheduleMs[Math.min(failedAttempt - 1, scheduleMs.length - 1)] ?? 0;
   const spread = Math.round(step * jitter * (2 * random - 1));
   const ladder = Math.max(1, step + spread);

@@ -14,7 +14,10 @@ export async function createTemporalClient(address: string, namespace: string): 
 export interface WorkflowStarter {
   workflow: {
     start(workflowType: string, options: WorkflowStartOptions): Promise<unknown>;
-    signalWithStart<SignalArgs extends unknown[]>(workflowType: string, options: WorkflowSignalWithStartOptions<SignalArgs> & { args: unknown[] }): Promise<unknown>;
+    signalWithStart<SignalArgs extends unknown[]>(
+      workflowType: string,
+      options: WorkflowSignalWithStartOptions<SignalArgs> & { args: unknown[] },
+    ): Promise<unknown>;
     getHandle(workflowId: string): { signal(def: SignalDefinition<[]>): Promise<void> };
   };
 }

@@ -29,7 +29,16 @@ export async function replayJob(
   await client.workflow.signalWithStart('jobWorkflow', {
     workflowId: jobWorkflowId(job.id),
     taskQueue: settings.temporal.taskQueue,
-    args: [buildJobWorkflowInput(settings, { jobId: job.id, kind: job.kind, deliver: true, webhookId: job.webhook_id, captureLocal: false, mode: 'replay' })],
+    args: [
+      buildJobWorkflowInput(settings, {
+        jobId: job.id,
+        kind: job.kind,
+        deliver: true,
+        webhookId: job.webhook_id,
+        captureLocal: false,
+        mode: 'replay',
+      }),
+    ],
     signal: replayJobSignal,
     signalArgs: [{ replayId }],
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,

@@ -28,13 +28,7 @@ export interface DevServer {
 }
 
 export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
-  const args = [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(o.port),
-    '--namespace', o.namespace,
-    '--log-level', 'warn',
-  ];
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port), '--namespace', o.namespace, '--log-level', 'warn'];
   if (o.headless) args.push('--headless');
   else args.push('--ui-port', String(o.uiPort));
   if (o.dbFile) {

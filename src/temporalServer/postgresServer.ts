@@ -199,13 +199,7 @@ async function applySchema(
   log: NonNullable<PostgresTemporalOptions['log']>,
 ): Promise<void> {
   const before = await schemaVersion(databaseUrl, db);
-  const base = [
-    '--plugin', 'postgres12',
-    '--endpoint', t.host,
-    '--port', String(t.port),
-    '--user', t.user,
-    '--database', db,
-  ];
+  const base = ['--plugin', 'postgres12', '--endpoint', t.host, '--port', String(t.port), '--user', t.user, '--database', db];
   const attrs = new URLSearchParams(t.attributes).toString();
   if (attrs) base.push('--connect-attributes', attrs);
   // The password through the environment, not argv (ps shows argv to everyone).
@@ -235,7 +229,15 @@ async function schemaVersion(databaseUrl: string, db: string): Promise<string | 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { env, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${path.basename(cmd)} ${args.filter((a) => !a.startsWith('-')).slice(-3).join(' ')} failed: ${err.message}\n${(stdout + stderr).slice(-4000)}`));
+      if (err)
+        reject(
+          new Error(
+            `${path.basename(cmd)} ${args
+              .filter((a) => !a.startsWith('-'))
+              .slice(-3)
+              .join(' ')} failed: ${err.message}\n${(stdout + stderr).slice(-4000)}`,
+          ),
+        );
       else resolve(stdout);
     });
   });
@@ -295,8 +297,7 @@ async function registerNamespace(
     }
 
     const wanted = Object.values(SEARCH_ATTRIBUTES);
-    const listed = async () =>
-      (await conn.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {};
+    const listed = async () => (await conn.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {};
     const present = await retry('listing search attributes', listed);
     const toAdd = wanted.filter((n) => !(n in present));
     if (toAdd.length === 0) return;

@@ -18,7 +18,10 @@ const TTL_MS = 12 * 60 * 60 * 1000;
 export function createSessions(db: Db) {
   let key: Promise<string> | null = null;
   const secret = () => (key ??= appSecret(db, 'dashboard_session_signing').catch((err) => ((key = null), Promise.reject(err))));
-  const sign = async (token: string) => createHmac('sha256', await secret()).update(token).digest('base64url');
+  const sign = async (token: string) =>
+    createHmac('sha256', await secret())
+      .update(token)
+      .digest('base64url');
 
   const tokenOf = async (ctx: Koa.Context): Promise<string | null> => {
     const raw = ctx.cookies.get(SESSION_COOKIE);
@@ -86,5 +89,7 @@ export function requireCsrf(): Koa.Middleware {
 
 /** Where to go after signing in: only a path of ours, never another site. */
 export function safeNext(next: unknown): string {
-  return typeof next === 'string' && /^\/(?!\/)[^\\\s]*$/.test(next) && (next.startsWith('/dashboard') || next.startsWith('/jobs/')) ? next : '/dashboard';
+  return typeof next === 'string' && /^\/(?!\/)[^\\\s]*$/.test(next) && (next.startsWith('/dashboard') || next.startsWith('/jobs/'))
+    ? next
+    : '/dashboard';
 }

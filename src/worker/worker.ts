@@ -31,8 +31,5 @@ export async function createWorkers(o: JobWorkerOptions): Promise<Worker[]> {
     activities,
     shutdownGraceTime: o.shutdownGraceMs,
   };
-  return [
-    await Worker.create({ ...base, taskQueue: o.taskQueue }),
-    await Worker.create({ ...base, taskQueue: webhookTaskQueue(o.taskQueue) }),
-  ];
+  return [await Worker.create({ ...base, taskQueue: o.taskQueue }), await Worker.create({ ...base, taskQueue: webhookTaskQueue(o.taskQueue) })];
 }

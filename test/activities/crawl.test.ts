@@ -43,7 +43,9 @@ describe('crawl activities', () => {
     site = await loopback.server(
       routes({
         '/robots.txt': send(200, 'User-agent: *\nDisallow: /private\n', { 'content-type': 'text/plain' }),
-        '/': html('<html><head><title>Home</title></head><body><h1>Welcome</h1><a href="/about">about</a><a href="/private/x">hidden</a></body></html>'),
+        '/': html(
+          '<html><head><title>Home</title></head><body><h1>Welcome</h1><a href="/about">about</a><a href="/private/x">hidden</a></body></html>',
+        ),
         '/about': html('<html><head><title>About</title></head><body>about us</body></html>'),
         '/private/x': html('<html><body>secret</body></html>'),
         '/slow': (_req, res) => {
@@ -84,14 +86,21 @@ describe('crawl activities', () => {
   };
   const pagesOf = async (crawlId: string) =>
     (
-      await h.database.pool.query<{ id: number; url: string; status: string; status_code: number | null; document: PageDocument | null; error: string | null }>(
-        'SELECT id, url, status, status_code, document, error FROM crawl_pages WHERE crawl_id = $1 ORDER BY id',
-        [crawlId],
-      )
+      await h.database.pool.query<{
+        id: number;
+        url: string;
+        status: string;
+        status_code: number | null;
+        document: PageDocument | null;
+        error: string | null;
+      }>('SELECT id, url, status, status_code, document, error FROM crawl_pages WHERE crawl_id = $1 ORDER BY id', [crawlId])
     ).rows;
   const eventsOf = async (crawlId: string) =>
     (
-      await h.database.pool.query<{ seq: number; event: string; body: Buffer }>('SELECT seq, event, body FROM crawl_events WHERE crawl_id = $1 ORDER BY seq', [crawlId])
+      await h.database.pool.query<{ seq: number; event: string; body: Buffer }>(
+        'SELECT seq, event, body FROM crawl_events WHERE crawl_id = $1 ORDER BY seq',
+        [crawlId],
+      )
     ).rows.map((e) => ({ seq: e.seq, event: e.event, body: JSON.parse(e.body.toString()) as Record<string, unknown> }));
   /** The signal-with-starts the crawl's events workflow got, as their `upTo`s. */
   const announced = (crawlId: string, from = 0) =>
@@ -102,7 +111,11 @@ describe('crawl activities', () => {
       return c.signalArgs as Array<{ upTo: number }>;
     });
   const leases = async (holder: string) =>
-    (await h.database.pool.query('SELECT 1 FROM capture_leases WHERE holder = $1 UNION ALL SELECT 1 FROM capture_waiters WHERE holder = $1', [holder])).rowCount;
+    (
+      await h.database.pool.query('SELECT 1 FROM capture_leases WHERE holder = $1 UNION ALL SELECT 1 FROM capture_waiters WHERE holder = $1', [
+        holder,
+      ])
+    ).rowCount;
 
   it('seedCrawl stores the started event once and announces it', async () => {
     const crawl = await newCrawl();
@@ -111,7 +124,10 @@ describe('crawl activities', () => {
     await runIn(env, acts.seedCrawl, { crawlId: crawl.id });
     await runIn(env, acts.seedCrawl, { crawlId: crawl.id });
     const events = await eventsOf(crawl.id);
-    assert.deepEqual(events.map((e) => e.event), ['crawl.started']);
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ['crawl.started'],
+    );
     assert.equal(events[0]!.body.id, crawl.id);
     assert.deepEqual(events[0]!.body.metadata, { run: 'acttest' });
     assert.deepEqual(announced(crawl.id, from), [{ upTo: 0 }], 'a second seed stores nothing and announces nothing');
@@ -136,10 +152,19 @@ describe('crawl activities', () => {
     assert.equal(pages[0]!.document!.metadata.sourceURL, `${site.origin}/`);
     assert.match(pages[0]!.document!.markdown ?? '', /Welcome/);
     // /about joins the frontier; /private/x is disallowed by robots.txt and does not.
-    assert.deepEqual(pages.slice(1).map((p) => [p.url, p.status]), [[`${site.origin}/about`, 'pending']]);
+    assert.deepEqual(
+      pages.slice(1).map((p) => [p.url, p.status]),
+      [[`${site.origin}/about`, 'pending']],
+    );
 
     const events = await eventsOf(crawl.id);
-    assert.deepEqual(events.map((e) => [e.seq, e.event]), [[0, 'crawl.started'], [1, 'crawl.page']]);
+    assert.deepEqual(
+      events.map((e) => [e.seq, e.event]),
+      [
+        [0, 'crawl.started'],
+        [1, 'crawl.page'],
+      ],
+    );
     assert.equal(events[1]!.body.success, true);
     assert.equal((events[1]!.body.data as PageDocument).metadata.title, 'Home');
     assert.deepEqual(announced(crawl.id, from), [{ upTo: 1 }]);
@@ -162,7 +187,10 @@ describe('crawl activities', () => {
     assert.equal(await h.deps.slots.acquire(h.project, 'someone-else', false), 'granted');
     try {
       const hitsBefore = site.hits('/about');
-      assert.deepEqual(await runIn(new MockActivityEnvironment(), acts.crawlPage, { crawlId: crawl.id, pageId: pageId! }), { queued: true, eventSeq: null });
+      assert.deepEqual(await runIn(new MockActivityEnvironment(), acts.crawlPage, { crawlId: crawl.id, pageId: pageId! }), {
+        queued: true,
+        eventSeq: null,
+      });
       assert.equal(site.hits('/about'), hitsBefore);
       assert.equal((await getPage(h.database.pool, pageId!))!.status, 'running');
       assert.equal(await leases(crawlPageHolder(crawl.id, pageId!)), 1, 'the page waits in the line');
@@ -175,7 +203,10 @@ describe('crawl activities', () => {
       'the release wakes the crawl whose page was next in line',
     );
     // The line's first in is granted the freed slot, and the page is fetched on the next call.
-    assert.deepEqual(await runIn(new MockActivityEnvironment(), acts.crawlPage, { crawlId: crawl.id, pageId: pageId! }), { queued: false, eventSeq: 0 });
+    assert.deepEqual(await runIn(new MockActivityEnvironment(), acts.crawlPage, { crawlId: crawl.id, pageId: pageId! }), {
+      queued: false,
+      eventSeq: 0,
+    });
     assert.equal((await getPage(h.database.pool, pageId!))!.status, 'done');
   });
 

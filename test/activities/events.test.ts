@@ -49,10 +49,27 @@ describe('crawl event activities', () => {
       await insertCrawl(
         c,
         {
-          id, project_id: h.project.id, env: 'live', kind: 'crawl', api_version: 2, url: start,
-          options: { scope: {}, formats: ['markdown'], onlyMainContent: false, ignoreRobotsTxt: true, sitemap: 'skip', ignoreQueryParameters: false, maxConcurrency: null, robotsUserAgent: null, headers: {}, timeoutMs: null },
+          id,
+          project_id: h.project.id,
+          env: 'live',
+          kind: 'crawl',
+          api_version: 2,
+          url: start,
+          options: {
+            scope: {},
+            formats: ['markdown'],
+            onlyMainContent: false,
+            ignoreRobotsTxt: true,
+            sitemap: 'skip',
+            ignoreQueryParameters: false,
+            maxConcurrency: null,
+            robotsUserAgent: null,
+            headers: {},
+            timeoutMs: null,
+          },
           webhook: { url, headers: { 'x-custom': 'yes' }, metadata: { run: 'events' }, events: ['started', 'page', 'completed', 'failed'] },
-          page_limit: 5, expires_at: new Date(Date.now() + 3600_000),
+          page_limit: 5,
+          expires_at: new Date(Date.now() + 3600_000),
         },
         [{ url: start, canonical: canonicalUrl(start)!, depth: 0 }],
       );
@@ -63,8 +80,19 @@ describe('crawl event activities', () => {
     return rows[0]!;
   };
   const eventRow = async (id: string) =>
-    (await h.database.pool.query<{ first_done: boolean; delivery_status: string }>('SELECT first_done, delivery_status FROM crawl_events WHERE id = $1', [id])).rows[0]!;
-  const attempt = (eventId: string, o: Partial<EventAttemptInput> = {}): EventAttemptInput => ({ eventId, series: 0, attempt: 1, willRetry: true, ...o });
+    (
+      await h.database.pool.query<{ first_done: boolean; delivery_status: string }>(
+        'SELECT first_done, delivery_status FROM crawl_events WHERE id = $1',
+        [id],
+      )
+    ).rows[0]!;
+  const attempt = (eventId: string, o: Partial<EventAttemptInput> = {}): EventAttemptInput => ({
+    eventId,
+    series: 0,
+    attempt: 1,
+    willRetry: true,
+    ...o,
+  });
 
   it('lastEventSeq and listCrawlEvents read what is stored', async () => {
     const ev = await storedEvent('https://127.0.0.1:9/hook');
@@ -100,7 +128,10 @@ describe('crawl event activities', () => {
     assert.equal(attempts[0]!.status_code, 200);
     assert.equal(attempts[0]!.url, `${r.url}/hook`);
     assert.deepEqual(await eventRow(ev.id), { first_done: true, delivery_status: 'delivered' });
-    assert.deepEqual(h.metrics.calls.slice(metricsBefore).map((c) => c.kind === 'delivery' && c.outcome), ['success']);
+    assert.deepEqual(
+      h.metrics.calls.slice(metricsBefore).map((c) => c.kind === 'delivery' && c.outcome),
+      ['success'],
+    );
     assert.equal(h.temporal.calls.length, callsBefore, 'a delivered first attempt starts no retries');
   });
 
@@ -164,10 +195,13 @@ describe('crawl event activities', () => {
   });
 
   it('an event that does not exist fails the activity for good', async () => {
-    await assert.rejects(runIn(quietActivityEnv(), acts.deliverEvent, attempt(randomUUID())), (err: Error & { type?: string; nonRetryable?: boolean }) => {
-      assert.equal(err.type, 'EventNotFound');
-      assert.equal(err.nonRetryable, true);
-      return true;
-    });
+    await assert.rejects(
+      runIn(quietActivityEnv(), acts.deliverEvent, attempt(randomUUID())),
+      (err: Error & { type?: string; nonRetryable?: boolean }) => {
+        assert.equal(err.type, 'EventNotFound');
+        assert.equal(err.nonRetryable, true);
+        return true;
+      },
+    );
   });
 });

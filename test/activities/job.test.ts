@@ -58,13 +58,25 @@ describe('job activities', () => {
     const id = randomUUID();
     await insertJob(
       h.database.pool,
-      { id, project_id: h.project.id, env: 'live', kind: 'scrape', webhook_id: webhook?.id ?? null, webhook_name: webhook?.name ?? null, params: { url, format: 'text' } },
+      {
+        id,
+        project_id: h.project.id,
+        env: 'live',
+        kind: 'scrape',
+        webhook_id: webhook?.id ?? null,
+        webhook_name: webhook?.name ?? null,
+        params: { url, format: 'text' },
+      },
       webhook ? 'pending' : null,
     );
     return (await getJob(h.database.pool, id))!;
   };
   const holds = async (holder: string) =>
-    (await h.database.pool.query('SELECT 1 FROM capture_leases WHERE holder = $1 UNION ALL SELECT 1 FROM capture_waiters WHERE holder = $1', [holder])).rowCount;
+    (
+      await h.database.pool.query('SELECT 1 FROM capture_leases WHERE holder = $1 UNION ALL SELECT 1 FROM capture_waiters WHERE holder = $1', [
+        holder,
+      ])
+    ).rowCount;
   /** The outcome batches signalled to the webhook's entity since call `from`. */
   const reported = (webhookId: string, from: number) =>
     h.temporal.calls.slice(from).flatMap((c) => {
@@ -75,7 +87,14 @@ describe('job activities', () => {
       assert.equal(c.signal, attemptOutcomesSignal.name);
       return c.signalArgs;
     });
-  const first = (jobId: string, o: Partial<DeliveryAttemptInput> = {}): DeliveryAttemptInput => ({ jobId, series: 0, attempt: 1, willRetry: true, onFailure: 'retryScheduled', ...o });
+  const first = (jobId: string, o: Partial<DeliveryAttemptInput> = {}): DeliveryAttemptInput => ({
+    jobId,
+    series: 0,
+    attempt: 1,
+    willRetry: true,
+    onFailure: 'retryScheduled',
+    ...o,
+  });
 
   describe('runJob', () => {
     it('captures the page, stores the result and reports ok; the job is delivering and its slot released', async () => {
@@ -126,7 +145,10 @@ describe('job activities', () => {
       }
       // The freed slot goes to the job in line, which is woken and then runs.
       assert.ok(h.temporal.calls.some((c) => c.kind === 'signal' && c.workflowId === jobWorkflowId(job.id)));
-      assert.equal((await runIn(new MockActivityEnvironment(), acts.runJob, { jobId: job.id, afterCapture: job.webhook_id ? 'captured' : null })).ok, true);
+      assert.equal(
+        (await runIn(new MockActivityEnvironment(), acts.runJob, { jobId: job.id, afterCapture: job.webhook_id ? 'captured' : null })).ok,
+        true,
+      );
       assert.equal((await getJob(h.database.pool, job.id))!.status, 'running', 'a job with no webhook stays running until it is finished');
     });
 
@@ -145,11 +167,14 @@ describe('job activities', () => {
     });
 
     it('a job that is gone fails the activity for good', async () => {
-      await assert.rejects(runIn(quietActivityEnv(), acts.runJob, { jobId: randomUUID() }), (err: Error & { type?: string; nonRetryable?: boolean }) => {
-        assert.equal(err.type, 'JobNotFound');
-        assert.equal(err.nonRetryable, true);
-        return true;
-      });
+      await assert.rejects(
+        runIn(quietActivityEnv(), acts.runJob, { jobId: randomUUID() }),
+        (err: Error & { type?: string; nonRetryable?: boolean }) => {
+          assert.equal(err.type, 'JobNotFound');
+          assert.equal(err.nonRetryable, true);
+          return true;
+        },
+      );
     });
   });
 
@@ -158,7 +183,10 @@ describe('job activities', () => {
     const captured = async (r: Receiver) => {
       const w = await webhookTo(`${r.url}/hook`);
       const job = await scrapeJob(`${site.url}/static`, w);
-      assert.equal((await runIn(new MockActivityEnvironment(), acts.runJob, { jobId: job.id, afterCapture: job.webhook_id ? 'captured' : null })).ok, true);
+      assert.equal(
+        (await runIn(new MockActivityEnvironment(), acts.runJob, { jobId: job.id, afterCapture: job.webhook_id ? 'captured' : null })).ok,
+        true,
+      );
       return { w, job };
     };
 
@@ -185,7 +213,10 @@ describe('job activities', () => {
         [0, 1, true, 200, `${r.url}/hook`],
       );
       assert.deepEqual(reported(w.id, from), [[{ jobId: job.id, series: 0, attempt: 1, success: true }]]);
-      assert.deepEqual(h.metrics.calls.slice(metricsFrom).map((c) => c.kind === 'delivery' && c.outcome), ['success']);
+      assert.deepEqual(
+        h.metrics.calls.slice(metricsFrom).map((c) => c.kind === 'delivery' && c.outcome),
+        ['success'],
+      );
       assert.equal((await getJob(h.database.pool, job.id))!.status, 'delivering', 'the workflow finishes the job, not the attempt');
     });
 
@@ -205,7 +236,9 @@ describe('job activities', () => {
     it('a disabled webhook: nothing is sent, an unsent attempt is recorded, and the series stops', async () => {
       const r = await receiver();
       const { w, job } = await captured(r);
-      await h.database.pool.query(`UPDATE webhooks SET status = 'disabled', disabled_reason = 'maintenance', disabled_at = now() WHERE id = $1`, [w.id]);
+      await h.database.pool.query(`UPDATE webhooks SET status = 'disabled', disabled_reason = 'maintenance', disabled_at = now() WHERE id = $1`, [
+        w.id,
+      ]);
       const from = h.temporal.calls.length;
       const metricsFrom = h.metrics.calls.length;
       const outcome = await runIn(new MockActivityEnvironment(), acts.deliverWebhook, first(job.id));
@@ -269,17 +302,30 @@ describe('job activities', () => {
       const w = await webhookTo('http://127.0.0.1:9/unused');
       const job = await scrapeJob(`${site.url}/static`, w);
       await runIn(new MockActivityEnvironment(), acts.recordCaptureFailure, {
-        jobId: job.id, errorCode: 'ERR::SCRAPE::TIMEOUT', errorMessage: 'no answer within the timeout', transition: 'captured',
+        jobId: job.id,
+        errorCode: 'ERR::SCRAPE::TIMEOUT',
+        errorMessage: 'no answer within the timeout',
+        transition: 'captured',
       });
       const row = (await getJob(h.database.pool, job.id))!;
       assert.deepEqual([row.status, row.error_code, row.error_message], ['delivering', 'ERR::SCRAPE::TIMEOUT', 'no answer within the timeout']);
       // A synchronous job: the error is stored, the status is left for finishJob.
       const sync = await scrapeJob(`${site.url}/static`);
-      await runIn(new MockActivityEnvironment(), acts.recordCaptureFailure, { jobId: sync.id, errorCode: 'ERR::SCRAPE::FAILED', errorMessage: 'no browser', transition: null });
+      await runIn(new MockActivityEnvironment(), acts.recordCaptureFailure, {
+        jobId: sync.id,
+        errorCode: 'ERR::SCRAPE::FAILED',
+        errorMessage: 'no browser',
+        transition: null,
+      });
       const syncRow = (await getJob(h.database.pool, sync.id))!;
       assert.deepEqual([syncRow.status, syncRow.error_code], ['queued', 'ERR::SCRAPE::FAILED']);
       // A job that is gone is nothing to record.
-      await runIn(new MockActivityEnvironment(), acts.recordCaptureFailure, { jobId: randomUUID(), errorCode: 'x', errorMessage: 'y', transition: 'captured' });
+      await runIn(new MockActivityEnvironment(), acts.recordCaptureFailure, {
+        jobId: randomUUID(),
+        errorCode: 'x',
+        errorMessage: 'y',
+        transition: 'captured',
+      });
     });
 
     it('finishJob writes the final transition with its delivery status and counts the job once per end', async () => {
@@ -288,8 +334,18 @@ describe('job activities', () => {
       const failed = await scrapeJob(`${site.url}/static`, w);
       const plain = await scrapeJob(`${site.url}/static`);
       const from = h.metrics.calls.length;
-      await runIn(new MockActivityEnvironment(), acts.finishJob, { jobId: delivered.id, transition: 'delivered', errorCode: null, errorMessage: null });
-      await runIn(new MockActivityEnvironment(), acts.finishJob, { jobId: failed.id, transition: 'deliveryFailed', errorCode: 'ERR::WEBHOOK::ENDPOINT_ERROR', errorMessage: 'HTTP 500' });
+      await runIn(new MockActivityEnvironment(), acts.finishJob, {
+        jobId: delivered.id,
+        transition: 'delivered',
+        errorCode: null,
+        errorMessage: null,
+      });
+      await runIn(new MockActivityEnvironment(), acts.finishJob, {
+        jobId: failed.id,
+        transition: 'deliveryFailed',
+        errorCode: 'ERR::WEBHOOK::ENDPOINT_ERROR',
+        errorMessage: 'HTTP 500',
+      });
       await runIn(new MockActivityEnvironment(), acts.finishJob, { jobId: plain.id, transition: 'completed', errorCode: null, errorMessage: null });
       const rows = await Promise.all([delivered, failed, plain].map(async (j) => (await getJob(h.database.pool, j.id))!));
       assert.deepEqual(
@@ -316,7 +372,12 @@ describe('job activities', () => {
       await runIn(new MockActivityEnvironment(), acts.runJob, { jobId: sync.id });
       assert.equal((await getJob(h.database.pool, hooked.id))!.status, 'delivering');
       assert.equal((await getJob(h.database.pool, sync.id))!.status, 'running');
-      await runIn(new MockActivityEnvironment(), acts.finishJob, { jobId: hooked.id, status: 'failed', errorCode: 'ERR::WEBHOOK::MAX_RETRY', errorMessage: 'x' });
+      await runIn(new MockActivityEnvironment(), acts.finishJob, {
+        jobId: hooked.id,
+        status: 'failed',
+        errorCode: 'ERR::WEBHOOK::MAX_RETRY',
+        errorMessage: 'x',
+      });
       await runIn(new MockActivityEnvironment(), acts.finishJob, { jobId: sync.id, status: 'done', errorCode: null, errorMessage: null });
       await runIn(new MockActivityEnvironment(), acts.finishJob, { jobId: syncFailed.id, status: 'failed', errorCode: null, errorMessage: null });
       const rows = await Promise.all([hooked, sync, syncFailed].map(async (j) => (await getJob(h.database.pool, j.id))!));
@@ -336,7 +397,12 @@ describe('job activities', () => {
       const job = await scrapeJob(`${site.url}/static`, w);
       await runIn(new MockActivityEnvironment(), acts.runJob, { jobId: job.id, afterCapture: 'captured' });
       await runIn(new MockActivityEnvironment(), acts.deliverWebhook, first(job.id, { willRetry: false, onFailure: null }));
-      await runIn(new MockActivityEnvironment(), acts.finishJob, { jobId: job.id, transition: 'deliveryFailed', errorCode: 'ERR::WEBHOOK::ENDPOINT_ERROR', errorMessage: 'HTTP 500' });
+      await runIn(new MockActivityEnvironment(), acts.finishJob, {
+        jobId: job.id,
+        transition: 'deliveryFailed',
+        errorCode: 'ERR::WEBHOOK::ENDPOINT_ERROR',
+        errorMessage: 'HTTP 500',
+      });
       assert.equal(await runIn(new MockActivityEnvironment(), acts.beginSeries, { jobId: job.id }), 1);
       const row = (await getJob(h.database.pool, job.id))!;
       assert.deepEqual([row.status, row.delivery_status, row.completed_at], ['delivering', 'pending', null]);

@@ -161,7 +161,19 @@ describe('webhook entity activities', () => {
     const jobsOf = async (w: Webhook, n: number, status: 'failed' | 'retrying' | 'delivered'): Promise<string[]> => {
       const ids = Array.from({ length: n }, () => randomUUID()).sort();
       for (const id of ids) {
-        await insertJob(h.database.pool, { id, project_id: h.project.id, env: 'live', kind: 'scrape', webhook_id: w.id, webhook_name: w.name, params: { url: 'http://127.0.0.1:9/' } }, 'pending');
+        await insertJob(
+          h.database.pool,
+          {
+            id,
+            project_id: h.project.id,
+            env: 'live',
+            kind: 'scrape',
+            webhook_id: w.id,
+            webhook_name: w.name,
+            params: { url: 'http://127.0.0.1:9/' },
+          },
+          'pending',
+        );
       }
       const delivery = status === 'retrying' ? 'pending' : status;
       await h.database.pool.query('UPDATE jobs SET status = $2, delivery_status = $3 WHERE id = ANY($1)', [ids, status, delivery]);
@@ -210,7 +222,10 @@ describe('webhook entity activities', () => {
       const waiting = await jobsOf(w, 3, 'retrying');
       await jobsOf(w, 2, 'failed');
       const from = h.temporal.calls.length;
-      assert.equal(await runIn(new MockActivityEnvironment(), acts.signalWebhookJobs, { webhookId: w.id, action: 'stop', requestId: 'req-3', since: null }), 3);
+      assert.equal(
+        await runIn(new MockActivityEnvironment(), acts.signalWebhookJobs, { webhookId: w.id, action: 'stop', requestId: 'req-3', since: null }),
+        3,
+      );
       assert.deepEqual(
         h.temporal.calls.slice(from),
         waiting.map((id) => ({ kind: 'signal', workflowId: jobWorkflowId(id), signal: wakeJobSignal.name })),
@@ -219,7 +234,10 @@ describe('webhook entity activities', () => {
       // A job whose workflow already closed refuses the wake; the others still get theirs.
       h.temporal.fail = new Error('workflow execution already completed');
       try {
-        assert.equal(await runIn(new MockActivityEnvironment(), acts.signalWebhookJobs, { webhookId: w.id, action: 'stop', requestId: 'req-4', since: null }), 3);
+        assert.equal(
+          await runIn(new MockActivityEnvironment(), acts.signalWebhookJobs, { webhookId: w.id, action: 'stop', requestId: 'req-4', since: null }),
+          3,
+        );
       } finally {
         h.temporal.fail = null;
       }

@@ -29,8 +29,12 @@ describe('DATABASE_URL to a database that does not exist yet', () => {
       const lines: string[] = [];
       const sink = new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) });
       const config = loadConfig({
-        PORT: '0', HOST: '127.0.0.1', DATABASE_URL: url, TEMPORAL_ADDRESS: temporalAddress,
-        TEMPORAL_TASK_QUEUE: `create-${randomBytes(4).toString('hex')}`, LOG_LEVEL: 'info',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATABASE_URL: url,
+        TEMPORAL_ADDRESS: temporalAddress,
+        TEMPORAL_TASK_QUEUE: `create-${randomBytes(4).toString('hex')}`,
+        LOG_LEVEL: 'info',
       });
       const hs = await startHookshot(config, createLogger(config.logLevel, sink));
       try {

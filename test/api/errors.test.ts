@@ -77,7 +77,11 @@ describe('the one error shape', () => {
   });
 
   it('oversized body → 413', async () => {
-    const r = await hs.api('/webhooks', { method: 'POST', key: hs.keys.test, json: { name: 'big', url: 'http://example.com', secret: 'x'.repeat(5000) } });
+    const r = await hs.api('/webhooks', {
+      method: 'POST',
+      key: hs.keys.test,
+      json: { name: 'big', url: 'http://example.com', secret: 'x'.repeat(5000) },
+    });
     assertErrorShape(r, 413, 'ERR::API::PAYLOAD_TOO_LARGE', /2048/);
   });
 
@@ -148,7 +152,11 @@ describe('the one error shape', () => {
     const p = await hs.api('/admin/projects', { method: 'POST', headers: admin, json: { name: 'acme', plan: 'PRO' } });
     assert.equal(p.status, 201);
     assert.equal(p.body.plan, 'PRO');
-    assertErrorShape(await hs.api('/admin/projects', { method: 'POST', headers: admin, json: { name: 'acme', plan: 'PRO' } }), 409, 'ERR::PROJECT::ALREADY_EXISTS');
+    assertErrorShape(
+      await hs.api('/admin/projects', { method: 'POST', headers: admin, json: { name: 'acme', plan: 'PRO' } }),
+      409,
+      'ERR::PROJECT::ALREADY_EXISTS',
+    );
     const k = await hs.api('/admin/projects/acme/keys', { method: 'POST', headers: admin, json: { env: 'live' } });
     assert.equal(k.status, 201);
     assert.deepEqual([k.body.project, k.body.env], ['acme', 'live']);
@@ -157,7 +165,11 @@ describe('the one error shape', () => {
     assert.equal(patched.body.plan, 'STARTUP');
     assert.equal((await hs.api(`/admin/keys/${k.body.prefix}`, { method: 'DELETE', headers: admin })).status, 204);
     assertErrorShape(await hs.api('/webhooks', { key: k.body.key }), 401, 'ERR::AUTH::INVALID_KEY');
-    assertErrorShape(await hs.api('/admin/projects/ghost/keys', { method: 'POST', headers: admin, json: { env: 'test' } }), 404, 'ERR::PROJECT::NOT_FOUND');
+    assertErrorShape(
+      await hs.api('/admin/projects/ghost/keys', { method: 'POST', headers: admin, json: { env: 'test' } }),
+      404,
+      'ERR::PROJECT::NOT_FOUND',
+    );
   });
 });
 
@@ -200,7 +212,11 @@ describe('operator endpoints without ADMIN_TOKEN', () => {
   it('are off (404)', async () => {
     const hs = await startTestHookshot({ ADMIN_TOKEN: '' });
     try {
-      const r = await hs.api('/admin/projects', { method: 'POST', headers: { authorization: 'Bearer anything-at-all-here' }, json: { name: 'x', plan: 'PRO' } });
+      const r = await hs.api('/admin/projects', {
+        method: 'POST',
+        headers: { authorization: 'Bearer anything-at-all-here' },
+        json: { name: 'x', plan: 'PRO' },
+      });
       assertErrorShape(r, 404, 'ERR::API::NOT_FOUND');
     } finally {
       await hs.close();
@@ -308,7 +324,12 @@ describe('an error code stored before the table knew it', () => {
       assert.equal(again.body.retryable, false);
       const doc = await hs.api(`/scrape?url=${target}`, { key: hs.keys.test, headers: { 'idempotency-key': 'legacy-2' } });
       assert.equal(doc.status, 200);
-      assert.deepEqual(doc.body.result.error, { code: 'ERR::LEGACY::GONE', message: scrape.body.result.error.message, http_code: 500, retryable: false });
+      assert.deepEqual(doc.body.result.error, {
+        code: 'ERR::LEGACY::GONE',
+        message: scrape.body.result.error.message,
+        http_code: 500,
+        retryable: false,
+      });
     } finally {
       await hs.close();
     }

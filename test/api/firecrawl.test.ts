@@ -66,7 +66,18 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
           kind: opts.kind ?? 'crawl',
           api_version: 1,
           url: `${SITE}/`,
-          options: { scope: {}, formats: ['markdown'], onlyMainContent: true, ignoreRobotsTxt: false, sitemap: 'skip', ignoreQueryParameters: false, maxConcurrency: null, robotsUserAgent: null, headers: {}, timeoutMs: null },
+          options: {
+            scope: {},
+            formats: ['markdown'],
+            onlyMainContent: true,
+            ignoreRobotsTxt: false,
+            sitemap: 'skip',
+            ignoreQueryParameters: false,
+            maxConcurrency: null,
+            robotsUserAgent: null,
+            headers: {},
+            timeoutMs: null,
+          },
           webhook: null,
           page_limit: 10_000,
           expires_at: new Date(Date.now() + 86_400_000),
@@ -76,18 +87,20 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
     );
     for (let i = 0; i < opts.docs; i++) {
       const url = `${SITE}/p${i}`;
-      const document = { markdown: opts.bigMarkdown ? 'x'.repeat(opts.bigMarkdown) : `# page ${i}`, metadata: { title: `p${i}`, sourceURL: url, url, statusCode: 200, contentType: 'text/html' } };
+      const document = {
+        markdown: opts.bigMarkdown ? 'x'.repeat(opts.bigMarkdown) : `# page ${i}`,
+        metadata: { title: `p${i}`, sourceURL: url, url, statusCode: 200, contentType: 'text/html' },
+      };
       await hs.db.query(
         `INSERT INTO crawl_pages (crawl_id, url, canonical, depth, status, status_code, document, done_seq, done_at)
          VALUES ($1, $2, $2, 0, 'done', 200, $3, nextval('crawl_pages_done_seq'), now())`,
         [id, url, document],
       );
     }
-    await hs.db.query(`UPDATE crawls SET total = $2, completed = $2, credits_used = $2, status = $3, completed_at = CASE WHEN $3 = 'scraping' THEN NULL ELSE now() END WHERE id = $1`, [
-      id,
-      opts.docs,
-      opts.status ?? 'completed',
-    ]);
+    await hs.db.query(
+      `UPDATE crawls SET total = $2, completed = $2, credits_used = $2, status = $3, completed_at = CASE WHEN $3 = 'scraping' THEN NULL ELSE now() END WHERE id = $1`,
+      [id, opts.docs, opts.status ?? 'completed'],
+    );
     return id;
   }
 
@@ -100,10 +113,22 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
     await hs?.close();
   });
 
-  it('starts a crawl on either version: exactly 200, {success, id, url}, both versions\' names and unknown keys accepted', async () => {
+  it("starts a crawl on either version: exactly 200, {success, id, url}, both versions' names and unknown keys accepted", async () => {
     const v1 = await call('/v1/crawl', {
       method: 'POST',
-      json: { url: `${SITE}/docs`, limit: 5, maxDepth: 2, crawlEntireDomain: true, ignoreSitemap: true, includePaths: ['^/docs'], scrapeOptions: { formats: ['markdown', 'html'] }, webhook: HOOK, origin: 'js-sdk@0.1.0', integration: 'x', somethingNew: 1 },
+      json: {
+        url: `${SITE}/docs`,
+        limit: 5,
+        maxDepth: 2,
+        crawlEntireDomain: true,
+        ignoreSitemap: true,
+        includePaths: ['^/docs'],
+        scrapeOptions: { formats: ['markdown', 'html'] },
+        webhook: HOOK,
+        origin: 'js-sdk@0.1.0',
+        integration: 'x',
+        somethingNew: 1,
+      },
     });
     assert.equal(v1.status, 200, JSON.stringify(v1.body));
     assert.deepEqual(Object.keys(v1.body).sort(), ['id', 'success', 'url']);
@@ -125,7 +150,15 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
 
     const v2 = await call('/v2/crawl', {
       method: 'POST',
-      json: { url: SITE, maxDiscoveryDepth: 1, allowBackwardLinks: true, sitemap: 'only', limit: 10_000_000, formats: [{ type: 'links' }], webhook: { url: HOOK, headers: { 'X-Token': 't' }, metadata: { run: 7 }, events: ['page', 'crawl.completed'] } },
+      json: {
+        url: SITE,
+        maxDiscoveryDepth: 1,
+        allowBackwardLinks: true,
+        sitemap: 'only',
+        limit: 10_000_000,
+        formats: [{ type: 'links' }],
+        webhook: { url: HOOK, headers: { 'X-Token': 't' }, metadata: { run: 7 }, events: ['page', 'crawl.completed'] },
+      },
     });
     assert.equal(v2.status, 200, JSON.stringify(v2.body));
     assert.equal(v2.body.url, `${hs.apiUrl}/v2/crawl/${v2.body.id}`);
@@ -159,7 +192,11 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
       ['/v2/crawl', { url: SITE, excludePaths: ['(a+)+$'] }, /^excludePaths\[0\]: /],
       // A shape error inside an array names the element as the rules do (it read `includePaths.1` before).
       ['/v2/crawl', { url: SITE, includePaths: ['^/ok', 5] }, /^includePaths\[1\]: /],
-      ['/v2/crawl', { url: SITE, scrapeOptions: { formats: ['markdown', 'screenshot'] } }, /^scrapeOptions\.formats\[1\]: "screenshot" is not supported/],
+      [
+        '/v2/crawl',
+        { url: SITE, scrapeOptions: { formats: ['markdown', 'screenshot'] } },
+        /^scrapeOptions\.formats\[1\]: "screenshot" is not supported/,
+      ],
       ['/v2/crawl', { url: SITE, scrapeOptions: { formats: [{ type: 'json', prompt: 'x' }] } }, /^scrapeOptions\.formats\[0\]: "json"/],
       ['/v2/batch/scrape', { urls: [SITE], formats: ['summary'] }, /^formats\[0\]: /],
       ['/v2/crawl', { url: 'ftp://example.com/' }, /^url: /],
@@ -207,7 +244,7 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
     assert.deepEqual(v2.body.invalidURLs, ['bad']);
   });
 
-  it('errors under /v1 and /v2 carry Firecrawl\'s fields: 401, 404 (route, unknown and foreign ids), 400, 415', async () => {
+  it("errors under /v1 and /v2 carry Firecrawl's fields: 401, 404 (route, unknown and foreign ids), 400, 415", async () => {
     assertFirecrawlError(await hs.api('/v1/crawl', { method: 'POST', json: { url: SITE } }), 401, 'ERR::AUTH::MISSING_KEY');
     assertFirecrawlError(await hs.api('/v2/crawl/x', { headers: { authorization: 'Bearer nope' } }), 401, 'ERR::AUTH::INVALID_KEY');
     assertFirecrawlError(await call('/v1/nope'), 404, 'ERR::API::NOT_FOUND');
@@ -264,7 +301,10 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
     assert.equal(first.body.completed, 7);
     assert.equal(first.body.creditsUsed, 7);
     assert.ok(!Number.isNaN(Date.parse(first.body.expiresAt)));
-    assert.deepEqual(first.body.data.map((d: any) => d.metadata.title), ['p0', 'p1', 'p2']);
+    assert.deepEqual(
+      first.body.data.map((d: any) => d.metadata.title),
+      ['p0', 'p1', 'p2'],
+    );
     assert.equal(first.body.next, `${hs.apiUrl}/v1/crawl/${id}?skip=3&limit=3`);
 
     const seen: string[] = [];
@@ -371,7 +411,14 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
 
   it('the official SDK, both clients, with apiUrl pointed here', async () => {
     const v2 = new Firecrawl({ apiKey: key, apiUrl: hs.apiUrl });
-    const started = await v2.startCrawl(SITE, { limit: 3, maxDiscoveryDepth: 1, crawlEntireDomain: true, sitemap: 'skip', scrapeOptions: { formats: ['markdown', { type: 'html' }] }, webhook: { url: HOOK, events: ['completed'] } });
+    const started = await v2.startCrawl(SITE, {
+      limit: 3,
+      maxDiscoveryDepth: 1,
+      crawlEntireDomain: true,
+      sitemap: 'skip',
+      scrapeOptions: { formats: ['markdown', { type: 'html' }] },
+      webhook: { url: HOOK, events: ['completed'] },
+    });
     assert.match(started.id, /^[0-9a-f-]{36}$/);
     const running = await v2.getCrawlStatus(started.id);
     assert.equal(running.status, 'scraping');
@@ -402,7 +449,13 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
 
     // v1, with a trailing slash in apiUrl (it asks for //v1/...).
     const v1 = new FirecrawlAppV1({ apiKey: key, apiUrl: `${hs.apiUrl}/` });
-    const c1: any = await v1.asyncCrawlUrl(SITE, { limit: 2, maxDepth: 1, allowBackwardLinks: true, ignoreSitemap: true, scrapeOptions: { formats: ['markdown'] } });
+    const c1: any = await v1.asyncCrawlUrl(SITE, {
+      limit: 2,
+      maxDepth: 1,
+      allowBackwardLinks: true,
+      ignoreSitemap: true,
+      scrapeOptions: { formats: ['markdown'] },
+    });
     assert.equal(c1.success, true);
     const s1: any = await v1.checkCrawlStatus(c1.id);
     assert.equal(s1.success, true);
@@ -441,7 +494,11 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
             };
           }
           if (prop === 'getHandle' && fault === 'unreachable') {
-            return () => ({ describe: async () => { throw grpc(4, 'Deadline exceeded'); } });
+            return () => ({
+              describe: async () => {
+                throw grpc(4, 'Deadline exceeded');
+              },
+            });
           }
           return bind(target, prop);
         },
@@ -479,16 +536,68 @@ describe('Firecrawl-style crawl and batch scrape API', () => {
   it('random bodies on the start routes: never 5xx, 200 or a Firecrawl error, a row only on 200', async () => {
     // Every string that could be a URL points at 127.0.0.1:9 (nothing listens there).
     const str = fc.oneof(
-      fc.constantFrom(SITE, `${SITE}/a?b=1`, HOOK, 'http://127.0.0.1:9/hook', '(', '^/a', '(a+)+$', 'markdown', 'html', 'links', 'screenshot', 'page', 'started', 'Content-Type', '', '__proto__'),
+      fc.constantFrom(
+        SITE,
+        `${SITE}/a?b=1`,
+        HOOK,
+        'http://127.0.0.1:9/hook',
+        '(',
+        '^/a',
+        '(a+)+$',
+        'markdown',
+        'html',
+        'links',
+        'screenshot',
+        'page',
+        'started',
+        'Content-Type',
+        '',
+        '__proto__',
+      ),
       fc.string({ maxLength: 20 }).filter((x) => !x.includes(':')),
     );
     const value = fc.letrec((tie) => ({
-      v: fc.oneof({ depthSize: 'small' }, str, fc.integer({ min: -5, max: 20_000 }), fc.double(), fc.boolean(), fc.constant(null), fc.array(tie('v'), { maxLength: 4 }), fc.dictionary(str, tie('v'), { maxKeys: 4 })),
+      v: fc.oneof(
+        { depthSize: 'small' },
+        str,
+        fc.integer({ min: -5, max: 20_000 }),
+        fc.double(),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('v'), { maxLength: 4 }),
+        fc.dictionary(str, tie('v'), { maxKeys: 4 }),
+      ),
     })).v;
-    const fields = ['url', 'urls', 'limit', 'maxDepth', 'maxDiscoveryDepth', 'includePaths', 'excludePaths', 'crawlEntireDomain', 'allowBackwardLinks', 'sitemap', 'ignoreSitemap', 'formats', 'scrapeOptions', 'webhook', 'ignoreInvalidURLs', 'maxConcurrency', 'timeout', 'headers', 'origin'];
+    const fields = [
+      'url',
+      'urls',
+      'limit',
+      'maxDepth',
+      'maxDiscoveryDepth',
+      'includePaths',
+      'excludePaths',
+      'crawlEntireDomain',
+      'allowBackwardLinks',
+      'sitemap',
+      'ignoreSitemap',
+      'formats',
+      'scrapeOptions',
+      'webhook',
+      'ignoreInvalidURLs',
+      'maxConcurrency',
+      'timeout',
+      'headers',
+      'origin',
+    ];
     const body = fc.oneof(
       fc.dictionary(fc.constantFrom(...fields), value, { maxKeys: 8 }),
-      fc.record({ url: fc.constant(SITE), webhook: fc.oneof(value, fc.record({ url: fc.constantFrom(HOOK, 'http://127.0.0.1:9/h'), headers: value, metadata: value, events: value }, { requiredKeys: [] })) }),
+      fc.record({
+        url: fc.constant(SITE),
+        webhook: fc.oneof(
+          value,
+          fc.record({ url: fc.constantFrom(HOOK, 'http://127.0.0.1:9/h'), headers: value, metadata: value, events: value }, { requiredKeys: [] }),
+        ),
+      }),
       fc.record({ urls: fc.array(str, { maxLength: 5 }), formats: value, ignoreInvalidURLs: value }),
     );
     await fc.assert(

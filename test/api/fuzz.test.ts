@@ -321,9 +321,14 @@ function mutated(
     fc.constantFrom(...fields).map((key): Mutation => ({ kind: 'drop', key })),
     { arbitrary: fc.constantFrom(...fields).chain((key) => oddByField[key]!.map((value): Mutation => ({ kind: 'set', key, value }))), weight: 3 },
     // An extra key, or a second copy of a real one (JSON: last one wins).
-    fc.tuple(fc.oneof({ arbitrary: extra.key, weight: 3 }, fc.constantFrom(...fields)), extra.value).map(([key, value]): Mutation => ({ kind: 'extra', key, value })),
+    fc
+      .tuple(fc.oneof({ arbitrary: extra.key, weight: 3 }, fc.constantFrom(...fields)), extra.value)
+      .map(([key, value]): Mutation => ({ kind: 'extra', key, value })),
   );
-  const mutations = fc.oneof({ arbitrary: fc.constant<Mutation[]>([]), weight: 2 }, { arbitrary: fc.array(mutation, { minLength: 1, maxLength: 3 }), weight: 3 });
+  const mutations = fc.oneof(
+    { arbitrary: fc.constant<Mutation[]>([]), weight: 2 },
+    { arbitrary: fc.array(mutation, { minLength: 1, maxLength: 3 }), weight: 3 },
+  );
   return fc.tuple(base, mutations).map(([b, ms]) => {
     let entries: Entry[] = Object.entries(b).filter(([, v]) => v !== undefined);
     for (const m of ms) {
@@ -385,14 +390,17 @@ const ODD_BODIES = [
 ];
 
 const webhookBodyText: fc.Arbitrary<string> = fc.oneof(
-  { arbitrary: mutated(webhookBase(fc.oneof({ arbitrary: validName, weight: 4 }, fc.constantFrom(...POOL))), webhookOdd).map(objectText), weight: 14 },
+  {
+    arbitrary: mutated(webhookBase(fc.oneof({ arbitrary: validName, weight: 4 }, fc.constantFrom(...POOL))), webhookOdd).map(objectText),
+    weight: 14,
+  },
   { arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)), weight: 2 },
   { arbitrary: fc.constantFrom(...ODD_BODIES), weight: 2 },
 );
 
 /** A query string from (key, value) pairs; repeated keys allowed. */
 const toQuery = (pairs: Array<[string, unknown]>) =>
-  pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(typeof v === 'string' ? v : JSON.stringify(v) ?? '')}`).join('&');
+  pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(typeof v === 'string' ? v : (JSON.stringify(v) ?? ''))}`).join('&');
 
 const RAW_QUERY_JUNK = ['', '&', '&&', '=', '==', '%', '%zz', '%00', '%E0%A4%A', 'url', 'a[b]=c', 'headers%5B', '+', '%2B', 'url=', 'headers[X]'];
 
@@ -421,7 +429,16 @@ describe('API fuzzing (fast-check)', () => {
       t,
       fc.asyncProperty(
         webhookBodyText,
-        sometimes(fc.array(fc.tuple(fc.constantFrom('name', 'url', 'secret', 'content_type', 'standard_webhooks', '__proto__'), fc.oneof(asciiString(), goodUrl, badUrl)), { maxLength: 2 }), 0.2),
+        sometimes(
+          fc.array(
+            fc.tuple(
+              fc.constantFrom('name', 'url', 'secret', 'content_type', 'standard_webhooks', '__proto__'),
+              fc.oneof(asciiString(), goodUrl, badUrl),
+            ),
+            { maxLength: 2 },
+          ),
+          0.2,
+        ),
         async (body, query) => {
           const req: Req = {
             method: 'POST',
@@ -489,7 +506,24 @@ describe('API fuzzing (fast-check)', () => {
   // The live environment has no webhook at all, so a scrape here never
   // delivers anywhere; without webhook_name it is synchronous and fetches its
   // url, which is 127.0.0.1:9 (refused) or rejected by validation first.
-  const HEADER_NAMES = ['X-Test', 'Accept', 'Host', 'Content-Length', 'Transfer-Encoding', 'Connection', 'Upgrade', 'Expect', 'Cookie', 'Authorization', '__proto__', 'constructor', 'toString', 'a b', 'é', ''];
+  const HEADER_NAMES = [
+    'X-Test',
+    'Accept',
+    'Host',
+    'Content-Length',
+    'Transfer-Encoding',
+    'Connection',
+    'Upgrade',
+    'Expect',
+    'Cookie',
+    'Authorization',
+    '__proto__',
+    'constructor',
+    'toString',
+    'a b',
+    'é',
+    '',
+  ];
   const longValue = fc.integer({ min: 8_000, max: 9_000 }).map((n) => 'v'.repeat(n));
   const scrapeBase = fc.record(
     {
@@ -508,7 +542,10 @@ describe('API fuzzing (fast-check)', () => {
     method: odd(fc.oneof(fc.constantFrom('get', 'BREW', 'CONNECT', 'TRACE', ''), asciiString(8))),
     format: odd(fc.constantFrom('RAW', 'html', 'pdf', 'png', '')),
     timeout: odd(
-      fc.oneof(fc.integer().map(String), fc.constantFrom('999', '30001', '0', '-1', '1e4', 'NaN', 'Infinity', '1000.5', '0x3e8', ' 1000 ', '', '99999999999999999999')),
+      fc.oneof(
+        fc.integer().map(String),
+        fc.constantFrom('999', '30001', '0', '-1', '1e4', 'NaN', 'Infinity', '1000.5', '0x3e8', ' 1000 ', '', '99999999999999999999'),
+      ),
     ),
     // Never 'true': rendering starts Chromium (see send()).
     render_js: fc.constantFrom('1', 'yes', '', 'TRUE', 'False'),
@@ -521,7 +558,20 @@ describe('API fuzzing (fast-check)', () => {
 
   it('/scrape with random query strings: never 5xx, one error shape, a job only on 200', async (t) => {
     const extraQueryKey = fc.oneof(
-      { arbitrary: fc.constantFrom(...EVIL_KEYS, 'headers', 'headers[]', 'headers[a][b]', 'url[]', 'url[a]', 'webhook_name[]', 'headers[__proto__]', 'headers[constructor]'), weight: 2 },
+      {
+        arbitrary: fc.constantFrom(
+          ...EVIL_KEYS,
+          'headers',
+          'headers[]',
+          'headers[a][b]',
+          'url[]',
+          'url[a]',
+          'webhook_name[]',
+          'headers[__proto__]',
+          'headers[constructor]',
+        ),
+        weight: 2,
+      },
       asciiString(12),
     );
     await check(
@@ -560,7 +610,10 @@ describe('API fuzzing (fast-check)', () => {
       .map(([b, h]) => ({ ...b, ...(b.timeout !== undefined ? { timeout: Number(b.timeout) } : {}), ...(h ? { headers: h } : {}) }));
     const bodyOdd = {
       ...scrapeOdd,
-      render_js: fc.oneof(fc.constantFrom(false, 'false', 1, null, 'yes'), wrongType.filter((v) => v !== true)),
+      render_js: fc.oneof(
+        fc.constantFrom(false, 'false', 1, null, 'yes'),
+        wrongType.filter((v) => v !== true),
+      ),
       headers: odd(
         fc.oneof(
           fc.dictionary(fc.constantFrom('X-A', 'Host', '__proto__', 'a b', ''), fc.oneof(asciiString(), wrongType), { maxKeys: 3 }),
@@ -585,10 +638,52 @@ describe('API fuzzing (fast-check)', () => {
 
   it('random paths and methods: never 5xx, the error shape or a 2xx JSON answer', async (t) => {
     const SEGMENTS = [
-      'webhooks', 'jobs', 'scrape', 'admin', 'projects', 'keys', 'enable', 'disable', 'replay', 'rotate-secret',
-      'deliveries', 'healthz', 'openapi.json', 'docs', 'default', ...POOL, '..', '.', '%00', '%2e%2e', '%2F', '%',
-      '%zz', '%E0%A4%A', '%C0%AF', '%ED%A0%80', '', ';', '~', '*', ':name', '(', ')', "'", '"', '<script>', '\\',
-      '..%2F..%2Fetc%2Fpasswd', '%u0000', '?', '??', '#', '%3F', '%23', '%20', '+',
+      'webhooks',
+      'jobs',
+      'scrape',
+      'admin',
+      'projects',
+      'keys',
+      'enable',
+      'disable',
+      'replay',
+      'rotate-secret',
+      'deliveries',
+      'healthz',
+      'openapi.json',
+      'docs',
+      'default',
+      ...POOL,
+      '..',
+      '.',
+      '%00',
+      '%2e%2e',
+      '%2F',
+      '%',
+      '%zz',
+      '%E0%A4%A',
+      '%C0%AF',
+      '%ED%A0%80',
+      '',
+      ';',
+      '~',
+      '*',
+      ':name',
+      '(',
+      ')',
+      "'",
+      '"',
+      '<script>',
+      '\\',
+      '..%2F..%2Fetc%2Fpasswd',
+      '%u0000',
+      '?',
+      '??',
+      '#',
+      '%3F',
+      '%23',
+      '%20',
+      '+',
     ];
     const segment = fc.oneof(
       { arbitrary: fc.constantFrom(...SEGMENTS), weight: 6 },
@@ -598,27 +693,71 @@ describe('API fuzzing (fast-check)', () => {
       { arbitrary: fc.integer({ min: 1_000, max: 8_000 }).map((n) => 'a'.repeat(n)), weight: 1 },
     );
     const TEMPLATES = [
-      '/webhooks', '/webhooks/', '/webhooks/{}', '/webhooks/{}/enable', '/webhooks/{}/disable', '/webhooks/{}/replay',
-      '/webhooks/{}/rotate-secret', '/webhooks/{}/deliveries', '/jobs/{}', '/jobs/{}/replay', '/scrape', '/scrape/',
-      '/admin/projects', '/admin/projects/{}', '/admin/projects/{}/keys', '/admin/keys/{}', '/healthz', '/openapi.json',
-      '/{}', '/{}/{}', '/webhooks/{}/{}', '//webhooks', '/webhooks/{}/', '/webhooks/{}/../{}',
+      '/webhooks',
+      '/webhooks/',
+      '/webhooks/{}',
+      '/webhooks/{}/enable',
+      '/webhooks/{}/disable',
+      '/webhooks/{}/replay',
+      '/webhooks/{}/rotate-secret',
+      '/webhooks/{}/deliveries',
+      '/jobs/{}',
+      '/jobs/{}/replay',
+      '/scrape',
+      '/scrape/',
+      '/admin/projects',
+      '/admin/projects/{}',
+      '/admin/projects/{}/keys',
+      '/admin/keys/{}',
+      '/healthz',
+      '/openapi.json',
+      '/{}',
+      '/{}/{}',
+      '/webhooks/{}/{}',
+      '//webhooks',
+      '/webhooks/{}/',
+      '/webhooks/{}/../{}',
       // Case variants: routing and authentication must agree on what a path is.
-      '/WEBHOOKS', '/Webhooks/{}', '/WEBHOOKS/{}/disable', '/JOBS/{}', '/Scrape', '/ADMIN/projects', '/Admin/projects/{}',
-      '/ADMIN/projects/{}/keys', '/admin/PROJECTS', '/Admin/keys/{}', '/HEALTHZ',
+      '/WEBHOOKS',
+      '/Webhooks/{}',
+      '/WEBHOOKS/{}/disable',
+      '/JOBS/{}',
+      '/Scrape',
+      '/ADMIN/projects',
+      '/Admin/projects/{}',
+      '/ADMIN/projects/{}/keys',
+      '/admin/PROJECTS',
+      '/Admin/keys/{}',
+      '/HEALTHZ',
     ];
     const randomPath = fc.array(segment, { maxLength: 6 }).map((s) => `/${s.join('/')}`);
     const templatePath = fc
-      .tuple(fc.constantFrom(...TEMPLATES), fc.array(fc.oneof({ arbitrary: fc.constantFrom(...POOL, 'default'), weight: 2 }, segment), { minLength: 2, maxLength: 2 }))
+      .tuple(
+        fc.constantFrom(...TEMPLATES),
+        fc.array(fc.oneof({ arbitrary: fc.constantFrom(...POOL, 'default'), weight: 2 }, segment), { minLength: 2, maxLength: 2 }),
+      )
       .map(([tpl, [a, b]]) => tpl.replace('{}', a!).replace('{}', b!));
     const pathArb = fc
       .tuple(
         fc.oneof(randomPath, { arbitrary: templatePath, weight: 3 }),
-        sometimes(fc.array(fc.tuple(fc.oneof(fc.constantFrom('name', 'url', 'status', 'limit', 'cursor', 'since', 'key', 'env', 'plan'), asciiString(8)), asciiString()), { maxLength: 3 }), 0.3),
+        sometimes(
+          fc.array(
+            fc.tuple(
+              fc.oneof(fc.constantFrom('name', 'url', 'status', 'limit', 'cursor', 'since', 'key', 'env', 'plan'), asciiString(8)),
+              asciiString(),
+            ),
+            { maxLength: 3 },
+          ),
+          0.3,
+        ),
       )
       .map(([p, q]) => (q && q.length ? `${p}?${toQuery(q)}` : p));
     const auth = fc.constantFrom('test-bearer', 'test-bearer', 'test-query', 'none', 'admin');
     const body = sometimes(
-      fc.oneof(webhookBodyText, fc.constantFrom('{"env":"live"}', '{"plan":"PRO"}', '{"name":"fuzz-project","plan":"FREE"}', '{"secret":"s"}', '{}', '[]')),
+      fc.oneof(
+        webhookBodyText,
+        fc.constantFrom('{"env":"live"}', '{"plan":"PRO"}', '{"name":"fuzz-project","plan":"FREE"}', '{"secret":"s"}', '{}', '[]'),
+      ),
       0.5,
     );
     const PUBLIC = /^\/(healthz|openapi\.json|docs)\/?(\?|$)/i;
@@ -659,7 +798,12 @@ describe('API fuzzing (fast-check)', () => {
   it('random credentials → 401 in the error shape, never 5xx', async (t) => {
     const KEY_ENDPOINTS: Req[] = [
       { method: 'GET', path: '/webhooks' },
-      { method: 'POST', path: '/webhooks', headers: { 'content-type': 'application/json' }, body: '{"name":"auth-probe","url":"http://127.0.0.1:9/"}' },
+      {
+        method: 'POST',
+        path: '/webhooks',
+        headers: { 'content-type': 'application/json' },
+        body: '{"name":"auth-probe","url":"http://127.0.0.1:9/"}',
+      },
       { method: 'GET', path: '/webhooks/hook-a' },
       { method: 'PATCH', path: '/webhooks/hook-a', headers: { 'content-type': 'application/json' }, body: '{"secret":"s"}' },
       { method: 'DELETE', path: '/webhooks/hook-a' },
@@ -752,10 +896,17 @@ describe('API fuzzing (fast-check)', () => {
       alert_url: odd(badUrl),
     };
     const createBase = fc.record(
-      { name: fc.oneof({ arbitrary: validName, weight: 3 }, fc.constantFrom('default', 'proj-a', 'proj-b')), plan: fc.constantFrom(...PLANS), alert_url: fc.oneof(goodUrl, fc.constant(null)) },
+      {
+        name: fc.oneof({ arbitrary: validName, weight: 3 }, fc.constantFrom('default', 'proj-a', 'proj-b')),
+        plan: fc.constantFrom(...PLANS),
+        alert_url: fc.oneof(goodUrl, fc.constant(null)),
+      },
       { requiredKeys: ['name', 'plan'] },
     ) as fc.Arbitrary<Record<string, unknown>>;
-    const patchBase = fc.record({ plan: fc.constantFrom(...PLANS), alert_url: fc.oneof(goodUrl, fc.constant(null)) }, { requiredKeys: [] }) as fc.Arbitrary<Record<string, unknown>>;
+    const patchBase = fc.record(
+      { plan: fc.constantFrom(...PLANS), alert_url: fc.oneof(goodUrl, fc.constant(null)) },
+      { requiredKeys: [] },
+    ) as fc.Arbitrary<Record<string, unknown>>;
     const projectName = fc.oneof(
       { arbitrary: fc.constantFrom('default', 'proj-a', 'proj-b', 'nope'), weight: 4 },
       { arbitrary: validName, weight: 1 },
@@ -804,7 +955,14 @@ describe('API fuzzing (fast-check)', () => {
       .filter((r) => Object.keys(r).length > 0) as fc.Arbitrary<Record<string, unknown>>;
     const patchOdd = { ...webhookOdd, secret: odd(fc.constantFrom('', 'x'.repeat(257))) };
     const deliveriesQuery = mutated(
-      fc.record({ status: fc.constantFrom('success', 'failed'), limit: fc.integer({ min: 1, max: 200 }).map(String), cursor: fc.integer({ min: 1, max: 1e6 }).map(String) }, { requiredKeys: [] }),
+      fc.record(
+        {
+          status: fc.constantFrom('success', 'failed'),
+          limit: fc.integer({ min: 1, max: 200 }).map(String),
+          cursor: fc.integer({ min: 1, max: 1e6 }).map(String),
+        },
+        { requiredKeys: [] },
+      ),
       {
         status: odd(fc.constantFrom('SUCCESS', 'pending', '')),
         limit: odd(fc.constantFrom('0', '201', '-1', '1.5', '1e3', 'NaN', '9007199254740993', ' 5 ', '0x10')),
@@ -814,7 +972,19 @@ describe('API fuzzing (fast-check)', () => {
     );
     const replayBody = mutated(
       fc.record({ since: fc.constantFrom('2026-11-23T10:00:00Z', '2020-01-01T00:00:00+02:00', '2026-11-23T10:00:00.123Z') }, { requiredKeys: [] }),
-      { since: odd(fc.constantFrom('2026-13-45T10:00:00Z', '2026-11-23', 'yesterday', '2026-11-23T10:00:00', '0', '9999-12-31T23:59:59Z', '+275760-09-13T00:00:00Z')) },
+      {
+        since: odd(
+          fc.constantFrom(
+            '2026-13-45T10:00:00Z',
+            '2026-11-23',
+            'yesterday',
+            '2026-11-23T10:00:00',
+            '0',
+            '9999-12-31T23:59:59Z',
+            '+275760-09-13T00:00:00Z',
+          ),
+        ),
+      },
       { key: fc.constantFrom('name', 'force', '__proto__'), value: asciiString() },
     );
     const op = fc.constantFrom('PATCH', 'DELETE', 'ROTATE', 'DELIVERIES', 'ENABLE', 'DISABLE', 'REPLAY', 'GET');
@@ -837,7 +1007,12 @@ describe('API fuzzing (fast-check)', () => {
           // Keep the pool populated (DELETE removes them); loopback URLs only.
           for (const n of POOL) {
             await send(
-              { method: 'POST', path: '/webhooks', headers: { ...bearer(hs.keys.test), 'content-type': 'application/json' }, body: JSON.stringify({ name: n, url: 'http://127.0.0.1:9/pool' }) },
+              {
+                method: 'POST',
+                path: '/webhooks',
+                headers: { ...bearer(hs.keys.test), 'content-type': 'application/json' },
+                body: JSON.stringify({ name: n, url: 'http://127.0.0.1:9/pool' }),
+              },
               false,
             );
           }
@@ -956,7 +1131,12 @@ describe('API fuzzing (fast-check)', () => {
       const deepObject = `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`;
       const deepArray = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
       const withDeep = (fields: string) => `{${fields}"secret":${deepArray}}`;
-      const post = (path: string, body: string, headers: Record<string, string>): Req => ({ method: 'POST', path, headers: { 'content-type': 'application/json', ...headers }, body });
+      const post = (path: string, body: string, headers: Record<string, string>): Req => ({
+        method: 'POST',
+        path,
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
       await checkAll(
         [
           post('/webhooks', deepObject, bearer(hs.keys.test)),
@@ -996,7 +1176,11 @@ describe('API fuzzing (fast-check)', () => {
     });
 
     it('headers[Name]=value in the query string reaches the scrape as a header', async () => {
-      const req: Req = { method: 'GET', path: `/scrape?url=${encodeURIComponent('http://127.0.0.1:9/')}&headers[X-Test]=a&headers%5BX-Other%5D=b`, headers: bearer(hs.keys.live) };
+      const req: Req = {
+        method: 'GET',
+        path: `/scrape?url=${encodeURIComponent('http://127.0.0.1:9/')}&headers[X-Test]=a&headers%5BX-Other%5D=b`,
+        headers: bearer(hs.keys.live),
+      };
       const res = await exchange(req);
       assert.equal(res.status, 200, describeExchange(req, res));
       assert.deepEqual(res.body.config.headers, { 'X-Test': 'a', 'X-Other': 'b' });

@@ -111,6 +111,9 @@ describe('isolation between projects and environments', () => {
     // Outsiders' DELETEs cancelled nothing of the owner's.
     for (const id of [crawlId, batchId]) assert.notEqual((await hs.api(`/v2/crawl/${id}`, { key: hs.keys.live })).body.status, 'cancelled');
     assert.equal(job.status, 'failed');
-    assert.ok(job.attempts.every((a: { series: number }) => a.series === 0), 'no replay happened');
+    assert.ok(
+      job.attempts.every((a: { series: number }) => a.series === 0),
+      'no replay happened',
+    );
   });
 });

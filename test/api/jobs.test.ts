@@ -43,7 +43,9 @@ describe('job submission', () => {
     await hs.api('/webhooks', { method: 'POST', key: hs.keys.test, json: { name: 'jobs', url: receiver.url } });
     const testEnv = await hs.api(scrapeUrl(), { key: hs.keys.test, headers });
     assert.notEqual(testEnv.body.job_uuid, first.body.job_uuid);
-    await until(async () => (receiver.received.filter((r) => r.headers['x-scrapfly-webhook-job-id'] === first.body.job_uuid).length === 1 ? true : undefined));
+    await until(async () =>
+      receiver.received.filter((r) => r.headers['x-scrapfly-webhook-job-id'] === first.body.job_uuid).length === 1 ? true : undefined,
+    );
     const { rows } = await hs.db.query('SELECT count(*)::int AS n FROM jobs WHERE env = $1', ['live']);
     assert.equal(rows[0].n, 1);
     const bad = await hs.api(scrapeUrl(), { key: hs.keys.live, headers: { 'idempotency-key': 'x'.repeat(300) } });
@@ -88,9 +90,7 @@ describe('job submission', () => {
        SELECT gen_random_uuid(), $1, 'live', 'scrape', $2, 'q', 'retrying', 'pending', '{}'::jsonb FROM generate_series(1, 499)`,
       [project, w.body.uuid],
     );
-    const answers = await Promise.all(
-      Array.from({ length: 20 }, () => hs.api(`/scrape?url=${encodeURIComponent(page)}&webhook_name=q`, { key })),
-    );
+    const answers = await Promise.all(Array.from({ length: 20 }, () => hs.api(`/scrape?url=${encodeURIComponent(page)}&webhook_name=q`, { key })));
     const accepted = answers.filter((a) => a.status === 200);
     assert.equal(accepted.length, 1, answers.map((a) => a.status).join(','));
     assert.equal(accepted[0]!.body.webhook_queue_limit, 500);

@@ -127,7 +127,11 @@ describe('GET /metrics', () => {
   });
 
   it('counts deliveries, finished jobs and disables; the queue gauge follows pending deliveries', async () => {
-    for (const [name, url] of [['ok', ok.url], ['bad', bad.url], ['held', held.url]]) {
+    for (const [name, url] of [
+      ['ok', ok.url],
+      ['bad', bad.url],
+      ['held', held.url],
+    ]) {
       const r = await hs.api('/webhooks', { method: 'POST', key: hs.keys.live, json: { name, url } });
       assert.equal(r.status, 201, JSON.stringify(r.body));
     }
@@ -161,7 +165,12 @@ describe('GET /metrics', () => {
       };
       return JSON.stringify(now) === JSON.stringify(want) ? samples : undefined;
     }, 10_000).catch(async (err: Error) => {
-      throw new Error(`${err.message}: ${(await (await fetch(`${hs.apiUrl}/metrics`)).text()).split('\n').filter((l) => l.startsWith('hookshot_')).join('\n')}`);
+      throw new Error(
+        `${err.message}: ${(await (await fetch(`${hs.apiUrl}/metrics`)).text())
+          .split('\n')
+          .filter((l) => l.startsWith('hookshot_'))
+          .join('\n')}`,
+      );
     });
 
     assert.equal(valueOf(got, 'hookshot_delivery_duration_seconds_count'), 4);
@@ -169,7 +178,10 @@ describe('GET /metrics', () => {
     assert.equal(valueOf(got, 'hookshot_delivery_duration_seconds_bucket', { le: '+Inf' }), 4);
     // Buckets are cumulative.
     const buckets = got.filter((s) => s.name === 'hookshot_delivery_duration_seconds_bucket').map((s) => s.value);
-    assert.deepEqual([...buckets].sort((a, b) => a - b), buckets);
+    assert.deepEqual(
+      [...buckets].sort((a, b) => a - b),
+      buckets,
+    );
     assert.equal(valueOf(got, 'hookshot_webhook_queue_depth'), 0);
     assert.equal(valueOf(got, 'hookshot_webhooks_disabled_total', { reason: 'manual' }), 0);
     assert.equal(valueOf(got, 'hookshot_jobs_total', { kind: 'scrape', status: 'done' }), undefined, 'no job without a webhook ran');
@@ -225,8 +237,15 @@ describe('GET /metrics', () => {
     const taskQueue = `sdk-metrics-${randomBytes(4).toString('hex')}`;
     const child = spawn(process.execPath, [path.join(repoRoot(), 'dist', 'src', 'main.js')], {
       env: {
-        ...process.env, ROLE: 'worker', HOST: '127.0.0.1', DATABASE_URL: db.url, TEMPORAL_ADDRESS: temporalAddress,
-        TEMPORAL_TASK_QUEUE: taskQueue, TEMPORAL_SDK_METRICS_PORT: String(sdkPort), METRICS_PORT: String(metricsPort), LOG_LEVEL: 'warn',
+        ...process.env,
+        ROLE: 'worker',
+        HOST: '127.0.0.1',
+        DATABASE_URL: db.url,
+        TEMPORAL_ADDRESS: temporalAddress,
+        TEMPORAL_TASK_QUEUE: taskQueue,
+        TEMPORAL_SDK_METRICS_PORT: String(sdkPort),
+        METRICS_PORT: String(metricsPort),
+        LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

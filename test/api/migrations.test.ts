@@ -10,7 +10,26 @@ import { startEmbeddedPostgres } from '../../src/db/embedded';
 import { bootstrapDefaultProject, findKeyScope } from '../../src/db/repositories/projects';
 import { freshDatabase, type TestDatabase } from '../helpers/env';
 
-const TABLES = ['api_keys', 'app_secrets', 'attempt_payloads', 'capture_leases', 'capture_waiters', 'crawl_events', 'crawl_pages', 'crawls', 'dashboard_sessions', 'delivery_attempts', 'event_secrets', 'idempotency_keys', 'job_results', 'jobs', 'notifications', 'projects', 'schema_migrations', 'webhooks'];
+const TABLES = [
+  'api_keys',
+  'app_secrets',
+  'attempt_payloads',
+  'capture_leases',
+  'capture_waiters',
+  'crawl_events',
+  'crawl_pages',
+  'crawls',
+  'dashboard_sessions',
+  'delivery_attempts',
+  'event_secrets',
+  'idempotency_keys',
+  'job_results',
+  'jobs',
+  'notifications',
+  'projects',
+  'schema_migrations',
+  'webhooks',
+];
 
 describe('migrations on real PostgreSQL', () => {
   const dbs: TestDatabase[] = [];
@@ -21,11 +40,17 @@ describe('migrations on real PostgreSQL', () => {
   it('create every table on an empty database, once', async () => {
     const d = await freshDatabase();
     dbs.push(d);
-    assert.deepEqual(await migrate(d.pool), MIGRATIONS.map((m) => m.id));
+    assert.deepEqual(
+      await migrate(d.pool),
+      MIGRATIONS.map((m) => m.id),
+    );
     const { rows } = await d.pool.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`,
     );
-    assert.deepEqual(rows.map((r) => r.table_name), TABLES);
+    assert.deepEqual(
+      rows.map((r) => r.table_name),
+      TABLES,
+    );
     assert.deepEqual(await migrate(d.pool), [], 'a second run applies nothing');
   });
 
@@ -78,7 +103,10 @@ describe('migrations on the embedded PostgreSQL (PGlite)', () => {
     try {
       let pg = await startEmbeddedPostgres(dir);
       let pool = createPool(pg.url, 1);
-      assert.deepEqual(await migrate(pool), MIGRATIONS.map((m) => m.id));
+      assert.deepEqual(
+        await migrate(pool),
+        MIGRATIONS.map((m) => m.id),
+      );
       const keys = await bootstrapDefaultProject(pool);
       assert.ok(keys);
       await pool.end();

@@ -66,7 +66,10 @@ describe('GET /notifications', () => {
     // A deleted webhook's notices stay, with its name.
     assert.equal((await hs.api('/webhooks/failing', { method: 'DELETE', key: key() })).status, 204);
     const afterDelete = (await hs.api('/notifications', { key: key() })).body.notifications;
-    assert.deepEqual(afterDelete.map((n: { webhook_name: string }) => n.webhook_name), ['failing', 'failing']);
+    assert.deepEqual(
+      afterDelete.map((n: { webhook_name: string }) => n.webhook_name),
+      ['failing', 'failing'],
+    );
     // The other environment of the same project has none.
     assert.deepEqual((await hs.api('/notifications', { key: hs.keys.test })).body.notifications, []);
   });

@@ -80,7 +80,9 @@ describe('OpenAPI document', () => {
     assert.deepEqual(create.properties.content_encoding.enum, ['identity', 'gzip', 'deflate', 'br']);
     assert.equal(doc.paths['/webhooks/{name}'].delete.parameters[0].in, 'path');
     assert.deepEqual(doc.components.schemas.Error.required, ['code', 'message', 'http_code', 'retryable', 'error_id']);
-    const ids = Object.values(doc.paths as Record<string, Record<string, { operationId: string }>>).flatMap((m) => Object.values(m).map((o) => o.operationId));
+    const ids = Object.values(doc.paths as Record<string, Record<string, { operationId: string }>>).flatMap((m) =>
+      Object.values(m).map((o) => o.operationId),
+    );
     assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
   });
 
@@ -100,7 +102,11 @@ describe('OpenAPI document', () => {
     const links = [...html.matchAll(/\b(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
     assert.ok(links.length >= 4, html);
     for (const link of links) assert.match(link, /^\/docs\/[\w.-]+\?v=[\w-]+$/);
-    for (const name of ['swagger-ui-bundle.js', 'swagger-ui.css', 'init.js']) assert.ok(links.some((l) => l.startsWith(`/docs/${name}?`)), name);
+    for (const name of ['swagger-ui-bundle.js', 'swagger-ui.css', 'init.js'])
+      assert.ok(
+        links.some((l) => l.startsWith(`/docs/${name}?`)),
+        name,
+      );
   });
 
   it('serves each asset with its type and cache headers; If-None-Match gets 304', async () => {

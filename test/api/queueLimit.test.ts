@@ -22,12 +22,20 @@ describe('plan queue limit', () => {
     const project = await createProject(d.pool, { name: 'race', plan: 'DISCOVERY' });
     const limit = 20;
     for (let i = 0; i < limit - 1; i++) {
-      await insertJob(d.pool, { id: randomUUID(), project_id: project.id, env: 'live', kind: 'scrape', webhook_id: null, webhook_name: 'w', params: {} }, 'pending');
+      await insertJob(
+        d.pool,
+        { id: randomUUID(), project_id: project.id, env: 'live', kind: 'scrape', webhook_id: null, webhook_name: 'w', params: {} },
+        'pending',
+      );
     }
     const attempts = await Promise.allSettled(
       Array.from({ length: 12 }, () =>
         withTransaction(d.pool, (c) =>
-          insertJobWithinQueueLimit(c, { id: randomUUID(), project_id: project.id, env: 'live', kind: 'scrape', webhook_id: null, webhook_name: 'w', params: {} }, limit),
+          insertJobWithinQueueLimit(
+            c,
+            { id: randomUUID(), project_id: project.id, env: 'live', kind: 'scrape', webhook_id: null, webhook_name: 'w', params: {} },
+            limit,
+          ),
         ),
       ),
     );
@@ -45,7 +53,11 @@ describe('plan queue limit', () => {
     const project = await createProject(d.pool, { name: 'free', plan: 'FREE' });
     await assert.rejects(
       withTransaction(d.pool, (c) =>
-        insertJobWithinQueueLimit(c, { id: randomUUID(), project_id: project.id, env: 'test', kind: 'scrape', webhook_id: null, webhook_name: 'w', params: {} }, 0),
+        insertJobWithinQueueLimit(
+          c,
+          { id: randomUUID(), project_id: project.id, env: 'test', kind: 'scrape', webhook_id: null, webhook_name: 'w', params: {} },
+          0,
+        ),
       ),
       QueueFullError,
     );

@@ -127,20 +127,44 @@ describe('secrets never appear in the logs', () => {
     expect('job replay', await h.api(`/jobs/${jobIds[0]}/replay`, { method: 'POST', key: h.keys.test }), 202);
 
     // Rejections: validation errors carrying secrets, keys that contain the real key, a wrong admin token.
-    expect('bad webhook', await h.api('/webhooks', { method: 'POST', key: h.keys.test, json: { name: 'bad name', url: 'nope', secret: webhookSecret } }), 400);
-    expect('unknown field', await h.api('/webhooks', { method: 'POST', headers: bearer(h.keys.test), json: { name: 'x', url: 'http://127.0.0.1:9/', secret: webhookSecret, key: h.keys.test } }), 400);
+    expect(
+      'bad webhook',
+      await h.api('/webhooks', { method: 'POST', key: h.keys.test, json: { name: 'bad name', url: 'nope', secret: webhookSecret } }),
+      400,
+    );
+    expect(
+      'unknown field',
+      await h.api('/webhooks', {
+        method: 'POST',
+        headers: bearer(h.keys.test),
+        json: { name: 'x', url: 'http://127.0.0.1:9/', secret: webhookSecret, key: h.keys.test },
+      }),
+      400,
+    );
     expect('bad scrape', await h.api(`/scrape?url=nope&webhook_name=${encodeURIComponent('a b')}`, { key: h.keys.live }), 400);
     expect('key with a suffix', await h.api('/webhooks', { key: `${h.keys.test}x` }), 401);
     expect('bearer with a suffix', await h.api('/webhooks', { headers: bearer(`${h.keys.live}x`) }), 401);
     expect('the key as a path', await h.api(`/${h.keys.test}`, { key: h.keys.test }), 404);
-    expect('wrong admin token', await h.api('/admin/projects', { method: 'POST', headers: bearer(`${ADMIN_TOKEN}x`), json: { name: 'p', plan: 'FREE' } }), 401);
+    expect(
+      'wrong admin token',
+      await h.api('/admin/projects', { method: 'POST', headers: bearer(`${ADMIN_TOKEN}x`), json: { name: 'p', plan: 'FREE' } }),
+      401,
+    );
     // A request the service may fail on (NUL in a stored string), with secrets in it: whatever it answers, the
     // error path's logs must not carry them either.
     await h.api('/webhooks', { method: 'POST', key: h.keys.test, json: { name: 'nul', url: 'http://127.0.0.1:9/a\u0000b', secret: webhookSecret } });
 
     // Operator calls with the admin token; the minted key is a secret too.
-    expect('create project', await h.api('/admin/projects', { method: 'POST', headers: bearer(ADMIN_TOKEN), json: { name: 'secrets-project', plan: 'PRO' } }), 201);
-    expect('patch project', await h.api('/admin/projects/secrets-project', { method: 'PATCH', headers: bearer(ADMIN_TOKEN), json: { plan: 'STARTUP' } }), 200);
+    expect(
+      'create project',
+      await h.api('/admin/projects', { method: 'POST', headers: bearer(ADMIN_TOKEN), json: { name: 'secrets-project', plan: 'PRO' } }),
+      201,
+    );
+    expect(
+      'patch project',
+      await h.api('/admin/projects/secrets-project', { method: 'PATCH', headers: bearer(ADMIN_TOKEN), json: { plan: 'STARTUP' } }),
+      200,
+    );
     const minted = await h.api('/admin/projects/secrets-project/keys', { method: 'POST', headers: bearer(ADMIN_TOKEN), json: { env: 'live' } });
     expect('mint key', minted, 201);
     secret('minted API key', minted.body.key);
@@ -156,7 +180,10 @@ describe('secrets never appear in the logs', () => {
     const log = serviceLog.join('');
     const lines = log.split('\n').filter(Boolean);
     assert.ok(lines.length > 20, `expected a real log to inspect, got ${lines.length} lines`);
-    assert.ok(lines.every((l) => l.startsWith('{')), 'the service log is JSON lines');
+    assert.ok(
+      lines.every((l) => l.startsWith('{')),
+      'the service log is JSON lines',
+    );
     assert.match(log, /"msg":"job ran"/, 'worker logs are captured');
     assert.match(log, /"component":"temporal-sdk"/, 'Temporal SDK logs are captured');
     assert.match(log, /"level":20/, 'debug logs are captured');

@@ -88,7 +88,11 @@ describe('webhook management', () => {
       assert.equal(first.body.data.length, 4);
       assert.ok(first.body.next_cursor);
       const ids = first.body.data.map((d: { id: number }) => d.id);
-      assert.deepEqual(ids, [...ids].sort((a: number, b: number) => b - a), 'newest first');
+      assert.deepEqual(
+        ids,
+        [...ids].sort((a: number, b: number) => b - a),
+        'newest first',
+      );
       const second = await hs.api(`/webhooks/pages/deliveries?limit=4&cursor=${first.body.next_cursor}`, { key: key() });
       assert.equal(second.body.data.length, 2);
       assert.equal(second.body.next_cursor, null);

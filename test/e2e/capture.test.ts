@@ -22,8 +22,7 @@ describe('capture: scrape formats, JavaScript rendering, screenshots', () => {
     await hs?.close();
     await site?.close();
   });
-  const scrape = (path: string, qs = '') =>
-    hs.api(`/scrape?url=${encodeURIComponent(site.url + path)}${qs}`, { key: hs.keys.live });
+  const scrape = (path: string, qs = '') => hs.api(`/scrape?url=${encodeURIComponent(site.url + path)}${qs}`, { key: hs.keys.live });
   const shot = async (path: string, qs = '') => {
     const res = await fetch(`${hs.apiUrl}/screenshot?key=${hs.keys.live}&url=${encodeURIComponent(site.url + path)}${qs}`);
     const body = Buffer.from(await res.arrayBuffer());
@@ -156,9 +155,16 @@ describe('capture: scrape formats, JavaScript rendering, screenshots', () => {
       '/redirect': { body: '', refused: landing },
       '/script': { body: `<p>leaving</p>${go(landing)}`, refused: landing },
       '/meta-refresh': { body: `<meta http-equiv="refresh" content="0; url=${landing}"><p>leaving</p>`, refused: landing },
-      '/later': { body: `<p>first</p><script>setTimeout(() => { location.href = ${JSON.stringify(landing)}; }, 100);</script>`, refused: landing, qs: '&rendering_wait=1500' },
+      '/later': {
+        body: `<p>first</p><script>setTimeout(() => { location.href = ${JSON.stringify(landing)}; }, 100);</script>`,
+        refused: landing,
+        qs: '&rendering_wait=1500',
+      },
       '/script-tls': { body: `<p>leaving</p>${go(tlsLanding)}`, refused: tlsLanding },
-      '/subresources': { body: `<p>still here</p><img src="${landing}/a.png"><iframe src="${landing}"></iframe><iframe src="${tlsLanding}"></iframe>`, shows: 'still here' },
+      '/subresources': {
+        body: `<p>still here</p><img src="${landing}/a.png"><iframe src="${landing}"></iframe><iframe src="${tlsLanding}"></iframe>`,
+        shows: 'still here',
+      },
       '/meta-allowed': { body: '<meta http-equiv="refresh" content="0; url=/ok"><p>leaving</p>', shows: 'landed fine' },
       '/script-allowed': { body: `<p>leaving</p>${go('/ok')}`, shows: 'landed fine' },
       '/ok': { body: '<p>landed fine</p>' },
@@ -182,7 +188,11 @@ describe('capture: scrape formats, JavaScript rendering, screenshots', () => {
         const body = Buffer.from(await res.arrayBuffer());
         const err = res.status === 422 ? (JSON.parse(body.toString()) as { code: string; message: string }) : null;
         if (page.refused) {
-          if (rendered.success !== false || rendered.error?.code !== 'ERR::SCRAPE::ADDRESS_REFUSED' || !rendered.error.message.includes(page.refused)) {
+          if (
+            rendered.success !== false ||
+            rendered.error?.code !== 'ERR::SCRAPE::ADDRESS_REFUSED' ||
+            !rendered.error.message.includes(page.refused)
+          ) {
             wrong.push(`render_js ${path}: ${JSON.stringify(rendered.error ?? { success: rendered.success, url: rendered.url })}`);
           }
           if (err?.code !== 'ERR::SCREENSHOT::ADDRESS_REFUSED' || !err.message.includes(page.refused)) {
@@ -190,9 +200,12 @@ describe('capture: scrape formats, JavaScript rendering, screenshots', () => {
           }
         } else {
           if (rendered.success !== true || !String(rendered.content).includes(page.shows!)) {
-            wrong.push(`render_js ${path}: ${JSON.stringify(rendered.error ?? { url: rendered.url, content: String(rendered.content).slice(0, 200) })}`);
+            wrong.push(
+              `render_js ${path}: ${JSON.stringify(rendered.error ?? { url: rendered.url, content: String(rendered.content).slice(0, 200) })}`,
+            );
           }
-          if (res.status !== 200 || imageInfo(body).format !== 'png') wrong.push(`screenshot ${path}: ${res.status} ${body.toString().slice(0, 200)}`);
+          if (res.status !== 200 || imageInfo(body).format !== 'png')
+            wrong.push(`screenshot ${path}: ${res.status} ${body.toString().slice(0, 200)}`);
         }
       }
       assert.deepEqual(wrong, []);
@@ -236,7 +249,10 @@ describe('capture: scrape formats, JavaScript rendering, screenshots', () => {
       }));
       // Chromium has asked for the page, which answers after 3 s: the capture is under way.
       await until(async () => (asked > 0 ? true : undefined), 15_000, 20);
-      const browsers = execFileSync('pgrep', ['-P', String(process.pid)]).toString().trim().split('\n')
+      const browsers = execFileSync('pgrep', ['-P', String(process.pid)])
+        .toString()
+        .trim()
+        .split('\n')
         .filter((pid) => {
           try {
             return /chrom/i.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));

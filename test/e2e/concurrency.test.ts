@@ -178,7 +178,14 @@ describe('plan concurrency', () => {
     const target = await startHoldingTarget(1500);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'hookshot-temporal-'));
     const port = await freePort();
-    const serverOpts = { cliPath: testEnv().cliPath!, port, uiPort: port + 1, namespace: 'default', headless: true, dbFile: path.join(dir, 'temporal.db') };
+    const serverOpts = {
+      cliPath: testEnv().cliPath!,
+      port,
+      uiPort: port + 1,
+      namespace: 'default',
+      headless: true,
+      dbFile: path.join(dir, 'temporal.db'),
+    };
     let server = await startDevServer(serverOpts);
     // A short capture limit makes the waiters' safety recheck short too, in case a wake-up was lost in the outage.
     const hs = await startTestHookshot({ TEMPORAL_ADDRESS: server.address, SCRAPE_TIMEOUT_MS: '4000' });

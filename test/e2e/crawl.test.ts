@@ -142,7 +142,11 @@ describe('crawl and batch scrape with Firecrawl-style events', () => {
       assert.ok(res.data.every((d: any) => typeof d.markdown === 'string' && typeof d.html === 'string'));
       const id = body(rx.received[0]!).id;
       await whenTrue(() => terminal(rx, id));
-      assert.deepEqual(eventsOf(rx, id).map((r) => body(r).type), ['batch_scrape.started', 'batch_scrape.completed'], 'the events filter holds');
+      assert.deepEqual(
+        eventsOf(rx, id).map((r) => body(r).type),
+        ['batch_scrape.started', 'batch_scrape.completed'],
+        'the events filter holds',
+      );
     } finally {
       await rx.close();
     }
@@ -152,7 +156,11 @@ describe('crawl and batch scrape with Firecrawl-style events', () => {
     const own = await startCrawlSite({ pages: 20 });
     try {
       const v1 = new FirecrawlAppV1({ apiKey: hs.keys.live, apiUrl: `${hs.apiUrl}/` });
-      const res = await v1.crawlUrl(own.url, { includePaths: ['^/private/'], ignoreRobotsTxt: true, ignoreSitemap: true, scrapeOptions: { formats: ['rawHtml'] } }, 2);
+      const res = await v1.crawlUrl(
+        own.url,
+        { includePaths: ['^/private/'], ignoreRobotsTxt: true, ignoreSitemap: true, scrapeOptions: { formats: ['rawHtml'] } },
+        2,
+      );
       assert.equal(res.status, 'completed');
       const fetched = [...own.fetchedPages()].sort();
       assert.ok(fetched.length > 1 && fetched.every((p) => p === '/' || p.startsWith('/private/')), fetched.join(' '));
@@ -260,5 +268,4 @@ describe('crawl and batch scrape with Firecrawl-style events', () => {
       await rx.close();
     }
   });
-
 });

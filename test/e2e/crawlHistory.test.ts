@@ -53,13 +53,18 @@ describe('crawl histories', () => {
       assert.equal(start.status, 200, JSON.stringify(start.body));
       const id: string = start.body.id;
       const pages = site.expected.pages.size;
-      await until(async () => (rx.received.some((r) => /\.completed"/.test(r.body.toString()) && r.body.includes(id)) ? true : undefined), 180_000, 100);
+      await until(
+        async () => (rx.received.some((r) => /\.completed"/.test(r.body.toString()) && r.body.includes(id)) ? true : undefined),
+        180_000,
+        100,
+      );
       // Visibility catches up with the last continue-as-new in its own time on a busy dev server.
       await until(async () => ((await runsOf(client, crawlWorkflowId(id))).length >= Math.ceil(pages / 20) ? true : undefined), 60_000);
 
       // The Web UI finds it by kind and final status.
       await until(async () => {
-        for await (const w of client.workflow.list({ query: `JobKind = "crawl" AND JobStatus = "completed"` })) if (w.workflowId === crawlWorkflowId(id)) return true;
+        for await (const w of client.workflow.list({ query: `JobKind = "crawl" AND JobStatus = "completed"` }))
+          if (w.workflowId === crawlWorkflowId(id)) return true;
         return undefined;
       }, 60_000);
       const crawlRuns = await runsOf(client, crawlWorkflowId(id));

@@ -49,10 +49,14 @@ describe('dashboard: delivery history, job and crawl pages', () => {
   });
 
   const jobStatus = async (uuid: string) => (await hs.api(`/jobs/${uuid}`, { key: hs.keys.live })).body;
-  const settled = (uuid: string, want: string) =>
-    until(async () => ((await jobStatus(uuid)).status === want ? true : undefined), 60_000, 50);
+  const settled = (uuid: string, want: string) => until(async () => ((await jobStatus(uuid)).status === want ? true : undefined), 60_000, 50);
   const attemptsIn = async (page: Page) =>
-    page.locator('li.attempt').evaluateAll((els) => els.map((e) => ({ id: Number(e.id.replace('attempt-', '')), text: (e.querySelector('.attempt-line') as unknown as { innerText: string }).innerText })));
+    page.locator('li.attempt').evaluateAll((els) =>
+      els.map((e) => ({
+        id: Number(e.id.replace('attempt-', '')),
+        text: (e.querySelector('.attempt-line') as unknown as { innerText: string }).innerText,
+      })),
+    );
 
   let jobA: string;
   let jobB: string;
@@ -75,7 +79,9 @@ describe('dashboard: delivery history, job and crawl pages', () => {
     await settled(jobA, 'delivered');
     // S: a screenshot, delivered at once.
     mode = 'ok';
-    const s = await hs.api(`/screenshot?url=${encodeURIComponent(`${site.url}/static`)}&webhook_name=orders&resolution=640x480`, { key: hs.keys.live });
+    const s = await hs.api(`/screenshot?url=${encodeURIComponent(`${site.url}/static`)}&webhook_name=orders&resolution=640x480`, {
+      key: hs.keys.live,
+    });
     assert.equal(s.status, 200, JSON.stringify(s.body));
     shot = s.body.job_uuid;
     await settled(shot, 'delivered');
@@ -106,8 +112,14 @@ describe('dashboard: delivery history, job and crawl pages', () => {
     // Newest first: B's two failures, S, A's success, A's failure.
     const shown = await attemptsIn(page);
     assert.equal(shown.length, 5);
-    assert.deepEqual(shown.map((x) => x.id), [...shown.map((x) => x.id)].sort((x, y) => y - x));
-    assert.deepEqual(shown.map((x) => /HTTP (\d+)/.exec(x.text)?.[1]), ['500', '500', '200', '200', '500']);
+    assert.deepEqual(
+      shown.map((x) => x.id),
+      [...shown.map((x) => x.id)].sort((x, y) => y - x),
+    );
+    assert.deepEqual(
+      shown.map((x) => /HTTP (\d+)/.exec(x.text)?.[1]),
+      ['500', '500', '200', '200', '500'],
+    );
 
     // The payload text is the pretty-printed JSON the receiver decompressed.
     const lastA = rx.received.filter((r) => jobOf(r) === jobA).at(-1)!;
@@ -122,7 +134,15 @@ describe('dashboard: delivery history, job and crawl pages', () => {
     const thumb = page.locator(`#attempt-${shown[2]!.id} img.thumb`);
     assert.equal(await page.locator('img.thumb').count(), 1);
     await thumb.scrollIntoViewIfNeeded();
-    await until(async () => ((await thumb.evaluate((i) => ((i as unknown as { complete: boolean }).complete ? (i as unknown as { naturalWidth: number }).naturalWidth : 0))) > 0 ? true : undefined), 10_000);
+    await until(
+      async () =>
+        (await thumb.evaluate((i) =>
+          (i as unknown as { complete: boolean }).complete ? (i as unknown as { naturalWidth: number }).naturalWidth : 0,
+        )) > 0
+          ? true
+          : undefined,
+      10_000,
+    );
     assert.equal(await thumb.evaluate((i) => (i as unknown as { naturalWidth: number }).naturalWidth), 640);
 
     // The receiver's markup is text: no element made from it, no dialog.
@@ -176,11 +196,17 @@ describe('dashboard: delivery history, job and crawl pages', () => {
       await Promise.all([page.waitForURL(/before=/), older.click()]);
     }
     const { rows } = await hs.database.pool.query<{ id: string }>('SELECT id FROM delivery_attempts ORDER BY id DESC');
-    assert.deepEqual(seen, rows.map((r) => Number(r.id)));
+    assert.deepEqual(
+      seen,
+      rows.map((r) => Number(r.id)),
+    );
     // And back up from the last page: the page just newer than it.
     const last = Math.floor((seen.length - 1) / 3) * 3;
     await Promise.all([page.waitForURL(/after=/), page.getByRole('link', { name: '← Newer' }).click()]);
-    assert.deepEqual((await attemptsIn(page)).map((x) => x.id), seen.slice(last - 3, last));
+    assert.deepEqual(
+      (await attemptsIn(page)).map((x) => x.id),
+      seen.slice(last - 3, last),
+    );
     await page.context().close();
   });
 
@@ -212,7 +238,10 @@ describe('dashboard: delivery history, job and crawl pages', () => {
     const accepting = await hs.api(path, { key: hs.keys.live, headers: { accept: 'application/json' } });
     assert.deepEqual(Object.keys(accepting.body), Object.keys(json.body));
     // A browser-like Accept with no session goes to the login page, key or not.
-    const res = await fetch(`${hs.apiUrl}${path}?key=${hs.keys.live}`, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' }, redirect: 'manual' });
+    const res = await fetch(`${hs.apiUrl}${path}?key=${hs.keys.live}`, {
+      headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' },
+      redirect: 'manual',
+    });
     assert.equal(res.status, 303);
     assert.match(res.headers.get('location')!, /^\/dashboard\/login\?next=%2Fjobs%2F/);
   });
@@ -224,11 +253,19 @@ describe('dashboard: delivery history, job and crawl pages', () => {
       const start = await hs.api('/v2/crawl', {
         method: 'POST',
         key: hs.keys.live,
-        json: { url: `${site.url}/static`, limit: 3, webhook: { url: `${crx.url}/events`, headers: { Authorization: 'Bearer receiver-token-SECRET' }, metadata: { run: 'dash' } } },
+        json: {
+          url: `${site.url}/static`,
+          limit: 3,
+          webhook: { url: `${crx.url}/events`, headers: { Authorization: 'Bearer receiver-token-SECRET' }, metadata: { run: 'dash' } },
+        },
       });
       assert.equal(start.status, 200, JSON.stringify(start.body));
       crawlId = start.body.id;
-      await until(async () => (crx.received.some((r) => /\.(completed|failed)$/.test(JSON.parse(r.body.toString()).event)) ? true : undefined), 60_000, 50);
+      await until(
+        async () => (crx.received.some((r) => /\.(completed|failed)$/.test(JSON.parse(r.body.toString()).event)) ? true : undefined),
+        60_000,
+        50,
+      );
       const eventsSent = crx.received.length;
 
       const page = await newPage(browser);
@@ -237,10 +274,16 @@ describe('dashboard: delivery history, job and crawl pages', () => {
       await screenshot(page, 'crawls');
       await Promise.all([page.waitForURL(/\/dashboard\/crawls\/[0-9a-f-]{36}$/), page.locator(`a[href="/dashboard/crawls/${crawlId}"]`).click()]);
       // Wait for the events' bookkeeping (the terminal event's attempt is recorded after it is sent).
-      await until(async () => {
-        await page.reload();
-        return (await page.locator('li.event').count()) === eventsSent && (await page.locator('.crawl-status').innerText()) !== 'scraping' ? true : undefined;
-      }, 30_000, 200);
+      await until(
+        async () => {
+          await page.reload();
+          return (await page.locator('li.event').count()) === eventsSent && (await page.locator('.crawl-status').innerText()) !== 'scraping'
+            ? true
+            : undefined;
+        },
+        30_000,
+        200,
+      );
       const content = await page.locator('main').textContent();
       assert.ok(!content!.includes('receiver-token-SECRET'), 'a custom header value is never shown');
       assert.match(content!, /Authorization/);
@@ -265,8 +308,16 @@ describe('dashboard: delivery history, job and crawl pages', () => {
   it('another project gets 404 on the history, job, crawl and image routes', async () => {
     const page = await newPage(browser);
     await signIn(page, hs.apiUrl, otherKey);
-    const { rows } = await hs.database.pool.query<{ attempt_id: string }>("SELECT attempt_id FROM attempt_payloads WHERE content_type = 'image/png' LIMIT 1");
-    for (const path of ['/dashboard/webhooks/orders', `/dashboard/jobs/${jobA}`, `/jobs/${jobA}`, `/dashboard/crawls/${crawlId}`, `/dashboard/attempts/${rows[0]!.attempt_id}/payload`]) {
+    const { rows } = await hs.database.pool.query<{ attempt_id: string }>(
+      "SELECT attempt_id FROM attempt_payloads WHERE content_type = 'image/png' LIMIT 1",
+    );
+    for (const path of [
+      '/dashboard/webhooks/orders',
+      `/dashboard/jobs/${jobA}`,
+      `/jobs/${jobA}`,
+      `/dashboard/crawls/${crawlId}`,
+      `/dashboard/attempts/${rows[0]!.attempt_id}/payload`,
+    ]) {
       const res = await page.goto(`${hs.apiUrl}${path}`);
       assert.equal(res!.status(), 404, path);
     }

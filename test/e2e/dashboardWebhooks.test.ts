@@ -143,7 +143,10 @@ describe('dashboard: webhooks and notifications in Chromium', () => {
     assert.ok(!(await page.content()).includes(rotated));
     await follow(page, page.getByRole('button', { name: 'Send test orders' }));
     const second = ok.received[1]!;
-    assert.ok((await verifyWithPython(rotated, second.body, String(second.headers['x-scrapfly-webhook-signature']))).ok, 'signed with the new secret');
+    assert.ok(
+      (await verifyWithPython(rotated, second.body, String(second.headers['x-scrapfly-webhook-signature']))).ok,
+      'signed with the new secret',
+    );
 
     // Disable and enable go through the entity.
     await follow(page, page.getByRole('button', { name: 'Disable orders' }));
@@ -240,7 +243,11 @@ describe('dashboard: webhooks and notifications in Chromium', () => {
       return r.notifications.length >= 2 ? r : undefined;
     });
     assert.deepEqual(
-      api.notifications.map((n: { kind: string; webhook_name: string; consecutive_failed_count: number }) => [n.kind, n.webhook_name, n.consecutive_failed_count]),
+      api.notifications.map((n: { kind: string; webhook_name: string; consecutive_failed_count: number }) => [
+        n.kind,
+        n.webhook_name,
+        n.consecutive_failed_count,
+      ]),
       [
         ['disabled', 'flaky', 2],
         ['warning', 'flaky', 1],

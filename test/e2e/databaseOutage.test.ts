@@ -63,8 +63,7 @@ describe('PostgreSQL outage', () => {
   });
 
   const key = () => hs.keys.live;
-  const crawl = () =>
-    hs.api('/v2/crawl', { method: 'POST', headers: { authorization: `Bearer ${key()}` }, json: { url: site.url, limit: 1 } });
+  const crawl = () => hs.api('/v2/crawl', { method: 'POST', headers: { authorization: `Bearer ${key()}` }, json: { url: site.url, limit: 1 } });
 
   it('answers 503 ERR::DATABASE::UNAVAILABLE while it is away, then recovers and delivers what was in flight', async () => {
     const created = await hs.api('/webhooks', { method: 'POST', key: key(), json: { name: 'outage', url: receiver.url } });

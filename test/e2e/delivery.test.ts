@@ -61,10 +61,7 @@ describe('delivery', () => {
       assert.equal(down.received.length, 7);
       assert.ok(job.attempts.every((a: any) => a.status_code === 502 && a.error.code === 'ERR::WEBHOOK::ENDPOINT_ERROR'));
       assert.equal(job.attempts[0].response_snippet, 'bad gateway');
-      const row = await hs.db.query(
-        'SELECT request_headers, response_headers FROM delivery_attempts WHERE job_id = $1 AND attempt = 1',
-        [job.uuid],
-      );
+      const row = await hs.db.query('SELECT request_headers, response_headers FROM delivery_attempts WHERE job_id = $1 AND attempt = 1', [job.uuid]);
       assert.equal(row.rows[0].response_headers['x-why'], 'maintenance');
       assert.equal(row.rows[0].request_headers['x-scrapfly-webhook-secret'], '[redacted]', 'secrets are not stored in attempt rows');
       assert.equal(new Set(down.received.map((r) => r.headers['x-scrapfly-webhook-job-id'])).size, 1);
@@ -103,7 +100,10 @@ describe('delivery', () => {
       const ok = await settled(await submit('hops'));
       assert.equal(ok.status, 'delivered');
       assert.equal(ok.attempts[0].final_url, `${hops.url}/final`);
-      assert.deepEqual(hops.received.map((r) => `${r.method} ${r.url}`), ['POST /start', 'POST /middle', 'POST /final']);
+      assert.deepEqual(
+        hops.received.map((r) => `${r.method} ${r.url}`),
+        ['POST /start', 'POST /middle', 'POST /final'],
+      );
       assert.ok(hops.received.every((r) => r.body.equals(hops.received[0]!.body)));
 
       await hs.api('/webhooks', { method: 'POST', key: hs.keys.live, json: { name: 'escape', url: `${hops.url}/escape` } });

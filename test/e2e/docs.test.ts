@@ -6,8 +6,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { startTestHookshot, type TestHookshot } from '../helpers/hookshot';
 import { repoRoot } from '../../src/repoRoot';
 
-const isLoopback = (hostname: string) =>
-  hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+const isLoopback = (hostname: string) => hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 
 /** What the page did that it should not have. */
 interface Offences {
@@ -79,7 +78,10 @@ describe('/docs in a real browser', () => {
       await page.waitForFunction(`document.querySelectorAll('.opblock').length >= ${expected.length}`, undefined, { timeout: 30_000 });
 
       const listed = await page.$$eval('.opblock', (blocks) =>
-        blocks.map((b) => `${b.querySelector('.opblock-summary-method')?.textContent?.trim()} ${b.querySelector('.opblock-summary-path')?.getAttribute('data-path')}`),
+        blocks.map(
+          (b) =>
+            `${b.querySelector('.opblock-summary-method')?.textContent?.trim()} ${b.querySelector('.opblock-summary-path')?.getAttribute('data-path')}`,
+        ),
       );
       for (const op of ['GET /scrape', 'POST /scrape', 'POST /webhooks', 'GET /webhooks', 'GET /webhooks/{name}/deliveries', 'GET /jobs/{uuid}']) {
         assert.ok(listed.includes(op), `${op} is listed in ${listed.join(', ')}`);

@@ -55,7 +55,11 @@ describe('npm start with no configuration (embedded defaults)', () => {
       const second = capture();
       hs = await startHookshot(loadConfig(env), second.logger);
       try {
-        assert.equal(second.lines.find((l) => l.msg?.startsWith('default project created')), undefined, 'keys are printed only once');
+        assert.equal(
+          second.lines.find((l) => l.msg?.startsWith('default project created')),
+          undefined,
+          'keys are printed only once',
+        );
         const w = await fetch(`${hs.apiUrl}/webhooks/kept?key=${key}`);
         assert.equal(w.status, 200, 'the same key and webhook survive a restart');
       } finally {

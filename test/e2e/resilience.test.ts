@@ -89,7 +89,10 @@ describe('resilience', () => {
         const j = await hs.api(`/jobs/${r.body.job_uuid}`, { key: hs.keys.live });
         return j.body.status === 'delivered' ? j.body : undefined;
       }, 60_000);
-      assert.deepEqual(job.attempts.map((a: { status_code: number }) => a.status_code), [500, 200]);
+      assert.deepEqual(
+        job.attempts.map((a: { status_code: number }) => a.status_code),
+        [500, 200],
+      );
       assert.equal(receiver.received.length, 2);
     } finally {
       await hs.close();

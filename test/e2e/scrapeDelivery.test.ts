@@ -24,7 +24,6 @@ async function startSite() {
   };
 }
 
-
 describe('a scrape job travels the whole path', () => {
   let hs: TestHookshot;
   let site: Awaited<ReturnType<typeof startSite>>;
@@ -52,15 +51,19 @@ describe('a scrape job travels the whole path', () => {
     assert.match(webhook.signing_secret, /^whsec_/);
     assert.ok(Buffer.from(webhook.signing_secret.slice(6), 'base64').length >= 32);
 
-    const submitted = await hs.api(
-      `/scrape?url=${encodeURIComponent(`${site.url}/page`)}&webhook_name=orders`,
-      { key: hs.keys.live },
-    );
+    const submitted = await hs.api(`/scrape?url=${encodeURIComponent(`${site.url}/page`)}&webhook_name=orders`, { key: hs.keys.live });
     assert.equal(submitted.status, 200, JSON.stringify(submitted.body));
     const promise = submitted.body;
     assert.deepEqual(Object.keys(promise).sort(), [
-      'job_uuid', 'log_url', 'log_uuid', 'success', 'webhook_enqueued', 'webhook_name',
-      'webhook_queue_limit', 'webhook_queued_element', 'webhook_uuid',
+      'job_uuid',
+      'log_url',
+      'log_uuid',
+      'success',
+      'webhook_enqueued',
+      'webhook_name',
+      'webhook_queue_limit',
+      'webhook_queued_element',
+      'webhook_uuid',
     ]);
     assert.equal(promise.success, true);
     assert.equal(promise.webhook_enqueued, true);
@@ -144,13 +147,19 @@ describe('a scrape job travels the whole path', () => {
       assert.deepEqual(result, { status: 'delivered', attempts: 1 });
       const { jobStateQuery } = await import('../../src/shared/workflowApi');
       assert.deepEqual(await handle.query(jobStateQuery), {
-        status: 'delivered', series: 0, attempts: 1, maxAttempts: 7, waitingMs: null, lastErrorCode: null,
+        status: 'delivered',
+        series: 0,
+        attempts: 1,
+        maxAttempts: 7,
+        waitingMs: null,
+        lastErrorCode: null,
       });
       const found = await until(async () => {
         const ids: string[] = [];
         for await (const wf of client.workflow.list({
           query: `WebhookName = "sa-hook" AND ProjectName = "default" AND JobStatus = "delivered" AND JobKind = "scrape"`,
-        })) ids.push(wf.workflowId);
+        }))
+          ids.push(wf.workflowId);
         return ids.length > 0 ? ids : undefined;
       });
       assert.deepEqual(found, [`job:${r.body.job_uuid}`]);
@@ -226,7 +235,10 @@ describe('a scrape job travels the whole path', () => {
         const j = await fast.api(`/jobs/${r.body.job_uuid}`, { key: fast.keys.live });
         return j.body.status === 'delivered' ? j.body : undefined;
       });
-      assert.deepEqual(job.attempts.map((a: { status_code: number }) => a.status_code), [500, 500, 200]);
+      assert.deepEqual(
+        job.attempts.map((a: { status_code: number }) => a.status_code),
+        [500, 500, 200],
+      );
       const after = await fast.api('/webhooks/flaky', { key: fast.keys.live });
       assert.equal(after.body.consecutive_failed_count, 0);
     } finally {

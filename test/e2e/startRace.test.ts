@@ -95,8 +95,7 @@ describe('a workflow start whose outcome the API does not see', () => {
     await page?.close();
   });
 
-  const pending = async () =>
-    (await hs.db.query(`SELECT count(*)::int AS n FROM jobs WHERE delivery_status = 'pending'`)).rows[0].n as number;
+  const pending = async () => (await hs.db.query(`SELECT count(*)::int AS n FROM jobs WHERE delivery_status = 'pending'`)).rows[0].n as number;
   const jobRow = async (id: string) => (await hs.db.query('SELECT * FROM jobs WHERE id = $1', [id])).rows[0];
   const submit = (headers: Record<string, string> = {}) =>
     hs.api(`/scrape?url=${encodeURIComponent(page.url)}&webhook_name=race`, { key: hs.keys.live, headers });
@@ -152,7 +151,10 @@ describe('a workflow start whose outcome the API does not see', () => {
     assert.notEqual(again.body.job_uuid, rows[0].id);
   });
 
-  for (const [f, tries] of [['refused', 1], ['unavailable', 1]] as const) {
+  for (const [f, tries] of [
+    ['refused', 1],
+    ['unavailable', 1],
+  ] as const) {
     it(`a start that fails with ${f}: tried ${tries} time(s), then the job fails and its key is free`, async () => {
       fault = f;
       const r = await submit({ 'idempotency-key': `${f}-1` });

@@ -132,7 +132,10 @@ describe('TEMPORAL_STORE=postgres (the full Temporal server and its UI on Postgr
 
         // The server listens on loopback only, within TEMPORAL_PORT..+7.
         const sockets = listeningSockets(pidOf(s.files.serverPid));
-        assert.ok(sockets.some((x) => x.port === s.temporalPort), JSON.stringify(sockets));
+        assert.ok(
+          sockets.some((x) => x.port === s.temporalPort),
+          JSON.stringify(sockets),
+        );
         for (const x of sockets) {
           assert.equal(x.address, '127.0.0.1', JSON.stringify(sockets));
           assert.ok(x.port >= s.temporalPort && x.port < s.temporalPort + PORTS_USED, `port ${x.port} outside the range: ${JSON.stringify(sockets)}`);
@@ -153,10 +156,14 @@ describe('TEMPORAL_STORE=postgres (the full Temporal server and its UI on Postgr
         const ui = await fetch(hs.temporalUiUrl!);
         assert.equal(ui.status, 200);
         assert.match(await ui.text(), /<html/i);
-        const namespaces = await until(async () => {
-          const r = await fetch(`${hs.temporalUiUrl}/api/v1/namespaces`);
-          return r.status === 200 ? ((await r.json()) as any) : undefined;
-        }, 30_000, 500);
+        const namespaces = await until(
+          async () => {
+            const r = await fetch(`${hs.temporalUiUrl}/api/v1/namespaces`);
+            return r.status === 200 ? ((await r.json()) as any) : undefined;
+          },
+          30_000,
+          500,
+        );
         assert.ok(namespaces.namespaces.some((n: any) => n.namespaceInfo.name === 'default'));
 
         const key = first.lines.find((l) => l.msg?.startsWith('default project created')).live_api_key;
@@ -165,10 +172,14 @@ describe('TEMPORAL_STORE=postgres (the full Temporal server and its UI on Postgr
         const job = await api(hs, `/scrape?url=${encodeURIComponent(site.url)}&webhook_name=pg-hook`, key);
         assert.equal(job.status, 200, JSON.stringify(job.body));
         jobUuid = job.body.job_uuid;
-        const done = await until(async () => {
-          const j = await api(hs, `/jobs/${jobUuid}`, key);
-          return j.body.status === 'delivered' || j.body.status === 'failed' ? j.body : undefined;
-        }, 60_000, 200);
+        const done = await until(
+          async () => {
+            const j = await api(hs, `/jobs/${jobUuid}`, key);
+            return j.body.status === 'delivered' || j.body.status === 'failed' ? j.body : undefined;
+          },
+          60_000,
+          200,
+        );
         assert.equal(done.status, 'delivered', JSON.stringify(done));
         await receiver.waitFor(1);
         assert.match(receiver.received[0]!.body.toString(), /on postgres/);
@@ -178,11 +189,15 @@ describe('TEMPORAL_STORE=postgres (the full Temporal server and its UI on Postgr
           historyLength = (await client.workflow.getHandle(jobWorkflowId(jobUuid)).fetchHistory()).events?.length ?? 0;
           assert.ok(historyLength > 0);
           // Search attributes work on SQL visibility.
-          const listed = await until(async () => {
-            const ids: string[] = [];
-            for await (const wf of client.workflow.list({ query: `WebhookName = 'pg-hook'` })) ids.push(wf.workflowId);
-            return ids.includes(jobWorkflowId(jobUuid)) ? ids : undefined;
-          }, 30_000, 500);
+          const listed = await until(
+            async () => {
+              const ids: string[] = [];
+              for await (const wf of client.workflow.list({ query: `WebhookName = 'pg-hook'` })) ids.push(wf.workflowId);
+              return ids.includes(jobWorkflowId(jobUuid)) ? ids : undefined;
+            },
+            30_000,
+            500,
+          );
           assert.ok(listed.length >= 1);
         } finally {
           await client.connection.close();
@@ -224,15 +239,23 @@ describe('TEMPORAL_STORE=postgres (the full Temporal server and its UI on Postgr
     const main = path.join(repoRoot(), 'dist', 'src', 'main.js');
     // `npm start` as a terminal runs it: its own process group, so a signal to the group is Ctrl-C.
     const startMain = async () => {
-      const child = spawn(process.execPath, [main], { env: { ...process.env, ...s.env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      const child = spawn(process.execPath, [main], {
+        env: { ...process.env, ...s.env, LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
       let out = '';
       child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
       child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
       const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-      await until(async () => {
-        if (child.exitCode !== null) throw new Error(`hookshot exited early:\n${out}`);
-        return out.includes('Temporal server on PostgreSQL started') && out.includes('API listening') ? true : undefined;
-      }, 240_000, 200);
+      await until(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`hookshot exited early:\n${out}`);
+          return out.includes('Temporal server on PostgreSQL started') && out.includes('API listening') ? true : undefined;
+        },
+        240_000,
+        200,
+      );
       return { child, exited, out: () => out };
     };
     try {

@@ -46,7 +46,11 @@ describe('a flood of concurrent failures on one webhook', () => {
       const hs = await startTestHookshot({ WEBHOOK_DISABLE_AFTER: String(THRESHOLD), WEBHOOK_RETRY_SCHEDULE: ladder.schedule });
       const client = await createTemporalClient(hs.temporalAddress, 'default');
       try {
-        await hs.api('/admin/projects/default', { method: 'PATCH', headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, json: { plan: 'ENTERPRISE' } });
+        await hs.api('/admin/projects/default', {
+          method: 'PATCH',
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+          json: { plan: 'ENTERPRISE' },
+        });
         const w = await hs.api('/webhooks', { method: 'POST', key: hs.keys.live, json: { name: 'down', url: receiver.url } });
         assert.equal(w.status, 201);
         const webhookId: string = w.body.uuid;
@@ -56,14 +60,26 @@ describe('a flood of concurrent failures on one webhook', () => {
         for (const j of submitted) assert.equal(j.status, 200, JSON.stringify(j.body));
         const jobIds = new Set(submitted.map((j) => j.body.job_uuid as string));
 
-        const outcomes = await until(async () => {
-          const o = await jobOutcomes(hs, webhookId);
-          return o.reduce((n, r) => n + (r.delivery_status === 'failed' ? r.n : 0), 0) === JOBS ? o : undefined;
-        }, 180_000, 250);
+        const outcomes = await until(
+          async () => {
+            const o = await jobOutcomes(hs, webhookId);
+            return o.reduce((n, r) => n + (r.delivery_status === 'failed' ? r.n : 0), 0) === JOBS ? o : undefined;
+          },
+          180_000,
+          250,
+        );
 
         const sends = await sendsAround(hs, webhookId);
         const disabledAt = sends.disabled_at!;
-        const { rows: attempts } = await hs.db.query<{ job_id: string; series: number; attempt: number; started_at: Date; created_at: Date; status_code: number | null; error_code: string | null }>(
+        const { rows: attempts } = await hs.db.query<{
+          job_id: string;
+          series: number;
+          attempt: number;
+          started_at: Date;
+          created_at: Date;
+          status_code: number | null;
+          error_code: string | null;
+        }>(
           `SELECT job_id, series, attempt, started_at, created_at, status_code, error_code FROM delivery_attempts WHERE webhook_id = $1 ORDER BY job_id, series, attempt`,
           [webhookId],
         );
@@ -99,10 +115,14 @@ describe('a flood of concurrent failures on one webhook', () => {
 
         // Every failure reached the entity once: all were reported before their jobs ended.
         const handle = client.workflow.getHandle(webhookWorkflowId(webhookId));
-        const state = await until(async () => {
-          const s = await handle.query(webhookStateQuery);
-          return s.outcomesApplied >= sent.length ? s : undefined;
-        }, 30_000, 200).catch(() => handle.query(webhookStateQuery));
+        const state = await until(
+          async () => {
+            const s = await handle.query(webhookStateQuery);
+            return s.outcomesApplied >= sent.length ? s : undefined;
+          },
+          30_000,
+          200,
+        ).catch(() => handle.query(webhookStateQuery));
         const row = (await hs.api('/webhooks/down', { key: hs.keys.live })).body;
         const notes = (await hs.db.query(`SELECT kind, details FROM notifications WHERE webhook_id = $1 ORDER BY id`, [webhookId])).rows;
 
@@ -128,7 +148,10 @@ describe('a flood of concurrent failures on one webhook', () => {
 
         // Every job ended, stopped by the disable.
         assert.deepEqual(outcomes, [{ error_code: DISABLED, delivery_status: 'failed', n: JOBS }]);
-        assert.ok([...byJob.keys()].every((id) => jobIds.has(id)), 'requests only for submitted jobs');
+        assert.ok(
+          [...byJob.keys()].every((id) => jobIds.has(id)),
+          'requests only for submitted jobs',
+        );
         // Disabled when the count reached the threshold: not before, and frozen there.
         assert.deepEqual([row.status, row.disabled_reason], ['disabled', 'consecutive_failures']);
         assert.equal(row.consecutive_failed_count, THRESHOLD);

@@ -255,7 +255,8 @@ export async function withFaultStack(name: string, o: FaultStackOptions, fn: (s:
     if (temporalLog) console.error(`--- temporal ${temporalLog}:\n${tailOf(temporalLog, 20)}`);
     // Whatever the test was waiting for when it gave up, a crash is the news.
     const crashed = procs.filter((p) => p.crashed()).map((p) => p.name);
-    if (crashed.length) throw new Error(`${crashed.join(', ')} exited unasked (see its log above); the test: ${(err as Error).message}`, { cause: err });
+    if (crashed.length)
+      throw new Error(`${crashed.join(', ')} exited unasked (see its log above); the test: ${(err as Error).message}`, { cause: err });
     throw err;
   } finally {
     // Workers first (they hold attempts), then the API, then what they talk to.
@@ -298,7 +299,11 @@ export async function waitDelivered(s: FaultStack, ids: string[], timeoutMs: num
 /** The figures of a fault test, as one block. */
 export function report(title: string, figures: Record<string, string | number>): void {
   const width = Math.max(...Object.keys(figures).map((k) => k.length));
-  console.log(`# ${title}\n${Object.entries(figures).map(([k, v]) => `#   ${k.padEnd(width)}  ${v}`).join('\n')}`);
+  console.log(
+    `# ${title}\n${Object.entries(figures)
+      .map(([k, v]) => `#   ${k.padEnd(width)}  ${v}`)
+      .join('\n')}`,
+  );
 }
 
 // ---------------------------------------------------------------- the machine's PostgreSQL
@@ -329,7 +334,11 @@ export function machinePostgres(adminUrl = process.env.HOOKSHOT_TEST_ADMIN_DB_UR
   }
   const u = new URL(adminUrl);
   const port = u.port || '5432';
-  const clusters = JSON.parse(execFileSync('pg_lsclusters', ['--json']).toString()) as Array<{ version: number | string; cluster: string; config: { port: string } }>;
+  const clusters = JSON.parse(execFileSync('pg_lsclusters', ['--json']).toString()) as Array<{
+    version: number | string;
+    cluster: string;
+    config: { port: string };
+  }>;
   const found = clusters.find((c) => String(c.config.port) === port);
   if (!found) throw new Error(`no cluster in pg_lsclusters listens on port ${port} (the port of ${adminUrl})`);
   const version = String(found.version);
@@ -340,10 +349,7 @@ export function machinePostgres(adminUrl = process.env.HOOKSHOT_TEST_ADMIN_DB_UR
         err ? reject(new Error(`pg_ctlcluster ${version} ${found.cluster} ${action}: ${err.message} ${stderr}`)) : resolve(),
       ),
     );
-  const ready = () =>
-    new Promise<boolean>((resolve) =>
-      execFile('pg_isready', ['-q', '-h', u.hostname, '-p', port], (err) => resolve(!err)),
-    );
+  const ready = () => new Promise<boolean>((resolve) => execFile('pg_isready', ['-q', '-h', u.hostname, '-p', port], (err) => resolve(!err)));
   // Left stopped by a test process that died midway, it would take every later test with it.
   let down = false;
   const restoreOnExit = () => {

@@ -22,7 +22,11 @@ describe('a receiver that answers with a 1 GB body', () => {
   before(async () => {
     site = await startPageServer();
     hs = await startTestHookshot({ WEBHOOK_TIMEOUT_MS: '30000', WEBHOOK_RETRY_SCHEDULE: '1h' });
-    const plan = await hs.api('/admin/projects/default', { method: 'PATCH', headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, json: { plan: 'ENTERPRISE' } });
+    const plan = await hs.api('/admin/projects/default', {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      json: { plan: 'ENTERPRISE' },
+    });
     assert.equal(plan.status, 200);
   });
   after(async () => {
@@ -42,16 +46,23 @@ describe('a receiver that answers with a 1 GB body', () => {
         const submitted = await hs.api(`/scrape?url=${encodeURIComponent(site.url)}&webhook_name=${name}`, { key: hs.keys.live });
         assert.equal(submitted.status, 200);
         const job = await until(async () => {
-          const { rows } = await hs.db.query<{ status: string; error_code: string | null }>(`SELECT status, error_code FROM jobs WHERE id = $1`, [submitted.body.job_uuid]);
+          const { rows } = await hs.db.query<{ status: string; error_code: string | null }>(`SELECT status, error_code FROM jobs WHERE id = $1`, [
+            submitted.body.job_uuid,
+          ]);
           return rows[0]?.status === 'delivered' || rows[0]?.status === 'failed' ? rows[0] : undefined;
         }, 60_000);
         // The receiver learns the client left when its socket closes.
         await until(async () => (huge.responses.every((r) => r.endedAt !== null) ? true : undefined), 10_000, 20);
         const m = memory.stop();
-        const { rows: attempts } = await hs.db.query<{ success: boolean; status_code: number; duration_ms: number; response_snippet: string; error_code: string | null }>(
-          `SELECT success, status_code, duration_ms, response_snippet, error_code FROM delivery_attempts WHERE job_id = $1`,
-          [submitted.body.job_uuid],
-        );
+        const { rows: attempts } = await hs.db.query<{
+          success: boolean;
+          status_code: number;
+          duration_ms: number;
+          response_snippet: string;
+          error_code: string | null;
+        }>(`SELECT success, status_code, duration_ms, response_snippet, error_code FROM delivery_attempts WHERE job_id = $1`, [
+          submitted.body.job_uuid,
+        ]);
         const written = huge.responses.map((r) => r.written);
         const growth = m.peakRss - m.before.rss;
         printFigures(`fault: 1 GB response body (${framing})`, {

@@ -117,16 +117,25 @@ describe(`${ENTITIES} webhook entities alive at once`, () => {
       });
       const startedMs = Date.now() - t0;
       // Running in the server's eyes, and every first task (which loads the stored state) done in the worker's.
-      const running = await until(async () => {
-        const { count } = await client.workflow.count(`TaskQueue = '${webhookTaskQueue(hs.taskQueue)}' AND ExecutionStatus = 'Running'`);
-        return count >= ENTITIES ? count : undefined;
-      }, 60_000 + ENTITIES * 10, 500);
+      const running = await until(
+        async () => {
+          const { count } = await client.workflow.count(`TaskQueue = '${webhookTaskQueue(hs.taskQueue)}' AND ExecutionStatus = 'Running'`);
+          return count >= ENTITIES ? count : undefined;
+        },
+        60_000 + ENTITIES * 10,
+        500,
+      );
       let idleChecks = 0;
-      await until(async () => {
-        const idle = worker.getStatus().numInFlightWorkflowActivations === 0 && (await workflowBacklog(client, webhookTaskQueue(hs.taskQueue))) === 0;
-        idleChecks = idle ? idleChecks + 1 : 0;
-        return idleChecks >= 3 ? true : undefined;
-      }, 60_000 + ENTITIES * 50, 250);
+      await until(
+        async () => {
+          const idle =
+            worker.getStatus().numInFlightWorkflowActivations === 0 && (await workflowBacklog(client, webhookTaskQueue(hs.taskQueue))) === 0;
+          idleChecks = idle ? idleChecks + 1 : 0;
+          return idleChecks >= 3 ? true : undefined;
+        },
+        60_000 + ENTITIES * 50,
+        250,
+      );
       const settledMs = Date.now() - t0;
       const afterStart = { ...process.memoryUsage(), cached: worker.getStatus().numCachedWorkflows, server: temporalServerRss(hs.temporalAddress) };
 
@@ -151,16 +160,23 @@ describe(`${ENTITIES} webhook entities alive at once`, () => {
 
       // Deliveries through a few entities: each outcome reaches its entity.
       await hs.api('/admin/projects/default', { method: 'PATCH', headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, json: { plan: 'ENTERPRISE' } });
-      const delivering = spread(order.map((id, i) => ({ id, i })), DELIVERY_SAMPLE);
+      const delivering = spread(
+        order.map((id, i) => ({ id, i })),
+        DELIVERY_SAMPLE,
+      );
       const jobs = await Promise.all(
         delivering.map(({ i }) => hs.api(`/scrape?url=${encodeURIComponent(site.url)}&webhook_name=${name(i)}`, { key: hs.keys.live })),
       );
       for (const j of jobs) assert.equal(j.status, 200, JSON.stringify(j.body));
       await receiver.waitFor(DELIVERY_SAMPLE, 60_000);
-      const counted = await until(async () => {
-        const s = await Promise.all(delivering.map(({ id }) => client.workflow.getHandle(webhookWorkflowId(id)).query(webhookStateQuery)));
-        return s.every((x) => x.outcomesApplied === 1) ? s : undefined;
-      }, 30_000, 250);
+      const counted = await until(
+        async () => {
+          const s = await Promise.all(delivering.map(({ id }) => client.workflow.getHandle(webhookWorkflowId(id)).query(webhookStateQuery)));
+          return s.every((x) => x.outcomesApplied === 1) ? s : undefined;
+        },
+        30_000,
+        250,
+      );
       const end = { ...process.memoryUsage(), cached: worker.getStatus().numCachedWorkflows, server: temporalServerRss(hs.temporalAddress) };
       const jobIds = new Set(jobs.map((j) => j.body.job_uuid));
       const receivedIds = receiver.received.map((r) => String(r.headers['x-scrapfly-webhook-job-id']));
@@ -173,7 +189,10 @@ describe(`${ENTITIES} webhook entities alive at once`, () => {
         'worker RSS before / after / end': `${mb(before.rss)} / ${mb(afterStart.rss)} / ${mb(end.rss)} (${perEntity(before.rss, afterStart.rss)})`,
         'worker heap used before / after / end': `${mb(before.heapUsed)} / ${mb(afterStart.heapUsed)} / ${mb(end.heapUsed)}`,
         'cached workflows (entity worker)': `${before.cached} / ${afterStart.cached} / ${end.cached} (cache limit ${worker.options.maxCachedWorkflows})`,
-        'Temporal dev server RSS before / after': before.server && afterStart.server ? `${mb(before.server)} / ${mb(afterStart.server)} (${perEntity(before.server, afterStart.server)})` : 'not found',
+        'Temporal dev server RSS before / after':
+          before.server && afterStart.server
+            ? `${mb(before.server)} / ${mb(afterStart.server)} (${perEntity(before.server, afterStart.server)})`
+            : 'not found',
         'queries answered': `${states.length} of ${queried.length} in ${queryMs} ms`,
         'update round trips (disable + enable)': `${updated.length * 2} in ${updateMs} ms`,
         'jobs submitted / delivered / lost': `${jobs.length} / ${receiver.received.length} / ${jobs.length - new Set(receivedIds).size}`,

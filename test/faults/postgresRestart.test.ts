@@ -132,7 +132,11 @@ describe('fault: PostgreSQL restarted under load', () => {
           [],
           'no 500 (or other 5xx but 503) while PostgreSQL restarts',
         );
-        assert.deepEqual(other.map((x) => [x.status, x.error ?? x.body]), [], 'every answer is a 200 or a 503');
+        assert.deepEqual(
+          other.map((x) => [x.status, x.error ?? x.body]),
+          [],
+          'every answer is a 200 or a 503',
+        );
         assert.ok(unavailable.length > 0, 'the API saw the outage');
         for (const x of unavailable) {
           assert.equal(x.contentType, 'application/json');
@@ -143,8 +147,16 @@ describe('fault: PostgreSQL restarted under load', () => {
         }
         assert.ok(accepted.some((x) => x.at < stoppedAt) && accepted.some((x) => x.at > upAt), 'jobs accepted before and after the outage');
         assert.deepEqual(open, [], 'accepted jobs not delivered');
-        assert.deepEqual(refusedStored.map((x) => x.n), [], 'jobs refused with 503 that were stored anyway');
-        assert.deepEqual(strays.map((r) => r.id), [], 'job rows no accepted submission accounts for');
+        assert.deepEqual(
+          refusedStored.map((x) => x.n),
+          [],
+          'jobs refused with 503 that were stored anyway',
+        );
+        assert.deepEqual(
+          strays.map((r) => r.id),
+          [],
+          'job rows no accepted submission accounts for',
+        );
         for (const x of accepted) {
           const id = x.body.job_uuid as string;
           const row = byUrl.get(x.url);

@@ -39,7 +39,11 @@ describe('receivers that never finish answering', () => {
   before(async () => {
     site = await startPageServer();
     hs = await startTestHookshot({ WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS), WEBHOOK_RETRY_SCHEDULE: SCHEDULE, WEBHOOK_RETRY_JITTER: '0' });
-    const plan = await hs.api('/admin/projects/default', { method: 'PATCH', headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, json: { plan: 'ENTERPRISE' } });
+    const plan = await hs.api('/admin/projects/default', {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      json: { plan: 'ENTERPRISE' },
+    });
     assert.equal(plan.status, 200, JSON.stringify(plan.body));
   });
   after(async () => {
@@ -157,7 +161,10 @@ describe('receivers that never finish answering', () => {
         'healthy deliveries during the hang': `${duringHang} of ${healthy.received.length} arrived while silent attempts were open`,
       });
 
-      assert.deepEqual(healthyEnds.map((j) => j.status), Array(HEALTHY_JOBS).fill('delivered'));
+      assert.deepEqual(
+        healthyEnds.map((j) => j.status),
+        Array(HEALTHY_JOBS).fill('delivered'),
+      );
       assert.deepEqual(new Set(perJob.keys()), new Set(healthyJobs), 'each healthy job reached the receiver');
       assert.equal(duplicates, 0);
       assert.deepEqual(new Set(silentEnds.map((j) => j.id)), new Set(silentJobs));

@@ -121,4 +121,3 @@ function alive(pid: number): boolean {
     return false;
   }
 }
-

@@ -82,7 +82,10 @@ export function canonicalTarget(target: string): string {
   const noFragment = target.split('#')[0]!;
   const q = noFragment.indexOf('?');
   if (q === -1) return noFragment;
-  const pieces = noFragment.slice(q + 1).split('&').filter((p) => p !== '');
+  const pieces = noFragment
+    .slice(q + 1)
+    .split('&')
+    .filter((p) => p !== '');
   const name = (p: string) => p.split('=')[0]!;
   pieces.sort((a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0));
   return pieces.length ? `${noFragment.slice(0, q)}?${pieces.join('&')}` : noFragment.slice(0, q);
@@ -135,7 +138,8 @@ export function buildGraph(origin: string, external: string, pages = 190) {
   add('/file.pdf', [], { binary: { contentType: 'application/pdf', body: PDF } });
 
   add('/blog/', [...range(SECTION).map((k) => `post-${k}`), '/']);
-  for (const k of range(SECTION)) add(`/blog/post-${k}`, ['/blog/', '/', ...(k < SECTION ? [`post-${k + 1}`] : []), ...(k === 1 ? ['/docs/guide-1'] : [])]);
+  for (const k of range(SECTION))
+    add(`/blog/post-${k}`, ['/blog/', '/', ...(k < SECTION ? [`post-${k + 1}`] : []), ...(k === 1 ? ['/docs/guide-1'] : [])]);
   add('/docs/', [...range(SECTION).map((k) => `guide-${k}`), '/']);
   for (const k of range(SECTION)) add(`/docs/guide-${k}`, ['/docs/', '/', ...(k < SECTION ? [`./guide-${k + 1}`] : [])]);
   add('/docs/from-base', ['/docs/', '/']);

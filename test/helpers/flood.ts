@@ -21,4 +21,3 @@ export async function jobOutcomes(hs: TestHookshot, webhookId: string) {
   );
   return rows;
 }
-

@@ -32,7 +32,9 @@ export async function startTestSite() {
       case '/tall':
         return html(`<html><body style="margin:0"><div style="height:3000px;background:linear-gradient(red,blue)">tall</div></body></html>`);
       case '/box':
-        return html(`<html><body style="margin:0"><div style="height:500px">spacer</div><div id="box" style="width:300px;height:200px;background:green"></div></body></html>`);
+        return html(
+          `<html><body style="margin:0"><div style="height:500px">spacer</div><div id="box" style="width:300px;height:200px;background:green"></div></body></html>`,
+        );
       case '/embed': {
         // Sub-resources and script requests aimed at ?target=: the browser must route them through the guard.
         const target = new URL(req.url ?? '/', 'http://x').searchParams.get('target') ?? '';
@@ -55,7 +57,15 @@ export async function startTestSite() {
         return res.end('y'.repeat(2 * 1024 * 1024));
       case '/latin1':
         res.writeHead(200, { 'content-type': 'text/html; charset=iso-8859-1' });
-        return res.end(Buffer.concat([Buffer.from('<html><body><p>caf'), Buffer.from([0xe9]), Buffer.from(' cr'), Buffer.from([0xe8]), Buffer.from('me</p></body></html>')]));
+        return res.end(
+          Buffer.concat([
+            Buffer.from('<html><body><p>caf'),
+            Buffer.from([0xe9]),
+            Buffer.from(' cr'),
+            Buffer.from([0xe8]),
+            Buffer.from('me</p></body></html>'),
+          ]),
+        );
       case '/json':
         res.writeHead(200, { 'content-type': 'application/json' });
         return res.end(JSON.stringify({ items: [1, 2, 3], ok: true }));

@@ -30,10 +30,11 @@ export async function startTcpProxy(host: string, port: number): Promise<TcpProx
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
-  const listen = (p: number) => new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(p, '127.0.0.1', () => (server.off('error', reject), resolve()));
-  });
+  const listen = (p: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(p, '127.0.0.1', () => (server.off('error', reject), resolve()));
+    });
   await listen(0);
   const own = (server.address() as net.AddressInfo).port;
   const cut = async () => {

@@ -52,8 +52,21 @@ export function generateTestTls(): GeneratedTls {
   try {
     const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
     openssl(dir, [
-      'req', '-x509', ...ec, '-keyout', 'ca.key', '-out', FILES.ca, '-days', '3', '-subj', '/CN=Hookshot throwaway test CA',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      'ca.key',
+      '-out',
+      FILES.ca,
+      '-days',
+      '3',
+      '-subj',
+      '/CN=Hookshot throwaway test CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
     ]);
     openssl(dir, ['req', '-new', ...ec, '-keyout', FILES.key, '-out', 'server.csr', '-subj', '/CN=localhost']);
     writeFileSync(
@@ -68,8 +81,22 @@ export function generateTestTls(): GeneratedTls {
     );
     // A random serial: two runs at once must not issue look-alike certificates.
     openssl(dir, [
-      'x509', '-req', '-in', 'server.csr', '-CA', FILES.ca, '-CAkey', 'ca.key', '-set_serial', `0x${randomBytes(8).toString('hex')}`,
-      '-days', '3', '-extfile', 'server.ext', '-out', FILES.cert,
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      FILES.ca,
+      '-CAkey',
+      'ca.key',
+      '-set_serial',
+      `0x${randomBytes(8).toString('hex')}`,
+      '-days',
+      '3',
+      '-extfile',
+      'server.ext',
+      '-out',
+      FILES.cert,
     ]);
     rmSync(path.join(dir, 'ca.key')); // nothing may sign with it after this
     // NODE_EXTRA_CA_CERTS takes one file: keep trusting what the caller already trusted.

@@ -1,13 +1,7 @@
 // Classifier only: no sockets are opened in this file.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  AddressGuard,
-  AddressRefusedError,
-  normalizeIpLiteral,
-  parseCidrList,
-  refusalReason,
-} from '../../src/net/addressGuard';
+import { AddressGuard, AddressRefusedError, normalizeIpLiteral, parseCidrList, refusalReason } from '../../src/net/addressGuard';
 
 const open = new AddressGuard([]);
 
@@ -218,10 +212,16 @@ describe('parseCidrList', () => {
       list.map((c) => c.text),
       ['10.0.0.0/8', '127.0.0.2/32', '::1/128', '2001:db8::/32', '0.0.0.0/0'],
     );
-    assert.deepEqual(list.map((c) => c.family), [4, 4, 6, 6, 4]);
+    assert.deepEqual(
+      list.map((c) => c.family),
+      [4, 4, 6, 6, 4],
+    );
   });
   it('reads a dotted IPv6 tail as the address it spells', () => {
-    assert.deepEqual(parseCidrList('::10.0.0.0/104, ::ffff:10.0.0.0/104').map((c) => c.text), ['::a00:0/104', '::ffff:a00:0/104']);
+    assert.deepEqual(
+      parseCidrList('::10.0.0.0/104, ::ffff:10.0.0.0/104').map((c) => c.text),
+      ['::a00:0/104', '::ffff:a00:0/104'],
+    );
     const g = new AddressGuard(parseCidrList('::10.0.0.0/104'));
     assert.deepEqual(g.check('::10.1.2.3'), { allowed: true });
     assert.equal(g.check('::ffff:10.1.2.3').allowed, false);

@@ -89,7 +89,7 @@ describe('configuration', () => {
     });
   }
 
-  it('TEMPORAL_STORE: dev by default; postgres takes TEMPORAL_DATABASE_URL, else DATABASE_URL\'s server with database temporal', () => {
+  it("TEMPORAL_STORE: dev by default; postgres takes TEMPORAL_DATABASE_URL, else DATABASE_URL's server with database temporal", () => {
     const dev = loadConfig({});
     assert.equal(dev.temporal.store, 'dev');
     assert.equal(dev.temporal.databaseUrl, null);
@@ -97,20 +97,33 @@ describe('configuration', () => {
     const derived = loadConfig({ TEMPORAL_STORE: 'postgres', DATABASE_URL: 'postgres://app:s%40cret@db.internal:6432/hookshot?sslmode=require' });
     assert.equal(derived.temporal.store, 'postgres');
     assert.equal(derived.temporal.databaseUrl, 'postgres://app:s%40cret@db.internal:6432/temporal?sslmode=require');
-    const explicit = loadConfig({ TEMPORAL_STORE: 'postgres', DATABASE_URL: 'postgres://a@h/hookshot', TEMPORAL_DATABASE_URL: 'postgresql://t@h2:5433/tstore' });
+    const explicit = loadConfig({
+      TEMPORAL_STORE: 'postgres',
+      DATABASE_URL: 'postgres://a@h/hookshot',
+      TEMPORAL_DATABASE_URL: 'postgresql://t@h2:5433/tstore',
+    });
     assert.equal(explicit.temporal.databaseUrl, 'postgresql://t@h2:5433/tstore');
     // Alone: the embedded PGlite cannot serve Temporal, so the machine's PostgreSQL on its standard port.
     assert.equal(loadConfig({ TEMPORAL_STORE: 'postgres' }).temporal.databaseUrl, 'postgres://postgres@127.0.0.1:5432/temporal');
     // An external Temporal: nothing is started, so no store is needed.
     assert.equal(loadConfig({ TEMPORAL_STORE: 'postgres', TEMPORAL_ADDRESS: 'temporal:7233' }).temporal.address, 'temporal:7233');
-    assert.equal(derived.temporal.uiUrl, 'http://localhost:8233', 'the UI Hookshot starts is the dashboard\'s link target');
+    assert.equal(derived.temporal.uiUrl, 'http://localhost:8233', "the UI Hookshot starts is the dashboard's link target");
   });
 
   it('parses the allow-lists into ranges, IPv6 included; a bare address is one host', () => {
     const c = loadConfig({ SCRAPE_ALLOWED_CIDRS: '::1, fd00::/8 ,2001:db8:0:0::/64', WEBHOOK_ALLOWED_CIDRS: '127.0.0.2' });
-    assert.deepEqual(c.scrape.allowedCidrs.map((r) => r.text), ['::1/128', 'fd00::/8', '2001:db8::/64']);
-    assert.deepEqual(c.scrape.allowedCidrs.map((r) => r.family), [6, 6, 6]);
-    assert.deepEqual(c.webhook.allowedCidrs.map((r) => [r.text, r.prefix]), [['127.0.0.2/32', 32]]);
+    assert.deepEqual(
+      c.scrape.allowedCidrs.map((r) => r.text),
+      ['::1/128', 'fd00::/8', '2001:db8::/64'],
+    );
+    assert.deepEqual(
+      c.scrape.allowedCidrs.map((r) => r.family),
+      [6, 6, 6],
+    );
+    assert.deepEqual(
+      c.webhook.allowedCidrs.map((r) => [r.text, r.prefix]),
+      [['127.0.0.2/32', 32]],
+    );
     const scrape = new AddressGuard(c.scrape.allowedCidrs);
     for (const ip of ['::1', 'fd12::5', '2001:db8::1']) assert.deepEqual(scrape.check(ip), { allowed: true }, ip);
     for (const ip of ['127.0.0.1', 'fe80::1', '2001:db8:0:1::1']) assert.equal(scrape.check(ip).allowed, false, ip);
@@ -122,7 +135,10 @@ describe('configuration', () => {
   it('names every bad allow-list entry', () => {
     const problems = problemsOf({ WEBHOOK_ALLOWED_CIDRS: '999.1.1.1, 127.0.0.1/32, 10.0.0.1/8' });
     assert.equal(problems.length, 2, problems.join('\n'));
-    assert.ok(problems.every((p) => p.startsWith('WEBHOOK_ALLOWED_CIDRS: ')), problems.join('\n'));
+    assert.ok(
+      problems.every((p) => p.startsWith('WEBHOOK_ALLOWED_CIDRS: ')),
+      problems.join('\n'),
+    );
     assert.match(problems.join('\n'), /"999\.1\.1\.1"[\s\S]*"10\.0\.0\.1\/8"/);
   });
 

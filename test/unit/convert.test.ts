@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { convertContent, decodeBody, htmlToMarkdown, htmlToText, parseJsonContent } from '../../src/content/convert';
 
 const ascii = (s: string) => Buffer.from(s, 'latin1');
-const bytes = (...parts: Array<string | number[]>) =>
-  Buffer.concat(parts.map((p) => (typeof p === 'string' ? ascii(p) : Buffer.from(p))));
+const bytes = (...parts: Array<string | number[]>) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? ascii(p) : Buffer.from(p))));
 
 // "café" + " €" + " “ok”" in windows-1252 / ISO-8859-1 bytes.
 const CAFE = [0x63, 0x61, 0x66, 0xe9];
@@ -92,14 +91,23 @@ describe('decodeBody', () => {
   });
 
   it('<meta> UTF-16 means UTF-8, <meta> x-user-defined means windows-1252, an unknown <meta> label is skipped', () => {
-    assert.deepEqual(decodeBody(Buffer.from('<meta charset="utf-16"><p>naïve</p>', 'utf8'), 'text/html'), { text: '<meta charset="utf-16"><p>naïve</p>', charset: 'utf-8' });
-    assert.deepEqual(decodeBody(bytes('<meta charset="x-user-defined"><p>', CAFE, '</p>'), 'text/html'), { text: '<meta charset="x-user-defined"><p>café</p>', charset: 'windows-1252' });
+    assert.deepEqual(decodeBody(Buffer.from('<meta charset="utf-16"><p>naïve</p>', 'utf8'), 'text/html'), {
+      text: '<meta charset="utf-16"><p>naïve</p>',
+      charset: 'utf-8',
+    });
+    assert.deepEqual(decodeBody(bytes('<meta charset="x-user-defined"><p>', CAFE, '</p>'), 'text/html'), {
+      text: '<meta charset="x-user-defined"><p>café</p>',
+      charset: 'windows-1252',
+    });
     assert.equal(decodeBody(bytes('<meta charset="bogus"><meta charset="shift_jis"><p>', SJIS, '</p>'), 'text/html').charset, 'shift_jis');
   });
 
   it('uses the XML declaration for XML', () => {
     const xml = bytes('<?xml version="1.0" encoding="ISO-8859-15"?><price>', [0xa4], '5</price>');
-    assert.deepEqual(decodeBody(xml, 'application/rss+xml'), { text: '<?xml version="1.0" encoding="ISO-8859-15"?><price>€5</price>', charset: 'iso-8859-15' });
+    assert.deepEqual(decodeBody(xml, 'application/rss+xml'), {
+      text: '<?xml version="1.0" encoding="ISO-8859-15"?><price>€5</price>',
+      charset: 'iso-8859-15',
+    });
   });
 });
 
@@ -169,7 +177,10 @@ describe('htmlToMarkdown', () => {
 
   it('leaves hrefs alone without a base URL; header-less tables still become tables', () => {
     assert.equal(htmlToMarkdown('<a href="/about">About</a>'), '[About](/about)');
-    assert.equal(htmlToMarkdown('<table><tr><td>a</td><td>b|c</td></tr><tr><td>1</td><td>2</td></tr></table>'), '| a | b\\|c |\n| --- | --- |\n| 1 | 2 |');
+    assert.equal(
+      htmlToMarkdown('<table><tr><td>a</td><td>b|c</td></tr><tr><td>1</td><td>2</td></tr></table>'),
+      '| a | b\\|c |\n| --- | --- |\n| 1 | 2 |',
+    );
   });
 });
 
@@ -222,7 +233,13 @@ describe('convertContent', () => {
   });
 
   it('markdown and text from a meta-declared Latin-1 page, links resolved against the URL', () => {
-    const body = bytes('<html><head><meta charset="iso-8859-1"></head><body><h1>Caf', [0xe9], '</h1><p><a href="item?id=1">Cr', [0xea], 'pe</a></p></body></html>');
+    const body = bytes(
+      '<html><head><meta charset="iso-8859-1"></head><body><h1>Caf',
+      [0xe9],
+      '</h1><p><a href="item?id=1">Cr',
+      [0xea],
+      'pe</a></p></body></html>',
+    );
     const md = convertContent('markdown', body, 'text/html', URL_);
     assert.equal(md.charset, 'windows-1252');
     assert.equal(md.content, '# Café\n\n[Crêpe](https://example.com/shop/item?id=1)');

@@ -50,7 +50,10 @@ describe('isDatabaseUnavailable', () => {
     const port = (probe.address() as net.AddressInfo).port;
     await new Promise<void>((r) => probe.close(() => r()));
     const pool = createPool(`postgres://u:p@127.0.0.1:${port}/db`, 1);
-    const refused = await pool.query('SELECT 1').then(() => null, (e: unknown) => e);
+    const refused = await pool.query('SELECT 1').then(
+      () => null,
+      (e: unknown) => e,
+    );
     await pool.end();
     assert.ok(refused, 'the query failed');
     assert.equal(isDatabaseUnavailable(refused), true, String(refused));
@@ -60,7 +63,10 @@ describe('isDatabaseUnavailable', () => {
     await new Promise<void>((r) => rude.listen(0, '127.0.0.1', () => r()));
     const client = new pg.Client({ connectionString: `postgres://u:p@127.0.0.1:${(rude.address() as net.AddressInfo).port}/db` });
     client.on('error', () => undefined);
-    const cut = await client.connect().then(() => null, (e: unknown) => e);
+    const cut = await client.connect().then(
+      () => null,
+      (e: unknown) => e,
+    );
     await new Promise<void>((r) => rude.close(() => r()));
     assert.ok(cut, 'the connect failed');
     assert.equal(isDatabaseUnavailable(cut), true, String(cut));

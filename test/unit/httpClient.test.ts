@@ -75,9 +75,7 @@ async function startServer(host: string, handler: Handler, secure = false): Prom
       handler(req, res, srv);
     });
   };
-  const server: http.Server = secure
-    ? https.createServer({ key: TEST_KEY, cert: TEST_CERT }, onRequest)
-    : http.createServer(onRequest);
+  const server: http.Server = secure ? https.createServer({ key: TEST_KEY, cert: TEST_CERT }, onRequest) : http.createServer(onRequest);
   server.on('connection', () => srv.connections++);
   server.on('secureConnection', (s: TLSSocket) => srv.servernames.push(s.servername));
   servers.push(server);
@@ -109,18 +107,17 @@ function fakeLookup(table: Record<string, string[]>): LookupAllFn & { calls: str
         callback(err, []);
         return;
       }
-      callback(null, answer.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
+      callback(
+        null,
+        answer.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })),
+      );
     });
   }) as LookupAllFn & { calls: string[] };
   fn.calls = calls;
   return fn;
 }
 
-async function rejectsWith<T extends Error>(
-  p: Promise<unknown>,
-  cls: new (...args: never[]) => T,
-  check?: (e: T) => void,
-): Promise<T> {
+async function rejectsWith<T extends Error>(p: Promise<unknown>, cls: new (...args: never[]) => T, check?: (e: T) => void): Promise<T> {
   let caught: unknown;
   try {
     await p;
@@ -204,15 +201,11 @@ describe('guarded agent: address checks in the connect path', () => {
   it('judges the addresses a resolver returns (rebind.test -> 127.0.0.1)', async () => {
     const srv = await startServer('127.0.0.1', ok);
     const lookup = fakeLookup({ 'rebind.test': ['127.0.0.1'] });
-    await rejectsWith(
-      request(agentWith('127.0.0.2/32', { lookup }), { url: `http://rebind.test:${srv.port}/` }),
-      AddressRefusedError,
-      (e) => {
-        assert.equal(e.host, 'rebind.test');
-        assert.equal(e.address, '127.0.0.1');
-        assert.match(e.message, /rebind\.test \(127\.0\.0\.1\)/);
-      },
-    );
+    await rejectsWith(request(agentWith('127.0.0.2/32', { lookup }), { url: `http://rebind.test:${srv.port}/` }), AddressRefusedError, (e) => {
+      assert.equal(e.host, 'rebind.test');
+      assert.equal(e.address, '127.0.0.1');
+      assert.match(e.message, /rebind\.test \(127\.0\.0\.1\)/);
+    });
     assert.deepEqual(lookup.calls, ['rebind.test']);
     assert.equal(srv.connections, 0);
   });
@@ -241,10 +234,8 @@ describe('guarded agent: address checks in the connect path', () => {
   it('refuses when any resolved address is refused', async () => {
     const a = await startServer('127.0.0.2', ok);
     const lookup = fakeLookup({ 'mixed.test': ['127.0.0.2', '127.0.0.1'] });
-    await rejectsWith(
-      request(agentWith('127.0.0.2/32', { lookup }), { url: `http://mixed.test:${a.port}/` }),
-      AddressRefusedError,
-      (e) => assert.equal(e.address, '127.0.0.1'),
+    await rejectsWith(request(agentWith('127.0.0.2/32', { lookup }), { url: `http://mixed.test:${a.port}/` }), AddressRefusedError, (e) =>
+      assert.equal(e.address, '127.0.0.1'),
     );
     assert.equal(a.connections, 0);
   });
@@ -260,10 +251,8 @@ describe('guarded agent: address checks in the connect path', () => {
 
   it('resolver failures surface as ConnectionError with the code', async () => {
     const lookup = fakeLookup({});
-    await rejectsWith(
-      request(agentWith('127.0.0.0/8', { lookup }), { url: 'http://nowhere.test/' }),
-      ConnectionError,
-      (e) => assert.equal(e.code, 'ENOTFOUND'),
+    await rejectsWith(request(agentWith('127.0.0.0/8', { lookup }), { url: 'http://nowhere.test/' }), ConnectionError, (e) =>
+      assert.equal(e.code, 'ENOTFOUND'),
     );
   });
 
@@ -272,14 +261,10 @@ describe('guarded agent: address checks in the connect path', () => {
     await new Promise<void>((r) => tmp.listen(0, '127.0.0.1', r));
     const { port } = tmp.address() as AddressInfo;
     await new Promise<void>((r) => tmp.close(() => r()));
-    await rejectsWith(
-      request(agentWith('127.0.0.0/8'), { url: `http://127.0.0.1:${port}/` }),
-      ConnectionError,
-      (e) => {
-        assert.equal(e.code, 'ECONNREFUSED');
-        assert.equal(e.url, `http://127.0.0.1:${port}/`);
-      },
-    );
+    await rejectsWith(request(agentWith('127.0.0.0/8'), { url: `http://127.0.0.1:${port}/` }), ConnectionError, (e) => {
+      assert.equal(e.code, 'ECONNREFUSED');
+      assert.equal(e.url, `http://127.0.0.1:${port}/`);
+    });
   });
 
   it('rejects non-http(s) and malformed URLs before any I/O', async () => {
@@ -336,10 +321,8 @@ describe('redirects', () => {
 
   it('maxRedirects=0 refuses the first redirect', async () => {
     const srv = await startServer('127.0.0.1', chain);
-    await rejectsWith(
-      request(agentWith('127.0.0.0/8'), { url: `${srv.origin}/chain/1`, maxRedirects: 0 }),
-      RedirectError,
-      (e) => assert.equal(e.reason, 'too_many_redirects'),
+    await rejectsWith(request(agentWith('127.0.0.0/8'), { url: `${srv.origin}/chain/1`, maxRedirects: 0 }), RedirectError, (e) =>
+      assert.equal(e.reason, 'too_many_redirects'),
     );
   });
 
@@ -458,10 +441,14 @@ describe('https', () => {
 
   it('refuses HTTPS -> HTTP downgrades unless allowHttpsToHttp', async () => {
     const plain = await startServer('127.0.0.1', ok);
-    const srv = await startServer('127.0.0.1', (_req, res) => {
-      res.writeHead(302, { location: `${plain.origin}/plain` });
-      res.end();
-    }, true);
+    const srv = await startServer(
+      '127.0.0.1',
+      (_req, res) => {
+        res.writeHead(302, { location: `${plain.origin}/plain` });
+        res.end();
+      },
+      true,
+    );
     const lookup = fakeLookup({ 'secure.test': ['127.0.0.1'] });
     const agent = agentWith('127.0.0.0/8', { lookup, tls: { ca: TEST_CERT } });
     const url = `https://secure.test:${srv.port}/down`;
@@ -509,10 +496,7 @@ describe('timeouts and body cap', () => {
       }, 150);
     });
     const t0 = performance.now();
-    await rejectsWith(
-      request(agentWith('127.0.0.0/8'), { url: `${srv.origin}/0`, timeoutMs: 400, maxRedirects: 50 }),
-      RequestTimeoutError,
-    );
+    await rejectsWith(request(agentWith('127.0.0.0/8'), { url: `${srv.origin}/0`, timeoutMs: 400, maxRedirects: 50 }), RequestTimeoutError);
     assert.ok(performance.now() - t0 < 2000);
     assert.ok(srv.requests.length <= 4, `${srv.requests.length} hops`);
   });

@@ -26,33 +26,127 @@ describe('job status transitions', () => {
     const table = Object.fromEntries(
       JOB_STATUSES.map((from) => [
         from,
-        Object.fromEntries(transitions.map((t) => [t, (JOB_TRANSITIONS[t].from as readonly JobStatus[]).includes(from) ? nextJobStatus(from, t) : '—'])),
+        Object.fromEntries(
+          transitions.map((t) => [t, (JOB_TRANSITIONS[t].from as readonly JobStatus[]).includes(from) ? nextJobStatus(from, t) : '—']),
+        ),
       ]),
     );
     assert.deepEqual(table, {
-      queued: { slotGranted: 'running', captureStarted: 'running', captured: 'delivering', retryScheduled: '—', retryDue: '—', delivered: '—', deliveryFailed: '—', completed: 'done', captureFailed: 'failed', seriesBegun: 'delivering', startFailed: 'failed' },
-      running: { slotGranted: '—', captureStarted: 'running', captured: 'delivering', retryScheduled: '—', retryDue: '—', delivered: '—', deliveryFailed: '—', completed: 'done', captureFailed: 'failed', seriesBegun: 'delivering', startFailed: '—' },
-      delivering: { slotGranted: '—', captureStarted: '—', captured: '—', retryScheduled: 'retrying', retryDue: 'delivering', delivered: 'delivered', deliveryFailed: 'failed', completed: '—', captureFailed: '—', seriesBegun: 'delivering', startFailed: '—' },
-      retrying: { slotGranted: '—', captureStarted: '—', captured: '—', retryScheduled: 'retrying', retryDue: 'delivering', delivered: 'delivered', deliveryFailed: 'failed', completed: '—', captureFailed: '—', seriesBegun: 'delivering', startFailed: '—' },
-      delivered: { slotGranted: '—', captureStarted: '—', captured: '—', retryScheduled: '—', retryDue: '—', delivered: '—', deliveryFailed: '—', completed: '—', captureFailed: '—', seriesBegun: 'delivering', startFailed: '—' },
-      done: { slotGranted: '—', captureStarted: '—', captured: '—', retryScheduled: '—', retryDue: '—', delivered: '—', deliveryFailed: '—', completed: '—', captureFailed: '—', seriesBegun: 'delivering', startFailed: '—' },
-      failed: { slotGranted: '—', captureStarted: '—', captured: '—', retryScheduled: '—', retryDue: '—', delivered: '—', deliveryFailed: '—', completed: '—', captureFailed: '—', seriesBegun: 'delivering', startFailed: '—' },
+      queued: {
+        slotGranted: 'running',
+        captureStarted: 'running',
+        captured: 'delivering',
+        retryScheduled: '—',
+        retryDue: '—',
+        delivered: '—',
+        deliveryFailed: '—',
+        completed: 'done',
+        captureFailed: 'failed',
+        seriesBegun: 'delivering',
+        startFailed: 'failed',
+      },
+      running: {
+        slotGranted: '—',
+        captureStarted: 'running',
+        captured: 'delivering',
+        retryScheduled: '—',
+        retryDue: '—',
+        delivered: '—',
+        deliveryFailed: '—',
+        completed: 'done',
+        captureFailed: 'failed',
+        seriesBegun: 'delivering',
+        startFailed: '—',
+      },
+      delivering: {
+        slotGranted: '—',
+        captureStarted: '—',
+        captured: '—',
+        retryScheduled: 'retrying',
+        retryDue: 'delivering',
+        delivered: 'delivered',
+        deliveryFailed: 'failed',
+        completed: '—',
+        captureFailed: '—',
+        seriesBegun: 'delivering',
+        startFailed: '—',
+      },
+      retrying: {
+        slotGranted: '—',
+        captureStarted: '—',
+        captured: '—',
+        retryScheduled: 'retrying',
+        retryDue: 'delivering',
+        delivered: 'delivered',
+        deliveryFailed: 'failed',
+        completed: '—',
+        captureFailed: '—',
+        seriesBegun: 'delivering',
+        startFailed: '—',
+      },
+      delivered: {
+        slotGranted: '—',
+        captureStarted: '—',
+        captured: '—',
+        retryScheduled: '—',
+        retryDue: '—',
+        delivered: '—',
+        deliveryFailed: '—',
+        completed: '—',
+        captureFailed: '—',
+        seriesBegun: 'delivering',
+        startFailed: '—',
+      },
+      done: {
+        slotGranted: '—',
+        captureStarted: '—',
+        captured: '—',
+        retryScheduled: '—',
+        retryDue: '—',
+        delivered: '—',
+        deliveryFailed: '—',
+        completed: '—',
+        captureFailed: '—',
+        seriesBegun: 'delivering',
+        startFailed: '—',
+      },
+      failed: {
+        slotGranted: '—',
+        captureStarted: '—',
+        captured: '—',
+        retryScheduled: '—',
+        retryDue: '—',
+        delivered: '—',
+        deliveryFailed: '—',
+        completed: '—',
+        captureFailed: '—',
+        seriesBegun: 'delivering',
+        startFailed: '—',
+      },
     });
   });
 
   it('refuses a step the table does not have, naming both', () => {
-    assert.throws(() => nextJobStatus('delivered', 'retryScheduled'), (err: unknown) => {
-      assert.ok(err instanceof InvalidJobTransition);
-      assert.equal(err.message, 'job status delivered has no transition retryScheduled');
-      return true;
-    });
+    assert.throws(
+      () => nextJobStatus('delivered', 'retryScheduled'),
+      (err: unknown) => {
+        assert.ok(err instanceof InvalidJobTransition);
+        assert.equal(err.message, 'job status delivered has no transition retryScheduled');
+        return true;
+      },
+    );
     assert.throws(() => nextJobStatus('running', 'startFailed'), InvalidJobTransition);
   });
 
   it('walks every path the job workflow takes', () => {
     // A plain scrape delivered after one retry.
     assert.deepEqual(walk(['captureStarted', 'captured', 'retryScheduled', 'retryDue', 'delivered']), [
-      'queued', 'running', 'delivering', 'retrying', 'delivering', 'delivered',
+      'queued',
+      'running',
+      'delivering',
+      'retrying',
+      'delivering',
+      'delivered',
     ]);
     // A screenshot: the slot first, then the capture, then delivery that runs out.
     assert.deepEqual(walk(['slotGranted', 'captureStarted', 'captured', 'deliveryFailed']).at(-1), 'failed');
@@ -88,7 +182,22 @@ describe('job status transitions', () => {
 
   it('the Web UI shows queued, retrying and the ends, and a browser capture while it runs', () => {
     const shown = (job: { browserCapture: boolean }) => transitions.filter((t) => announces(t, job));
-    assert.deepEqual(shown({ browserCapture: false }), ['slotGranted', 'retryScheduled', 'delivered', 'deliveryFailed', 'completed', 'captureFailed']);
-    assert.deepEqual(shown({ browserCapture: true }), ['slotGranted', 'captured', 'retryScheduled', 'delivered', 'deliveryFailed', 'completed', 'captureFailed']);
+    assert.deepEqual(shown({ browserCapture: false }), [
+      'slotGranted',
+      'retryScheduled',
+      'delivered',
+      'deliveryFailed',
+      'completed',
+      'captureFailed',
+    ]);
+    assert.deepEqual(shown({ browserCapture: true }), [
+      'slotGranted',
+      'captured',
+      'retryScheduled',
+      'delivered',
+      'deliveryFailed',
+      'completed',
+      'captureFailed',
+    ]);
   });
 });

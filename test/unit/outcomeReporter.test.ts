@@ -31,7 +31,10 @@ describe('outcome reporter', () => {
     await p1;
     await tick();
     assert.equal(g.calls.length, 2);
-    assert.deepEqual(g.calls[1]!.outcomes.map((x) => x.jobId), ['j2', 'j3', 'j4']);
+    assert.deepEqual(
+      g.calls[1]!.outcomes.map((x) => x.jobId),
+      ['j2', 'j3', 'j4'],
+    );
     assert.deepEqual(settled, ['j1']);
     g.calls[1]!.finish();
     await Promise.all(rest);
@@ -44,11 +47,24 @@ describe('outcome reporter', () => {
     void r.report('a', o(1));
     void r.report('a', o(2));
     void r.report('b', o(3));
-    assert.deepEqual(g.calls.map((c) => [c.webhookId, c.outcomes.length]), [['a', 1], ['b', 1]]);
+    assert.deepEqual(
+      g.calls.map((c) => [c.webhookId, c.outcomes.length]),
+      [
+        ['a', 1],
+        ['b', 1],
+      ],
+    );
     g.calls.forEach((c) => c.finish());
     await tick();
     await tick();
-    assert.deepEqual(g.calls.map((c) => [c.webhookId, c.outcomes.length]), [['a', 1], ['b', 1], ['a', 1]]);
+    assert.deepEqual(
+      g.calls.map((c) => [c.webhookId, c.outcomes.length]),
+      [
+        ['a', 1],
+        ['b', 1],
+        ['a', 1],
+      ],
+    );
     g.calls[2]!.finish();
   });
 
@@ -79,6 +95,9 @@ describe('outcome reporter', () => {
       await tick();
     }
     await Promise.all(all);
-    assert.deepEqual(g.calls.map((c) => c.outcomes.length), [1, 2, 2, 1]);
+    assert.deepEqual(
+      g.calls.map((c) => c.outcomes.length),
+      [1, 2, 2, 1],
+    );
   });
 });

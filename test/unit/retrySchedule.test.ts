@@ -7,7 +7,10 @@ const ladder = [30_000, 60_000, 300_000, 1_800_000, 3_600_000, 86_400_000];
 
 describe('retry schedule', () => {
   it('walks the ladder in order without jitter', () => {
-    assert.deepEqual([1, 2, 3, 4, 5, 6].map((a) => retryDelayMs(ladder, a, null)), ladder);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6].map((a) => retryDelayMs(ladder, a, null)),
+      ladder,
+    );
   });
 
   it('keeps the last step for attempts past the ladder', () => {

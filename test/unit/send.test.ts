@@ -33,7 +33,12 @@ describe('sendDelivery', () => {
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
       const { outcome, sent } = await sendDelivery(
-        { url, headers: { 'content-type': 'application/json', authorization: 'Bearer s3cret' }, body: Buffer.from('{"a":1}'), secretHeaders: ['authorization'] },
+        {
+          url,
+          headers: { 'content-type': 'application/json', authorization: 'Bearer s3cret' },
+          body: Buffer.from('{"a":1}'),
+          secretHeaders: ['authorization'],
+        },
         { http: agentFor('127.0.0.1/32'), timeoutMs: 5000, requireHttps: false, startedAt: new Date() },
       );
       assert.equal(got!.body.toString(), '{"a":1}');

@@ -18,7 +18,6 @@ import { repoRoot } from '../../src/repoRoot';
 
 const FIXTURES = path.join(repoRoot(), 'test', 'fixtures', 'histories');
 
-
 describe('workflow replay', () => {
   describe('a fresh history (retries, timers, search attributes)', () => {
     let hs: TestHookshot;
@@ -49,7 +48,10 @@ describe('workflow replay', () => {
             const h = await handle.fetchHistory();
             return h.events?.some((e) => e.workflowExecutionCompletedEventAttributes) ? h : undefined;
           });
-          assert.ok(history.events!.some((e) => e.timerStartedEventAttributes), 'the retry wait is a durable timer');
+          assert.ok(
+            history.events!.some((e) => e.timerStartedEventAttributes),
+            'the retry wait is a durable timer',
+          );
           // History holds identifiers and summaries, not the page or the payload.
           assert.ok(!historyToJSON(history).includes('cGFnZQ'), 'scraped content never enters history');
           await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE } }, history);
@@ -98,7 +100,9 @@ describe('workflow replay', () => {
         assert.deepEqual(await handle.result(), { status: 'delivered', attempts: 1 });
         await client.workflow.getHandle(`job:${first.body.job_uuid}`).result();
         const history = await handle.fetchHistory();
-        const signals = history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes).map((e) => e.workflowExecutionSignaledEventAttributes!.signalName);
+        const signals = history
+          .events!.filter((e) => e.workflowExecutionSignaledEventAttributes)
+          .map((e) => e.workflowExecutionSignaledEventAttributes!.signalName);
         assert.ok(signals.includes('slotGranted'), `the second screenshot waited for the first: ${signals.join(',')}`);
         await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE } }, history);
         const tag = process.env.RECORD_HISTORIES;

@@ -8,7 +8,6 @@ import { startReceiver } from '../helpers/receiver';
 import { startPageServer } from '../helpers/site';
 import { until } from '../helpers/wait';
 
-
 describe('webhook entity workflow', () => {
   let site: Awaited<ReturnType<typeof startPageServer>>;
   before(async () => {
@@ -30,7 +29,9 @@ describe('webhook entity workflow', () => {
         ids.push((await hs.api(`/scrape?url=${encodeURIComponent(site.url)}&webhook_name=flaky`, { key: hs.keys.live })).body.job_uuid);
       }
       await until(async () => {
-        const { rows } = await hs.db.query(`SELECT count(*)::int AS n FROM jobs WHERE delivery_status = 'failed' AND error_code = 'ERR::WEBHOOK::MAX_RETRY'`);
+        const { rows } = await hs.db.query(
+          `SELECT count(*)::int AS n FROM jobs WHERE delivery_status = 'failed' AND error_code = 'ERR::WEBHOOK::MAX_RETRY'`,
+        );
         return rows[0].n === 3 ? true : undefined;
       });
       assert.equal(receiver.received.length, 6, '3 jobs x 2 attempts');
@@ -50,7 +51,9 @@ describe('webhook entity workflow', () => {
       const last = receiver.received[receiver.received.length - 1]!;
       assert.equal(last.headers['x-scrapfly-webhook-job-id'], ids[0]);
       const history = await client.workflow.getHandle(`job:${ids[0]}`).fetchHistory();
-      const signals = history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes).map((e) => e.workflowExecutionSignaledEventAttributes!.signalName);
+      const signals = history
+        .events!.filter((e) => e.workflowExecutionSignaledEventAttributes)
+        .map((e) => e.workflowExecutionSignaledEventAttributes!.signalName);
       assert.deepEqual(signals, ['replay'], 'the replay is a signal in the Web UI history');
 
       // Two replays in a row: both accepted, the job ends delivered.
@@ -89,7 +92,10 @@ describe('webhook entity workflow', () => {
         const j = await hs.api(`/jobs/${id}`, { key: hs.keys.live });
         return j.body.status === 'delivered' ? j.body : undefined;
       });
-      assert.deepEqual(job.attempts.map((a: { series: number; status_code: number }) => `${a.series}:${a.status_code}`), ['0:500', '1:200']);
+      assert.deepEqual(
+        job.attempts.map((a: { series: number; status_code: number }) => `${a.series}:${a.status_code}`),
+        ['0:500', '1:200'],
+      );
     } finally {
       await hs.close();
       await receiver.close();
@@ -107,7 +113,10 @@ describe('webhook entity workflow', () => {
       const id = (await hs.api(`/scrape?url=${encodeURIComponent(site.url)}&webhook_name=orphan`, { key: hs.keys.live })).body.job_uuid;
       await until(async () => ((await hs.api(`/jobs/${id}`, { key: hs.keys.live })).body.status === 'failed' ? true : undefined));
       const state = await until(async () => {
-        const s = await client.workflow.getHandle(webhookWorkflowId(w.body.uuid)).query(webhookStateQuery).catch(() => undefined);
+        const s = await client.workflow
+          .getHandle(webhookWorkflowId(w.body.uuid))
+          .query(webhookStateQuery)
+          .catch(() => undefined);
         return s && s.consecutiveFailedCount === 2 ? s : undefined;
       });
       assert.equal(state.outcomesApplied, 2);
@@ -152,7 +161,10 @@ describe('webhook entity workflow', () => {
       assert.equal(bad.status, 400);
       assert.match(bad.body.message, /^since: /);
       const kinds = await hs.db.query(`SELECT kind FROM notifications ORDER BY id`);
-      assert.deepEqual(kinds.rows.map((k) => k.kind), ['webhook.disabled_manually', 'webhook.enabled']);
+      assert.deepEqual(
+        kinds.rows.map((k) => k.kind),
+        ['webhook.disabled_manually', 'webhook.enabled'],
+      );
     } finally {
       await hs.close();
       await receiver.close();
@@ -224,7 +236,8 @@ describe('webhook entity workflow', () => {
       for (let i = 0; i < 100; i++) {
         const action = i % 2 ? 'enable' : 'disable';
         const r = await hs.api(`/webhooks/busy/${action}`, { method: 'POST', key: hs.keys.live });
-        if (r.status !== 200 || r.body.status !== (action === 'enable' ? 'enabled' : 'disabled')) failures.push(`#${i} ${action}: ${r.status} ${JSON.stringify(r.body)}`);
+        if (r.status !== 200 || r.body.status !== (action === 'enable' ? 'enabled' : 'disabled'))
+          failures.push(`#${i} ${action}: ${r.status} ${JSON.stringify(r.body)}`);
       }
       stop = true;
       await noise;

@@ -64,5 +64,4 @@ function depthExceeds(root: unknown, max: number): boolean {
   return false;
 }
 
-const tooLarge = (limit: number) =>
-  new AppError('ERR::API::PAYLOAD_TOO_LARGE', `request body is larger than ${limit} bytes`);
+const tooLarge = (limit: number) => new AppError('ERR::API::PAYLOAD_TOO_LARGE', `request body is larger than ${limit} bytes`);

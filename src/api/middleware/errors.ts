@@ -69,7 +69,8 @@ export function errorMiddleware(logger: Logger): Koa.Middleware<AppState> {
       };
       // A 5xx is ours to fix: with its stack. A 4xx is the client's, routine: one line.
       // An outage fails every request alike: one warning line each, without a stack.
-      if (body.code === 'ERR::DATABASE::UNAVAILABLE') logger.warn({ ...fields, reason: (err as Error).message }, 'request failed: database unavailable');
+      if (body.code === 'ERR::DATABASE::UNAVAILABLE')
+        logger.warn({ ...fields, reason: (err as Error).message }, 'request failed: database unavailable');
       else if (body.http_code >= 500) logger.error({ ...fields, err }, 'request failed');
       else logger.info({ ...fields, ...(routed ? { message: body.message } : {}) }, 'request refused');
 

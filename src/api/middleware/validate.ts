@@ -67,7 +67,8 @@ export function withInput<S extends z.ZodType>(
 ): Koa.Middleware<AppState> {
   const check = validate(schema);
   // The handler ends the chain, as a route's last middleware does.
-  return (ctx) => check(ctx, async () => {
-    await handler(ctx, ctx.state.input as z.output<S>);
-  });
+  return (ctx) =>
+    check(ctx, async () => {
+      await handler(ctx, ctx.state.input as z.output<S>);
+    });
 }

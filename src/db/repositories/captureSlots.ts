@@ -27,10 +27,14 @@ export async function enqueueCapture(db: Q, projectId: string, holder: string): 
  * granted a slot (freed by an expired lease), to be woken.
  */
 export async function acquireCaptureSlot(db: Q, r: SlotRequest & { wait: boolean }): Promise<{ state: SlotState; woken: string[] }> {
-  const { rows } = await db.query<{ state: SlotState; woken: string[] }>(
-    'SELECT state, woken FROM capture_slot_acquire($1, $2, $3, $4, $5, $6)',
-    [r.projectId, r.holder, r.limit, r.ttlMs, r.grantTtlMs, r.wait],
-  );
+  const { rows } = await db.query<{ state: SlotState; woken: string[] }>('SELECT state, woken FROM capture_slot_acquire($1, $2, $3, $4, $5, $6)', [
+    r.projectId,
+    r.holder,
+    r.limit,
+    r.ttlMs,
+    r.grantTtlMs,
+    r.wait,
+  ]);
   return onlyRow(rows);
 }
 

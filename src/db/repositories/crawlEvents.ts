@@ -8,7 +8,12 @@ import type { Attempt, Crawl, CrawlEvent } from '../rows';
 type Q = Db | DbClient;
 
 /** Events from `fromSeq` (inclusive), in order: ids and names only. */
-export async function listEvents(db: Q, crawlId: string, fromSeq: number, limit: number): Promise<Array<{ id: string; seq: number; event: string; first_done: boolean }>> {
+export async function listEvents(
+  db: Q,
+  crawlId: string,
+  fromSeq: number,
+  limit: number,
+): Promise<Array<{ id: string; seq: number; event: string; first_done: boolean }>> {
   const { rows } = await db.query<{ id: string; seq: number; event: string; first_done: boolean }>(
     'SELECT id, seq, event, first_done FROM crawl_events WHERE crawl_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3',
     [crawlId, fromSeq, limit],
@@ -54,8 +59,20 @@ export async function recordEventAttempt(db: Q, a: Omit<Attempt, 'id' | 'job_id'
        request_headers = EXCLUDED.request_headers, response_headers = EXCLUDED.response_headers,
        response_snippet = EXCLUDED.response_snippet`,
     [
-      a.event_id, a.series, a.attempt, a.started_at, a.duration_ms, a.url, a.final_url, a.success,
-      a.status_code, a.error_code, a.error_message, a.request_headers, a.response_headers, a.response_snippet,
+      a.event_id,
+      a.series,
+      a.attempt,
+      a.started_at,
+      a.duration_ms,
+      a.url,
+      a.final_url,
+      a.success,
+      a.status_code,
+      a.error_code,
+      a.error_message,
+      a.request_headers,
+      a.response_headers,
+      a.response_snippet,
     ],
   );
 }

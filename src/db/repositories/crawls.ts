@@ -14,7 +14,10 @@ import type { CrawlStatus, CrawlEventType } from '../../shared/names';
 type Q = Db | DbClient;
 
 /** What a new crawl's row is made from; the rest are defaults and counters. */
-export type NewCrawl = Pick<Crawl, 'id' | 'project_id' | 'env' | 'kind' | 'api_version' | 'url' | 'options' | 'webhook' | 'page_limit' | 'expires_at'>;
+export type NewCrawl = Pick<
+  Crawl,
+  'id' | 'project_id' | 'env' | 'kind' | 'api_version' | 'url' | 'options' | 'webhook' | 'page_limit' | 'expires_at'
+>;
 
 /** Frontier entry: a URL, its dedupe key and its link depth. */
 export interface PageSeed {
@@ -32,7 +35,18 @@ export async function insertCrawl(c: DbClient, crawl: NewCrawl, seeds: PageSeed[
   await c.query(
     `INSERT INTO crawls (id, project_id, env, kind, api_version, url, options, webhook, page_limit, expires_at)
      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
-    [crawl.id, crawl.project_id, crawl.env, crawl.kind, crawl.api_version, crawl.url, crawl.options, crawl.webhook, crawl.page_limit, crawl.expires_at],
+    [
+      crawl.id,
+      crawl.project_id,
+      crawl.env,
+      crawl.kind,
+      crawl.api_version,
+      crawl.url,
+      crawl.options,
+      crawl.webhook,
+      crawl.page_limit,
+      crawl.expires_at,
+    ],
   );
   await insertPages(c, crawl.id, seeds, crawl.page_limit);
 }
@@ -164,7 +178,9 @@ export async function startCrawlEvents(db: Db, crawlId: string, sitemapSeeds: Pa
   return withTransaction(db, async (c) => {
     const crawl = await lockCrawl(c, crawlId);
     if (!crawl) return null;
-    const { rows } = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM crawl_events WHERE crawl_id = $1 AND event LIKE '%.started'`, [crawlId]);
+    const { rows } = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM crawl_events WHERE crawl_id = $1 AND event LIKE '%.started'`, [
+      crawlId,
+    ]);
     if (onlyRow(rows).n > 0) return null;
     if (sitemapSeeds.length) await insertPages(c, crawlId, sitemapSeeds, crawl.page_limit - crawl.total);
     return appendEvent(c, crawl, 'started', { success: true });
@@ -208,7 +224,13 @@ export async function finishPage(db: Db, p: FinishedPage): Promise<{ eventSeq: n
       p.crawlId,
       p.ok ? 1 : 0,
     ]);
-    const eventSeq = await appendEvent(c, crawl, 'page', { success: p.ok, data: p.document, ...(p.ok ? {} : { error: p.error ?? 'failed' }) }, p.pageId);
+    const eventSeq = await appendEvent(
+      c,
+      crawl,
+      'page',
+      { success: p.ok, data: p.document, ...(p.ok ? {} : { error: p.error ?? 'failed' }) },
+      p.pageId,
+    );
     return { eventSeq };
   });
 }
@@ -219,7 +241,11 @@ export async function finishPage(db: Db, p: FinishedPage): Promise<{ eventSeq: n
  * dropped. Returns the terminal event's seq (null: filtered out or no
  * webhook, and then the crawl no longer counts against the queue).
  */
-export async function finishCrawl(db: Db, crawlId: string, outcome: { status: 'completed' | 'failed'; error: string | null }): Promise<{ eventSeq: number | null; status: CrawlStatus }> {
+export async function finishCrawl(
+  db: Db,
+  crawlId: string,
+  outcome: { status: 'completed' | 'failed'; error: string | null },
+): Promise<{ eventSeq: number | null; status: CrawlStatus }> {
   return withTransaction(db, async (c) => {
     const crawl = await lockCrawl(c, crawlId);
     if (!crawl) return { eventSeq: null, status: 'failed' as CrawlStatus };
@@ -232,15 +258,30 @@ export async function finishCrawl(db: Db, crawlId: string, outcome: { status: 'c
     const error = status === 'cancelled' ? 'cancelled' : outcome.error;
     // Pages never fetched leave the count: total is what the crawl scraped or tried.
     const { rowCount: dropped } = await c.query(`DELETE FROM crawl_pages WHERE crawl_id = $1 AND done_seq IS NULL`, [crawlId]);
-    await c.query(
-      `UPDATE crawls SET status = $2, error = $3, total = total - $4, completed_at = now(), updated_at = now() WHERE id = $1`,
-      [crawlId, status, error, dropped ?? 0],
-    );
+    await c.query(`UPDATE crawls SET status = $2, error = $3, total = total - $4, completed_at = now(), updated_at = now() WHERE id = $1`, [
+      crawlId,
+      status,
+      error,
+      dropped ?? 0,
+    ]);
     const after = { ...crawl, total: crawl.total - (dropped ?? 0) };
     const eventSeq =
       status === 'completed'
-        ? await appendEvent(c, crawl, 'completed', { success: true, status, total: after.total, completed: crawl.completed, creditsUsed: crawl.credits_used })
-        : await appendEvent(c, crawl, 'failed', { success: false, status, error: error ?? 'failed', total: after.total, completed: crawl.completed, creditsUsed: crawl.credits_used });
+        ? await appendEvent(c, crawl, 'completed', {
+            success: true,
+            status,
+            total: after.total,
+            completed: crawl.completed,
+            creditsUsed: crawl.credits_used,
+          })
+        : await appendEvent(c, crawl, 'failed', {
+            success: false,
+            status,
+            error: error ?? 'failed',
+            total: after.total,
+            completed: crawl.completed,
+            creditsUsed: crawl.credits_used,
+          });
     if (eventSeq === null) await c.query('UPDATE crawls SET settled = true WHERE id = $1', [crawlId]);
     return { eventSeq, status };
   });
@@ -256,10 +297,7 @@ export async function endAbandonedCrawl(db: Db, id: string): Promise<boolean> {
     const crawl = await lockCrawl(c, id);
     if (!crawl || crawl.completed_at) return false;
     const { rowCount: dropped } = await c.query('DELETE FROM crawl_pages WHERE crawl_id = $1 AND done_seq IS NULL', [id]);
-    await c.query(
-      `UPDATE crawls SET total = total - $2, settled = true, completed_at = now(), updated_at = now() WHERE id = $1`,
-      [id, dropped ?? 0],
-    );
+    await c.query(`UPDATE crawls SET total = total - $2, settled = true, completed_at = now(), updated_at = now() WHERE id = $1`, [id, dropped ?? 0]);
     return true;
   });
 }

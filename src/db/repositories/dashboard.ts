@@ -38,9 +38,17 @@ type AttemptRow = Omit<AttemptView, 'payload'> & {
 
 const toView = ({ p_content_type, p_content_encoding, p_size_bytes, p_stored_bytes, p_truncated, p_body, ...a }: AttemptRow): AttemptView => ({
   ...a,
-  payload: p_content_type === null
-    ? null
-    : { content_type: p_content_type, content_encoding: p_content_encoding, size_bytes: p_size_bytes, stored_bytes: p_stored_bytes, truncated: p_truncated, body: p_body },
+  payload:
+    p_content_type === null
+      ? null
+      : {
+          content_type: p_content_type,
+          content_encoding: p_content_encoding,
+          size_bytes: p_size_bytes,
+          stored_bytes: p_stored_bytes,
+          truncated: p_truncated,
+          body: p_body,
+        },
 });
 
 /**
@@ -110,10 +118,18 @@ export async function attemptPayloadInScope(
   return rows[0] ?? null;
 }
 
-export type CrawlSummary = Pick<Crawl, 'id' | 'kind' | 'api_version' | 'url' | 'status' | 'page_limit' | 'total' | 'completed' | 'credits_used' | 'error' | 'created_at' | 'completed_at'>;
+export type CrawlSummary = Pick<
+  Crawl,
+  'id' | 'kind' | 'api_version' | 'url' | 'status' | 'page_limit' | 'total' | 'completed' | 'credits_used' | 'error' | 'created_at' | 'completed_at'
+>;
 
 /** A project's crawls and batches, newest first; `before` is the last id of the previous page. */
-export async function pageCrawls(db: Q, projectId: string, env: Env, o: { before?: string | null; limit: number }): Promise<{ rows: CrawlSummary[]; more: boolean }> {
+export async function pageCrawls(
+  db: Q,
+  projectId: string,
+  env: Env,
+  o: { before?: string | null; limit: number },
+): Promise<{ rows: CrawlSummary[]; more: boolean }> {
   const { rows } = await db.query<CrawlSummary>(
     `SELECT id, kind, api_version, url, status, page_limit, total, completed, credits_used, error, created_at, completed_at
        FROM crawls
@@ -137,7 +153,11 @@ export interface CrawlPageView {
 }
 
 /** A crawl's pages in discovery order; `after` is the last id of the previous page. */
-export async function pageCrawlPages(db: Q, crawlId: string, o: { after?: number | null; limit: number }): Promise<{ rows: CrawlPageView[]; more: boolean }> {
+export async function pageCrawlPages(
+  db: Q,
+  crawlId: string,
+  o: { after?: number | null; limit: number },
+): Promise<{ rows: CrawlPageView[]; more: boolean }> {
   const { rows } = await db.query<CrawlPageView>(
     `SELECT id, url, depth, status, status_code, coalesce(error, document->'metadata'->>'error') AS error,
             document->'metadata'->>'title' AS title, done_at
@@ -172,7 +192,11 @@ export interface CrawlEventView {
  * A crawl's events by seq with their attempts. An event's payload is its
  * stored body (what every retry sends), so its attempts carry no copy.
  */
-export async function pageCrawlEvents(db: Q, crawlId: string, o: { after?: number | null; limit: number }): Promise<{ rows: CrawlEventView[]; more: boolean }> {
+export async function pageCrawlEvents(
+  db: Q,
+  crawlId: string,
+  o: { after?: number | null; limit: number },
+): Promise<{ rows: CrawlEventView[]; more: boolean }> {
   const { rows } = await db.query<Omit<CrawlEventView, 'attempts'>>(
     `SELECT id, seq, event, body, first_done, delivery_status, created_at
        FROM crawl_events WHERE crawl_id = $1 AND ($2::int IS NULL OR seq > $2)

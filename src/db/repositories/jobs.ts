@@ -37,11 +37,7 @@ export async function getJobWithProject(db: Q, id: string): Promise<{ job: Job; 
 }
 
 export async function getJobInScope(db: Q, id: string, projectId: string, env: Env): Promise<Job | null> {
-  const { rows } = await db.query<Job>('SELECT * FROM jobs WHERE id = $1 AND project_id = $2 AND env = $3', [
-    id,
-    projectId,
-    env,
-  ]);
+  const { rows } = await db.query<Job>('SELECT * FROM jobs WHERE id = $1 AND project_id = $2 AND env = $3', [id, projectId, env]);
   return rows[0] ?? null;
 }
 
@@ -74,7 +70,11 @@ export async function transitionJob(
 
 /** Stores the capture's error (or its absence) without a step: a synchronous job stays running until it finishes. */
 export async function setJobError(db: Q, id: string, errors: { error_code: string | null; error_message: string | null }): Promise<void> {
-  await db.query('UPDATE jobs SET error_code = $2, error_message = $3, updated_at = now() WHERE id = $1', [id, errors.error_code, errors.error_message]);
+  await db.query('UPDATE jobs SET error_code = $2, error_message = $3, updated_at = now() WHERE id = $1', [
+    id,
+    errors.error_code,
+    errors.error_message,
+  ]);
 }
 
 export async function saveResult(db: Q, r: Omit<JobResult, 'created_at'>): Promise<void> {
@@ -125,11 +125,27 @@ export async function recordAttempt(
      ON CONFLICT (attempt_id) DO UPDATE SET content_type = EXCLUDED.content_type, content_encoding = EXCLUDED.content_encoding,
        body = EXCLUDED.body, size_bytes = EXCLUDED.size_bytes, truncated = EXCLUDED.truncated, created_at = now()`,
     [
-      a.job_id, a.webhook_id, a.series, a.attempt, a.started_at, a.duration_ms, a.url, a.final_url, a.success,
-      a.status_code, a.error_code, a.error_message, a.request_headers, a.response_headers, a.response_snippet,
+      a.job_id,
+      a.webhook_id,
+      a.series,
+      a.attempt,
+      a.started_at,
+      a.duration_ms,
+      a.url,
+      a.final_url,
+      a.success,
+      a.status_code,
+      a.error_code,
+      a.error_message,
+      a.request_headers,
+      a.response_headers,
+      a.response_snippet,
       transition ? JOB_TRANSITIONS[transition].to : null,
-      keep?.content_type ?? null, keep?.content_encoding ?? null, keep ? (truncated ? keep.body.subarray(0, keep.maxBytes) : keep.body) : null,
-      keep?.body.length ?? null, truncated,
+      keep?.content_type ?? null,
+      keep?.content_encoding ?? null,
+      keep ? (truncated ? keep.body.subarray(0, keep.maxBytes) : keep.body) : null,
+      keep?.body.length ?? null,
+      truncated,
     ],
   );
 }
@@ -153,10 +169,7 @@ export async function sweepExpiredPayloads(db: Q, retentionMs: number, limit = 1
 }
 
 export async function listAttempts(db: Q, jobId: string): Promise<Attempt[]> {
-  const { rows } = await db.query<Attempt>(
-    'SELECT * FROM delivery_attempts WHERE job_id = $1 ORDER BY series, attempt',
-    [jobId],
-  );
+  const { rows } = await db.query<Attempt>('SELECT * FROM delivery_attempts WHERE job_id = $1 ORDER BY series, attempt', [jobId]);
   return rows;
 }
 
@@ -175,11 +188,15 @@ export interface AttemptContext {
 
 /** Everything one delivery attempt needs, in one query; null when the job is gone. */
 export async function loadAttemptContext(db: Q, jobId: string, series: number, attempt: number): Promise<AttemptContext | null> {
-  const { rows } = await db.query<{ job: Job; webhook: Webhook | null; project_name: string; prior: Attempt | null; result: JobResult | null; gate_at: Date }>(
-    'SELECT * FROM delivery_attempt_context($1, $2, $3)',
-    [jobId, series, attempt],
-  );
-  const row = rows[0] as (typeof rows)[number] & { result_body: Buffer | null } | undefined;
+  const { rows } = await db.query<{
+    job: Job;
+    webhook: Webhook | null;
+    project_name: string;
+    prior: Attempt | null;
+    result: JobResult | null;
+    gate_at: Date;
+  }>('SELECT * FROM delivery_attempt_context($1, $2, $3)', [jobId, series, attempt]);
+  const row = rows[0] as ((typeof rows)[number] & { result_body: Buffer | null }) | undefined;
   if (!row) return null;
   // jsonb carries timestamps as text: give back the Dates the rest of the code expects.
   const dates = <T extends object>(o: T, keys: string[]): T => {

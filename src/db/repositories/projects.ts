@@ -29,10 +29,12 @@ export interface KeyScope {
 type Q = Db | DbClient;
 
 export async function createProject(db: Q, p: { name: string; plan: Plan; alert_url?: string | null }): Promise<Project> {
-  const { rows } = await db.query<Project>(
-    `INSERT INTO projects (id, name, plan, alert_url) VALUES ($1, $2, $3, $4) RETURNING *`,
-    [randomUUID(), p.name, p.plan, p.alert_url ?? null],
-  );
+  const { rows } = await db.query<Project>(`INSERT INTO projects (id, name, plan, alert_url) VALUES ($1, $2, $3, $4) RETURNING *`, [
+    randomUUID(),
+    p.name,
+    p.plan,
+    p.alert_url ?? null,
+  ]);
   return onlyRow(rows);
 }
 

@@ -16,7 +16,10 @@ export async function appSecret(db: Db, name: string): Promise<string> {
 }
 
 /** A new session for the key's scope; returns its token (for the cookie) and CSRF token. */
-export async function createSession(db: Db, s: { projectId: string; env: Env; keyPrefix: string; ttlMs: number }): Promise<{ token: string; csrfToken: string }> {
+export async function createSession(
+  db: Db,
+  s: { projectId: string; env: Env; keyPrefix: string; ttlMs: number },
+): Promise<{ token: string; csrfToken: string }> {
   const token = randomBytes(32).toString('base64url');
   const csrfToken = randomBytes(24).toString('base64url');
   await db.query(

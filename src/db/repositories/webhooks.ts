@@ -36,18 +36,12 @@ export async function createWebhook(
 }
 
 export async function listWebhooks(db: Q, projectId: string, env: Env): Promise<Webhook[]> {
-  const { rows } = await db.query<Webhook>(
-    'SELECT * FROM webhooks WHERE project_id = $1 AND env = $2 ORDER BY name',
-    [projectId, env],
-  );
+  const { rows } = await db.query<Webhook>('SELECT * FROM webhooks WHERE project_id = $1 AND env = $2 ORDER BY name', [projectId, env]);
   return rows;
 }
 
 export async function getWebhookByName(db: Q, projectId: string, env: Env, name: string): Promise<Webhook | null> {
-  const { rows } = await db.query<Webhook>(
-    'SELECT * FROM webhooks WHERE project_id = $1 AND env = $2 AND name = $3',
-    [projectId, env, name],
-  );
+  const { rows } = await db.query<Webhook>('SELECT * FROM webhooks WHERE project_id = $1 AND env = $2 AND name = $3', [projectId, env, name]);
   return rows[0] ?? null;
 }
 
@@ -68,19 +62,19 @@ export async function updateWebhook(db: Q, id: string, patch: WebhookPatch): Pro
   const cols = Object.keys(patch) as Array<keyof WebhookPatch>;
   if (cols.length === 0) return getWebhookById(db, id);
   const sets = cols.map((c, i) => `${c} = $${i + 2}`).join(', ');
-  const { rows } = await db.query<Webhook>(
-    `UPDATE webhooks SET ${sets}, updated_at = now() WHERE id = $1 RETURNING *`,
-    [id, ...cols.map((c) => patch[c])],
-  );
+  const { rows } = await db.query<Webhook>(`UPDATE webhooks SET ${sets}, updated_at = now() WHERE id = $1 RETURNING *`, [
+    id,
+    ...cols.map((c) => patch[c]),
+  ]);
   return rows[0] ?? null;
 }
 
 /** The old secret stops signing at once: every attempt reads the current one. */
 export async function rotateSigningSecret(db: Q, id: string): Promise<Webhook | null> {
-  const { rows } = await db.query<Webhook>(
-    'UPDATE webhooks SET signing_secret = $2, updated_at = now() WHERE id = $1 RETURNING *',
-    [id, newSigningSecret()],
-  );
+  const { rows } = await db.query<Webhook>('UPDATE webhooks SET signing_secret = $2, updated_at = now() WHERE id = $1 RETURNING *', [
+    id,
+    newSigningSecret(),
+  ]);
   return rows[0] ?? null;
 }
 
@@ -90,10 +84,9 @@ export async function rotateSigningSecret(db: Q, id: string): Promise<Webhook | 
  * can slip in between check and delete.
  */
 export async function deleteWebhookIfIdle(client: DbClient, w: Pick<Webhook, 'id'>): Promise<{ deleted: boolean; pending: number }> {
-  const { rows } = await client.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM jobs WHERE webhook_id = $1 AND delivery_status = 'pending'`,
-    [w.id],
-  );
+  const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE webhook_id = $1 AND delivery_status = 'pending'`, [
+    w.id,
+  ]);
   const pending = onlyRow(rows).n;
   if (pending > 0) return { deleted: false, pending };
   await client.query('DELETE FROM webhooks WHERE id = $1', [w.id]);
@@ -102,7 +95,19 @@ export async function deleteWebhookIfIdle(client: DbClient, w: Pick<Webhook, 'id
 
 export type DeliveryRow = Pick<
   Attempt,
-  'id' | 'job_id' | 'series' | 'attempt' | 'started_at' | 'duration_ms' | 'url' | 'final_url' | 'success' | 'status_code' | 'error_code' | 'error_message' | 'response_snippet'
+  | 'id'
+  | 'job_id'
+  | 'series'
+  | 'attempt'
+  | 'started_at'
+  | 'duration_ms'
+  | 'url'
+  | 'final_url'
+  | 'success'
+  | 'status_code'
+  | 'error_code'
+  | 'error_message'
+  | 'response_snippet'
 >;
 
 /** Newest first; `before` is the last id of the previous page. */

@@ -61,7 +61,15 @@ describe('CrawlCanceller', () => {
 
   /** A crawl with its workflow waiting on the task queue. */
   async function runningCrawl(): Promise<string> {
-    const request = { kind: 'crawl' as const, apiVersion: 2 as const, url: `${SITE}/`, options: OPTIONS, webhook: null, pageLimit: 3, seeds: [{ url: `${SITE}/`, canonical: `${SITE}/`, depth: 0 }] };
+    const request = {
+      kind: 'crawl' as const,
+      apiVersion: 2 as const,
+      url: `${SITE}/`,
+      options: OPTIONS,
+      webhook: null,
+      pageLimit: 3,
+      seeds: [{ url: `${SITE}/`, canonical: `${SITE}/`, depth: 0 }],
+    };
     const { id } = await submitter.submit({ project, env: 'test', request });
     started.push(id);
     return id;
@@ -72,7 +80,22 @@ describe('CrawlCanceller', () => {
     const id = randomUUID();
     const seeds = ['a', 'b'].map((p) => ({ url: `${SITE}/${p}`, canonical: `${SITE}/${p}`, depth: 0 }));
     await withTransaction(d.pool, (c) =>
-      insertCrawl(c, { id, project_id: project.id, env: 'test', kind: 'batch_scrape', api_version: 1, url: null, options: OPTIONS, webhook: null, page_limit: 2, expires_at: new Date(Date.now() + 86_400_000) }, seeds),
+      insertCrawl(
+        c,
+        {
+          id,
+          project_id: project.id,
+          env: 'test',
+          kind: 'batch_scrape',
+          api_version: 1,
+          url: null,
+          options: OPTIONS,
+          webhook: null,
+          page_limit: 2,
+          expires_at: new Date(Date.now() + 86_400_000),
+        },
+        seeds,
+      ),
     );
     if (status !== 'scraping') await d.pool.query(`UPDATE crawls SET status = $2, settled = true, completed_at = now() WHERE id = $1`, [id, status]);
     return id;
@@ -90,7 +113,11 @@ describe('CrawlCanceller', () => {
     submitter = new CrawlSubmitter({ db: d.pool, config, logger: createLogger('silent'), temporal });
   });
   after(async () => {
-    for (const id of started) await temporal.workflow.getHandle(crawlWorkflowId(id)).terminate('test over').catch(() => undefined);
+    for (const id of started)
+      await temporal.workflow
+        .getHandle(crawlWorkflowId(id))
+        .terminate('test over')
+        .catch(() => undefined);
     await connection?.close();
     await d?.drop();
   });
@@ -145,7 +172,13 @@ describe('CrawlCanceller', () => {
     try {
       await proxy.cut();
       const cut = new CrawlCanceller({ db: d.pool, temporal: new Client({ connection: proxied, namespace: 'default' }) });
-      await assert.rejects(cut.cancel(owner, id), assertAppError('ERR::TEMPORAL::UNAVAILABLE', /^the crawl is marked cancelled, but its workflow could not be told \(.*\); send the DELETE again$/));
+      await assert.rejects(
+        cut.cancel(owner, id),
+        assertAppError(
+          'ERR::TEMPORAL::UNAVAILABLE',
+          /^the crawl is marked cancelled, but its workflow could not be told \(.*\); send the DELETE again$/,
+        ),
+      );
     } finally {
       await proxied.close().catch(() => undefined);
       await proxy.close();

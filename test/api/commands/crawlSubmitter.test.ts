@@ -54,7 +54,8 @@ describe('CrawlSubmitter', () => {
   const started: string[] = [];
   const crawlRows = async (projectId: string) =>
     (await d.pool.query('SELECT id, status, settled, total, error FROM crawls WHERE project_id = $1 ORDER BY created_at', [projectId])).rows;
-  const pageCount = async (id: string) => (await d.pool.query('SELECT count(*)::int AS n FROM crawl_pages WHERE crawl_id = $1', [id])).rows[0].n as number;
+  const pageCount = async (id: string) =>
+    (await d.pool.query('SELECT count(*)::int AS n FROM crawl_pages WHERE crawl_id = $1', [id])).rows[0].n as number;
 
   before(async () => {
     d = await freshDatabase();
@@ -66,7 +67,11 @@ describe('CrawlSubmitter', () => {
     project = await createProject(d.pool, { name: 'crawler', plan: 'DISCOVERY' });
   });
   after(async () => {
-    for (const id of started) await temporal.workflow.getHandle(crawlWorkflowId(id)).terminate('test over').catch(() => undefined);
+    for (const id of started)
+      await temporal.workflow
+        .getHandle(crawlWorkflowId(id))
+        .terminate('test over')
+        .catch(() => undefined);
     await connection?.close();
     await d?.drop();
   });
@@ -90,10 +95,9 @@ describe('CrawlSubmitter', () => {
     assert.equal(row.total, 1);
     const expiresIn = row.expires_at.getTime() - before;
     assert.ok(expiresIn >= deps.config.crawl.expiresAfterMs && expiresIn < deps.config.crawl.expiresAfterMs + 60_000, `expires in ${expiresIn} ms`);
-    assert.deepEqual(
-      (await d.pool.query('SELECT url, canonical, depth, status FROM crawl_pages WHERE crawl_id = $1', [id])).rows,
-      [{ url: `${SITE}/`, canonical: `${SITE}/`, depth: 0, status: 'pending' }],
-    );
+    assert.deepEqual((await d.pool.query('SELECT url, canonical, depth, status FROM crawl_pages WHERE crawl_id = $1', [id])).rows, [
+      { url: `${SITE}/`, canonical: `${SITE}/`, depth: 0, status: 'pending' },
+    ]);
 
     const wf = await temporal.workflow.getHandle(crawlWorkflowId(id)).describe();
     assert.equal(wf.status.name, 'RUNNING');
@@ -129,14 +133,20 @@ describe('CrawlSubmitter', () => {
   it('a start Temporal refuses (no such namespace) ends the crawl failed and settled, its pages dropped', async () => {
     const p = await createProject(d.pool, { name: 'refused', plan: 'DISCOVERY' });
     const nowhere = new Client({ connection, namespace: `no-such-namespace-${randomBytes(4).toString('hex')}` });
-    await assert.rejects(new CrawlSubmitter({ ...deps, temporal: nowhere }).submit({ project: p, env: 'test', request: crawlRequest() }), (err: unknown) => {
-      assert.ok(err instanceof AppError);
-      assert.equal(err.code, 'ERR::TEMPORAL::UNAVAILABLE');
-      assert.match(err.message, /^crawl could not be scheduled: .*; nothing was started, submit it again$/);
-      return true;
-    });
+    await assert.rejects(
+      new CrawlSubmitter({ ...deps, temporal: nowhere }).submit({ project: p, env: 'test', request: crawlRequest() }),
+      (err: unknown) => {
+        assert.ok(err instanceof AppError);
+        assert.equal(err.code, 'ERR::TEMPORAL::UNAVAILABLE');
+        assert.match(err.message, /^crawl could not be scheduled: .*; nothing was started, submit it again$/);
+        return true;
+      },
+    );
     const rows = await crawlRows(p.id);
-    assert.deepEqual(rows.map(({ status, settled, total }) => ({ status, settled, total })), [{ status: 'failed', settled: true, total: 0 }]);
+    assert.deepEqual(
+      rows.map(({ status, settled, total }) => ({ status, settled, total })),
+      [{ status: 'failed', settled: true, total: 0 }],
+    );
     assert.match(rows[0].error, /^crawl could not be scheduled: /);
     assert.equal(await pageCount(rows[0].id), 0);
   });
@@ -150,7 +160,11 @@ describe('CrawlSubmitter', () => {
       await proxy.cut();
       const request = crawlRequest({ kind: 'batch_scrape', url: null, webhook: null });
       await assert.rejects(
-        new CrawlSubmitter({ ...deps, temporal: new Client({ connection: proxied, namespace: 'default' }) }).submit({ project: p, env: 'test', request }),
+        new CrawlSubmitter({ ...deps, temporal: new Client({ connection: proxied, namespace: 'default' }) }).submit({
+          project: p,
+          env: 'test',
+          request,
+        }),
         (err: unknown) => {
           assert.ok(err instanceof AppError);
           assert.equal(err.code, 'ERR::TEMPORAL::UNAVAILABLE');
@@ -163,7 +177,10 @@ describe('CrawlSubmitter', () => {
       await proxy.close();
     }
     const rows = await crawlRows(p.id);
-    assert.deepEqual(rows.map(({ status, settled, total }) => ({ status, settled, total })), [{ status: 'scraping', settled: false, total: 1 }]);
+    assert.deepEqual(
+      rows.map(({ status, settled, total }) => ({ status, settled, total })),
+      [{ status: 'scraping', settled: false, total: 1 }],
+    );
     assert.equal(await pageCount(rows[0].id), 1);
     // Nothing ever reached the server.
     await assert.rejects(temporal.workflow.getHandle(crawlWorkflowId(rows[0].id)).describe(), WorkflowNotFoundError);

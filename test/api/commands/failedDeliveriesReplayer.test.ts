@@ -44,7 +44,9 @@ describe('failedDeliveriesReplayer', () => {
   };
   const signals = async (jobId: string) => {
     const history = await env.temporal.workflow.getHandle(jobWorkflowId(jobId)).fetchHistory();
-    return history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes).map((e) => e.workflowExecutionSignaledEventAttributes!.signalName);
+    return history
+      .events!.filter((e) => e.workflowExecutionSignaledEventAttributes)
+      .map((e) => e.workflowExecutionSignaledEventAttributes!.signalName);
   };
 
   it('asks the entity to replay every failed delivery, counts them, and each job is delivered again', async () => {

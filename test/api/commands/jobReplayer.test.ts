@@ -34,11 +34,14 @@ describe('jobReplayer', () => {
   const job = async (id: string) => (await env.db.query('SELECT status, delivery_status FROM jobs WHERE id = $1', [id])).rows[0];
   const signals = async (id: string) => {
     const history = await env.temporal.workflow.getHandle(jobWorkflowId(id)).fetchHistory();
-    return history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes).map((e) => e.workflowExecutionSignaledEventAttributes!.signalName);
+    return history
+      .events!.filter((e) => e.workflowExecutionSignaledEventAttributes)
+      .map((e) => e.workflowExecutionSignaledEventAttributes!.signalName);
   };
   /** A webhook job whose delivery failed: its ladder (two attempts) spent on a 503. */
   const failedJob = async (webhook: string) => {
-    const id: string = (await env.hs.api(`/scrape?url=${encodeURIComponent(site.url)}&webhook_name=${webhook}`, { key: env.hs.keys.live })).body.job_uuid;
+    const id: string = (await env.hs.api(`/scrape?url=${encodeURIComponent(site.url)}&webhook_name=${webhook}`, { key: env.hs.keys.live })).body
+      .job_uuid;
     await until(async () => ((await job(id)).delivery_status === 'failed' ? true : undefined));
     return id;
   };
@@ -56,7 +59,10 @@ describe('jobReplayer', () => {
       const state = await env.temporal.workflow.getHandle(jobWorkflowId(id)).query(jobStateQuery);
       assert.equal(state.series, 1);
       const { rows } = await env.db.query('SELECT series, attempt, status_code FROM delivery_attempts WHERE job_id = $1 ORDER BY id', [id]);
-      assert.deepEqual(rows.map((r) => `${r.series}.${r.attempt}:${r.status_code}`), ['0.1:503', '0.2:503', '1.1:200']);
+      assert.deepEqual(
+        rows.map((r) => `${r.series}.${r.attempt}:${r.status_code}`),
+        ['0.1:503', '0.2:503', '1.1:200'],
+      );
       assert.equal(receiver.received.at(-1)!.headers['x-scrapfly-webhook-job-id'], id);
     } finally {
       healthy = false;
@@ -73,7 +79,15 @@ describe('jobReplayer', () => {
 
   it('refuses a job that never started, and one still capturing, and starts no workflow', async () => {
     const webhook = (await env.db.query(`SELECT id FROM webhooks WHERE name = 'flaky' AND project_id = $1`, [env.scope.project.id])).rows[0].id;
-    const row = (id: string) => ({ id, project_id: env.scope.project.id, env: 'live' as const, kind: 'scrape' as const, webhook_id: webhook, webhook_name: 'flaky', params: {} });
+    const row = (id: string) => ({
+      id,
+      project_id: env.scope.project.id,
+      env: 'live' as const,
+      kind: 'scrape' as const,
+      webhook_id: webhook,
+      webhook_name: 'flaky',
+      params: {},
+    });
     const neverStarted = randomUUID();
     await insertJob(env.db, row(neverStarted), null);
     await assert.rejects(jobReplayer(env, { scope: env.scope, jobId: neverStarted }), refusedWith('ERR::JOB::NOT_REPLAYABLE'));

@@ -52,7 +52,13 @@ describe('JobSubmitter', () => {
     assert.equal(out.type, 'enqueued');
     if (out.type !== 'enqueued') return;
     const { rows } = await env.db.query('SELECT project_id, env, kind, webhook_name, params FROM jobs WHERE id = $1', [out.jobId]);
-    assert.deepEqual(rows[0], { project_id: env.scope.project.id, env: 'live', kind: 'scrape', webhook_name: 'in', params: { url: site.url, format: 'raw' } });
+    assert.deepEqual(rows[0], {
+      project_id: env.scope.project.id,
+      env: 'live',
+      kind: 'scrape',
+      webhook_name: 'in',
+      params: { url: site.url, format: 'raw' },
+    });
     assert.equal(out.promise.job_uuid, out.jobId);
     assert.equal(out.promise.webhook_name, 'in');
     assert.equal(out.promise.webhook_queue_limit, QUEUE_LIMITS[env.scope.project.plan]);
@@ -92,8 +98,14 @@ describe('JobSubmitter', () => {
   it('refuses an unknown or disabled webhook, and writes no job', async () => {
     await webhookStatusSetter(env, { scope: env.scope, name: 'off', status: 'disabled' });
     const n = await jobCount();
-    await assert.rejects(submitter.submit(submission({ webhookName: 'nope' })), (err) => err instanceof AppError && err.code === 'ERR::WEBHOOK::NOT_FOUND');
-    await assert.rejects(submitter.submit(submission({ webhookName: 'off' })), (err) => err instanceof AppError && err.code === 'ERR::WEBHOOK::DISABLED');
+    await assert.rejects(
+      submitter.submit(submission({ webhookName: 'nope' })),
+      (err) => err instanceof AppError && err.code === 'ERR::WEBHOOK::NOT_FOUND',
+    );
+    await assert.rejects(
+      submitter.submit(submission({ webhookName: 'off' })),
+      (err) => err instanceof AppError && err.code === 'ERR::WEBHOOK::DISABLED',
+    );
     assert.equal(await jobCount(), n);
   });
 
@@ -107,7 +119,10 @@ describe('JobSubmitter', () => {
         refused.submit(submission({ idempotency: { key, requestHash: 'h' } })),
         (err) => err instanceof AppError && err.code === 'ERR::TEMPORAL::UNAVAILABLE' && /nothing was started/.test(err.message),
       );
-      const { rows } = await env.db.query(`SELECT id, status, delivery_status, error_code FROM jobs WHERE params->>'url' = $1 ORDER BY created_at DESC LIMIT 1`, [site.url]);
+      const { rows } = await env.db.query(
+        `SELECT id, status, delivery_status, error_code FROM jobs WHERE params->>'url' = $1 ORDER BY created_at DESC LIMIT 1`,
+        [site.url],
+      );
       assert.equal(rows[0].status, 'failed');
       assert.equal(rows[0].error_code, 'ERR::TEMPORAL::UNAVAILABLE');
       const holder = `job:${rows[0].id}`;

@@ -28,7 +28,10 @@ describe('webhookStatusSetter', () => {
     assert.equal(state.status, 'disabled');
     assert.equal(state.disabledReason, 'manual');
     const { rows } = await env.db.query('SELECT kind FROM notifications WHERE webhook_id = $1', [w.id]);
-    assert.deepEqual(rows.map((r) => r.kind), ['webhook.disabled_manually']);
+    assert.deepEqual(
+      rows.map((r) => r.kind),
+      ['webhook.disabled_manually'],
+    );
   });
 
   it('enables again: the reason is cleared and the failure count reset', async () => {

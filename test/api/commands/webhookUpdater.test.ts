@@ -22,7 +22,13 @@ describe('webhookUpdater', () => {
       patch: { url: 'http://127.0.0.1:9/new', content_type: undefined, standard_webhooks: true },
     });
     const { rows } = await env.db.query('SELECT url, secret, content_type, standard_webhooks, signing_secret FROM webhooks WHERE id = $1', [w.id]);
-    assert.deepEqual(rows[0], { url: 'http://127.0.0.1:9/new', secret: 's3cret', content_type: 'application/json', standard_webhooks: true, signing_secret: w.signing_secret });
+    assert.deepEqual(rows[0], {
+      url: 'http://127.0.0.1:9/new',
+      secret: 's3cret',
+      content_type: 'application/json',
+      standard_webhooks: true,
+      signing_secret: w.signing_secret,
+    });
     assert.equal(out.url, 'http://127.0.0.1:9/new');
 
     await webhookUpdater(env, { scope: env.scope, name: 'edit-me', patch: { secret: null } });

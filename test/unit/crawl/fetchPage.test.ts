@@ -104,14 +104,16 @@ describe('scrapePage: onlyMainContent', () => {
   });
 
   it('else every outermost <article>', async () => {
-    const page = '<body><nav>menu</nav><article><header>By me</header><p>one</p><article>inner</article></article><div>ad</div><article>two</article></body>';
+    const page =
+      '<body><nav>menu</nav><article><header>By me</header><p>one</p><article>inner</article></article><div>ad</div><article>two</article></body>';
     const srv = await lb.server(routes({ '/a': html(page) }));
     const r = await scrapePage(`${srv.origin}/a`, only, { http });
     assert.equal(r.document.html, '<article><header>By me</header><p>one</p><article>inner</article></article>\n<article>two</article>');
   });
 
   it('else the body without header, nav, footer and aside', async () => {
-    const page = '<html><head><title>T</title></head><body><header>top</header><div><nav>menu</nav><p>kept</p><aside>side</aside></div><footer>bottom</footer></body></html>';
+    const page =
+      '<html><head><title>T</title></head><body><header>top</header><div><nav>menu</nav><p>kept</p><aside>side</aside></div><footer>bottom</footer></body></html>';
     const srv = await lb.server(routes({ '/b': html(page) }));
     const r = await scrapePage(`${srv.origin}/b`, only, { http });
     assert.equal(r.document.html, '<div><p>kept</p></div>');
@@ -162,7 +164,13 @@ describe('scrapePage: redirects', () => {
 
 describe('scrapePage: charsets and encodings', () => {
   it('decodes the Content-Type charset', async () => {
-    const body = Buffer.concat([Buffer.from('<title>Caf'), Buffer.from([0xe9]), Buffer.from('</title><p>cr'), Buffer.from([0xe8, 0x6d, 0x65, 0x20, 0x80]), Buffer.from('</p>')]);
+    const body = Buffer.concat([
+      Buffer.from('<title>Caf'),
+      Buffer.from([0xe9]),
+      Buffer.from('</title><p>cr'),
+      Buffer.from([0xe8, 0x6d, 0x65, 0x20, 0x80]),
+      Buffer.from('</p>'),
+    ]);
     const srv = await lb.server(routes({ '/l': send(200, body, { 'content-type': 'text/html; charset=windows-1252' }) }));
     const r = await scrapePage(`${srv.origin}/l`, base({ formats: ['markdown', 'rawHtml'] }), { http });
     assert.equal(r.document.metadata.title, 'Café');
@@ -177,7 +185,9 @@ describe('scrapePage: charsets and encodings', () => {
   });
 
   it('inflates a gzip Content-Encoding', async () => {
-    const srv = await lb.server(routes({ '/z': send(200, gzipSync('<h1>Zipped</h1>'), { 'content-type': 'text/html', 'content-encoding': 'gzip' }) }));
+    const srv = await lb.server(
+      routes({ '/z': send(200, gzipSync('<h1>Zipped</h1>'), { 'content-type': 'text/html', 'content-encoding': 'gzip' }) }),
+    );
     const r = await scrapePage(`${srv.origin}/z`, base(), { http });
     assert.equal(r.document.markdown, '# Zipped');
   });

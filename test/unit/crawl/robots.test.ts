@@ -2,20 +2,12 @@
 // in, decisions out.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  parseRobots,
-  ROBOTS_MAX_BYTES,
-  ROBOTS_USER_AGENT,
-  robotsTxtUrl,
-  type RobotsFetchOutcome,
-} from '../../../src/crawl/robots';
+import { parseRobots, ROBOTS_MAX_BYTES, ROBOTS_USER_AGENT, robotsTxtUrl, type RobotsFetchOutcome } from '../../../src/crawl/robots';
 
 const ROBOTS = 'https://example.com/robots.txt';
 const ok = (body: string): RobotsFetchOutcome => ({ kind: 'response', status: 200, body });
-const policy = (body: string, userAgent?: string) =>
-  parseRobots(ROBOTS, ok(body), userAgent === undefined ? {} : { userAgent });
-const allowed = (body: string, path: string, userAgent?: string) =>
-  policy(body, userAgent).isAllowed(`https://example.com${path}`);
+const policy = (body: string, userAgent?: string) => parseRobots(ROBOTS, ok(body), userAgent === undefined ? {} : { userAgent });
+const allowed = (body: string, path: string, userAgent?: string) => policy(body, userAgent).isAllowed(`https://example.com${path}`);
 
 describe('robots.txt: groups', () => {
   const txt = `

@@ -2,22 +2,8 @@
 // of user path patterns.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  checkScope,
-  compileScope,
-  pathDepth,
-  type CrawlScope,
-  type CrawlScopeOptions,
-  type ScopeCandidate,
-} from '../../../src/crawl/scope';
-import {
-  compilePattern,
-  COST_BUDGET,
-  MAX_PATTERN_CHARS,
-  MAX_PATTERNS_PER_FIELD,
-  MAX_SUBJECT_CHARS,
-  testPattern,
-} from '../../../src/crawl/pattern';
+import { checkScope, compileScope, pathDepth, type CrawlScope, type CrawlScopeOptions, type ScopeCandidate } from '../../../src/crawl/scope';
+import { compilePattern, COST_BUDGET, MAX_PATTERN_CHARS, MAX_PATTERNS_PER_FIELD, MAX_SUBJECT_CHARS, testPattern } from '../../../src/crawl/pattern';
 
 function scope(start: string, options: CrawlScopeOptions = {}): CrawlScope {
   const r = compileScope(start, options);
@@ -351,10 +337,7 @@ describe('crawl scope: validation', () => {
   });
 
   it('rejects a start URL that is not http(s), naming url', () => {
-    assert.deepEqual(
-      [compileError('ftp://example.com/', {}).field, compileError('ftp://example.com/', {}).code],
-      ['url', 'invalid_url'],
-    );
+    assert.deepEqual([compileError('ftp://example.com/', {}).field, compileError('ftp://example.com/', {}).code], ['url', 'invalid_url']);
     assert.equal(compileError('example.com', {}).field, 'url');
   });
 
@@ -380,8 +363,18 @@ describe('path patterns: bounded matching cost', () => {
   };
 
   it('accepts the patterns people write', () => {
-    for (const p of ['blog/.*', '^/docs/.*$', '.*blog.*', '.*foo.*bar', '^/(en|fr)/docs/', '^/[^/]+/[^/]+/[^/]+$',
-      '\\.pdf$', '^/(?:blog|news)/\\d{4}/\\d{2}/[^/]+/?$', 'products?/', '^/a{2,5}b']) {
+    for (const p of [
+      'blog/.*',
+      '^/docs/.*$',
+      '.*blog.*',
+      '.*foo.*bar',
+      '^/(en|fr)/docs/',
+      '^/[^/]+/[^/]+/[^/]+$',
+      '\\.pdf$',
+      '^/(?:blog|news)/\\d{4}/\\d{2}/[^/]+/?$',
+      'products?/',
+      '^/a{2,5}b',
+    ]) {
       const r = compilePattern(p);
       assert.ok(r.ok, `${p}: ${r.ok ? '' : r.message}`);
     }

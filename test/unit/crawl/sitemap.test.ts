@@ -38,9 +38,7 @@ describe('sitemap: urlset', () => {
     const xml = `<urlset><url><loc>https://a.com/p?x=1&amp;y=2&amp;z=&lt;&#62;&#x41;</loc></url></urlset>`;
     assert.deepEqual(parseSitemap(xml).urls, ['https://a.com/p?x=1&y=2&z=%3C%3EA']);
     // One pass only: &amp;lt; is the text "&lt;", not "<".
-    assert.deepEqual(parseSitemap('<urlset><url><loc>https://a.com/x&amp;lt;y</loc></url></urlset>').urls, [
-      'https://a.com/x&lt;y',
-    ]);
+    assert.deepEqual(parseSitemap('<urlset><url><loc>https://a.com/x&amp;lt;y</loc></url></urlset>').urls, ['https://a.com/x&lt;y']);
   });
 
   it('reads CDATA locs', () => {
@@ -203,8 +201,6 @@ describe('sitemap: hostile and oversized documents', () => {
       assert.deepEqual([r.urls, r.sitemaps], [[], []]);
     }
     // A document cut short yields what it holds, and no half-read loc.
-    assert.deepEqual(parseSitemap('<urlset><url><loc>https://a.com/1</loc></url><url><loc>https://a.c').urls, [
-      'https://a.com/1',
-    ]);
+    assert.deepEqual(parseSitemap('<urlset><url><loc>https://a.com/1</loc></url><url><loc>https://a.c').urls, ['https://a.com/1']);
   });
 });

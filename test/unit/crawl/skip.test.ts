@@ -5,13 +5,43 @@ import { isLikelyNonPage, urlExtension } from '../../../src/crawl/skip';
 
 describe('isLikelyNonPage', () => {
   it('skips images, media, fonts, assets, archives, binaries and office files', () => {
-    for (const p of ['/a.png', '/b.JPG', '/c.svg', '/v.mp4', '/s.mp3', '/f.woff2', '/x.css', '/x.js', '/app.js.map', '/a.zip', '/a.tar.gz', '/setup.exe', '/r.docx', '/d.csv']) {
+    for (const p of [
+      '/a.png',
+      '/b.JPG',
+      '/c.svg',
+      '/v.mp4',
+      '/s.mp3',
+      '/f.woff2',
+      '/x.css',
+      '/x.js',
+      '/app.js.map',
+      '/a.zip',
+      '/a.tar.gz',
+      '/setup.exe',
+      '/r.docx',
+      '/d.csv',
+    ]) {
       assert.equal(isLikelyNonPage(`https://example.com/dir${p}`), true, p);
     }
   });
 
   it('keeps pages, PDFs, feeds and extensionless paths', () => {
-    for (const p of ['/', '/about', '/a.html', '/a.htm', '/index.php', '/doc.pdf', '/DOC.PDF', '/feed.xml', '/data.json', '/notes.txt', '/v1.2/guide', '/.well-known/x', '/.htaccess', '/trailing.']) {
+    for (const p of [
+      '/',
+      '/about',
+      '/a.html',
+      '/a.htm',
+      '/index.php',
+      '/doc.pdf',
+      '/DOC.PDF',
+      '/feed.xml',
+      '/data.json',
+      '/notes.txt',
+      '/v1.2/guide',
+      '/.well-known/x',
+      '/.htaccess',
+      '/trailing.',
+    ]) {
       assert.equal(isLikelyNonPage(`https://example.com${p}`), false, p);
     }
   });

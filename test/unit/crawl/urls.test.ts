@@ -121,9 +121,7 @@ describe('extractLinks', () => {
   });
 
   it('ignores a <base> that is not http(s) or does not parse', () => {
-    assert.deepEqual(extractLinks('<base href="javascript:void(0)"><a href="x">x</a>', page), [
-      'https://example.com/docs/guide/x',
-    ]);
+    assert.deepEqual(extractLinks('<base href="javascript:void(0)"><a href="x">x</a>', page), ['https://example.com/docs/guide/x']);
     assert.deepEqual(extractLinks('<base href="http://[bad"><a href="x">x</a>', page), ['https://example.com/docs/guide/x']);
   });
 
@@ -140,11 +138,7 @@ describe('extractLinks', () => {
 
   it('decodes entities in attributes and trims whitespace around hrefs', () => {
     const html = '<a href="/s?a=1&amp;b=2">s</a><a href="  /t\n">t</a><a href=/u?x=&lt;>u</a>';
-    assert.deepEqual(extractLinks(html, page), [
-      'https://example.com/s?a=1&b=2',
-      'https://example.com/t',
-      'https://example.com/u?x=%3C',
-    ]);
+    assert.deepEqual(extractLinks(html, page), ['https://example.com/s?a=1&b=2', 'https://example.com/t', 'https://example.com/u?x=%3C']);
   });
 
   it('does not read markup inside script, style, title, textarea, comments or template', () => {
@@ -158,17 +152,11 @@ describe('extractLinks', () => {
     // Unclosed elements, unquoted values, a stray `<` inside a tag (an
     // attribute name to browsers, so the second href is a duplicate and lost).
     const html = '<div><a href=/one>one<p><a href="/two"<a href=/lost>two</div><a href=\'/three\'>three';
-    assert.deepEqual(extractLinks(html, page), [
-      'https://example.com/one',
-      'https://example.com/two',
-      'https://example.com/three',
-    ]);
+    assert.deepEqual(extractLinks(html, page), ['https://example.com/one', 'https://example.com/two', 'https://example.com/three']);
   });
 
   it('keeps a fragment-only link as the page itself (the visited set drops it)', () => {
-    assert.deepEqual(extractLinks('<a href="#top">top</a><a href="">self</a>', page + '?q=1'), [
-      'https://example.com/docs/guide/intro?q=1',
-    ]);
+    assert.deepEqual(extractLinks('<a href="#top">top</a><a href="">self</a>', page + '?q=1'), ['https://example.com/docs/guide/intro?q=1']);
   });
 
   it('caps the links kept per page', () => {
@@ -179,8 +167,6 @@ describe('extractLinks', () => {
   });
 
   it('applies ignoreQuery to extracted links', () => {
-    assert.deepEqual(extractLinks('<a href="/a?x=1">1</a><a href="/a?x=2">2</a>', page, { ignoreQuery: true }), [
-      'https://example.com/a',
-    ]);
+    assert.deepEqual(extractLinks('<a href="/a?x=1">1</a><a href="/a?x=2">2</a>', page, { ignoreQuery: true }), ['https://example.com/a']);
   });
 });

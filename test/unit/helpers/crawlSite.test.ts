@@ -22,7 +22,11 @@ const execFileP = promisify(execFile);
 
 /** hrefs as an HTML parser would give them (the site writes only double-quoted attributes). */
 function hrefs(html: string): { base: string | null; links: string[] } {
-  const unescape = (s: string) => s.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&amp;/g, '&');
+  const unescape = (s: string) =>
+    s
+      .replace(/&quot;/g, '"')
+      .replace(/&lt;/g, '<')
+      .replace(/&amp;/g, '&');
   const base = /<base href="([^"]*)"/.exec(html)?.[1];
   return { base: base === undefined ? null : unescape(base), links: [...html.matchAll(/<a href="([^"]*)"/g)].map((m) => unescape(m[1]!)) };
 }
@@ -108,7 +112,12 @@ describe('crawl site', () => {
       assert.equal((await fetch(new URL('/p/4?c=3', site.url))).status, 404);
       const pdf = await fetch(new URL(site.paths.pdf, site.url));
       assert.equal(pdf.headers.get('content-type'), 'application/pdf');
-      assert.equal(Buffer.from(await pdf.arrayBuffer()).subarray(0, 5).toString(), '%PDF-');
+      assert.equal(
+        Buffer.from(await pdf.arrayBuffer())
+          .subarray(0, 5)
+          .toString(),
+        '%PDF-',
+      );
     } finally {
       await site.close();
     }
@@ -174,7 +183,10 @@ describe('crawl site', () => {
       assert.equal(site.peakInFlight, 5);
       site.release();
       const done = await Promise.all(pending);
-      assert.deepEqual(done.map((r) => r.status), [200, 200, 200, 200, 200]);
+      assert.deepEqual(
+        done.map((r) => r.status),
+        [200, 200, 200, 200, 200],
+      );
       await Promise.all(done.map((r) => r.text()));
       for (let i = 0; i < 50 && site.inFlight > 0; i++) await new Promise((r) => setTimeout(r, 10));
       assert.equal(site.inFlight, 0);
@@ -225,10 +237,13 @@ describe('HTTPS receiver and the run CA', () => {
         await agent.close();
       }
       await receiver.waitFor(2, 5_000);
-      assert.deepEqual(receiver.received.map((r) => [r.method, r.url, r.body.toString()]), [
-        ['POST', '/hook', '{"a":1}'],
-        ['POST', '/teapot', 'guarded'],
-      ]);
+      assert.deepEqual(
+        receiver.received.map((r) => [r.method, r.url, r.body.toString()]),
+        [
+          ['POST', '/hook', '{"a":1}'],
+          ['POST', '/teapot', 'guarded'],
+        ],
+      );
 
       // A process started without the variable does not trust the receiver.
       const env: NodeJS.ProcessEnv = { ...process.env };

@@ -6,7 +6,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { CrawlEventsWorkflowInput, CrawlPageOutcome, CrawlWorkflowInput, EventAttemptInput, EventAttemptOutcome } from '../../../src/shared/contracts/crawl';
+import type {
+  CrawlEventsWorkflowInput,
+  CrawlPageOutcome,
+  CrawlWorkflowInput,
+  EventAttemptInput,
+  EventAttemptOutcome,
+} from '../../../src/shared/contracts/crawl';
 import { crawlEventsWorkflowId, crawlWorkflowId, eventDeliveryWorkflowId } from '../../../src/shared/names';
 import { cancelCrawlSignal, eventsAppendedSignal, slotGrantedSignal } from '../../../src/shared/workflowApi';
 import { createWorkflowEnv, withWorker } from '../../helpers/workflowEnv';
@@ -28,7 +34,11 @@ function fakeCrawl(links: Record<number, number[]>, o: { fetchMs?: number; queue
   const activities = {
     async seedCrawl() {},
     async claimCrawlPages(i: { max: number; inFlight: number[] }) {
-      const ids = [...pages].filter(([, s]) => s === 'pending').map(([id]) => id).sort((a, b) => a - b).slice(0, i.max);
+      const ids = [...pages]
+        .filter(([, s]) => s === 'pending')
+        .map(([id]) => id)
+        .sort((a, b) => a - b)
+        .slice(0, i.max);
       for (const id of ids) pages.set(id, 'running');
       claims.push(ids);
       return ids;
@@ -84,7 +94,10 @@ describe('crawlWorkflow', () => {
       const r = await env.client.workflow.execute('crawlWorkflow', { taskQueue, workflowId: crawlWorkflowId(randomUUID()), args: [crawlInput()] });
       assert.equal(r.status, 'completed');
     });
-    assert.deepEqual([...f.order].sort((a, b) => a - b), Array.from({ length: 40 }, (_, k) => k));
+    assert.deepEqual(
+      [...f.order].sort((a, b) => a - b),
+      Array.from({ length: 40 }, (_, k) => k),
+    );
     assert.ok(f.peak() <= 3, `peak ${f.peak()}`);
     assert.ok(f.peak() >= 2, `the window was used: peak ${f.peak()}`);
     assert.equal(f.ended(), 1);
@@ -107,7 +120,11 @@ describe('crawlWorkflow', () => {
   it('a cancel stops new fetches at once and still ends the crawl', async () => {
     const f = fakeCrawl(tree(200), { fetchMs: 40 });
     await withWorker(env, f.activities, async (taskQueue) => {
-      const h = await env.client.workflow.start('crawlWorkflow', { taskQueue, workflowId: crawlWorkflowId(randomUUID()), args: [crawlInput({ pageConcurrency: 2 })] });
+      const h = await env.client.workflow.start('crawlWorkflow', {
+        taskQueue,
+        workflowId: crawlWorkflowId(randomUUID()),
+        args: [crawlInput({ pageConcurrency: 2 })],
+      });
       await whenTrue(() => f.order.length >= 4, 10_000);
       await h.signal(cancelCrawlSignal);
       const at = f.order.length;
@@ -256,6 +273,9 @@ describe('crawlEventsWorkflow and eventDeliveryWorkflow', () => {
       await env.client.workflow.getHandle(id).result();
     });
     const firsts = f.log.filter((l) => l.phase === 'start').map((l) => l.seq);
-    assert.deepEqual([...firsts].sort((a, b) => a - b), Array.from({ length: 32 }, (_, k) => k));
+    assert.deepEqual(
+      [...firsts].sort((a, b) => a - b),
+      Array.from({ length: 32 }, (_, k) => k),
+    );
   });
 });

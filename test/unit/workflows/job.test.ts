@@ -7,7 +7,14 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { DeliveryAttemptInput, DeliveryAttemptOutcome, FinishJobInput, JobWorkflowInput, RunJobInput, RunJobOutcome } from '../../../src/shared/contracts/job';
+import type {
+  DeliveryAttemptInput,
+  DeliveryAttemptOutcome,
+  FinishJobInput,
+  JobWorkflowInput,
+  RunJobInput,
+  RunJobOutcome,
+} from '../../../src/shared/contracts/job';
 import { DATABASE_UNAVAILABLE, jobWorkflowId } from '../../../src/shared/names';
 import { jobStateQuery, replayJobSignal, slotGrantedSignal, wakeJobSignal } from '../../../src/shared/workflowApi';
 import { WORKFLOW_BUNDLE } from '../../../src/worker/worker';
@@ -16,7 +23,12 @@ import { createWorkflowEnv, withWorker } from '../../helpers/workflowEnv';
 import { until } from '../../helpers/wait';
 
 const fail = (statusCode = 500, extra: Partial<DeliveryAttemptOutcome> = {}): DeliveryAttemptOutcome => ({
-  success: false, statusCode, errorCode: 'ERR::WEBHOOK::ENDPOINT_ERROR', retryAfterMs: null, stop: null, ...extra,
+  success: false,
+  statusCode,
+  errorCode: 'ERR::WEBHOOK::ENDPOINT_ERROR',
+  retryAfterMs: null,
+  stop: null,
+  ...extra,
 });
 const ok: DeliveryAttemptOutcome = { success: true, statusCode: 200, errorCode: null, retryAfterMs: null, stop: null };
 
@@ -28,7 +40,13 @@ const ok: DeliveryAttemptOutcome = { success: true, statusCode: 200, errorCode: 
  * refused (a signal arrived as the workflow was about to finish).
  */
 function fakeActivities(deliver: (i: DeliveryAttemptInput, n: number) => DeliveryAttemptOutcome, runJob?: () => Promise<RunJobOutcome>) {
-  const calls = { deliver: [] as DeliveryAttemptInput[], finish: [] as FinishJobInput[], beginSeries: 0, captureFailures: [] as string[], runJob: [] as RunJobInput[] };
+  const calls = {
+    deliver: [] as DeliveryAttemptInput[],
+    finish: [] as FinishJobInput[],
+    beginSeries: 0,
+    captureFailures: [] as string[],
+    runJob: [] as RunJobInput[],
+  };
   let series = 0;
   const made = new Map<string, DeliveryAttemptOutcome>();
   const activities = {
@@ -80,10 +98,12 @@ const input = (o: Partial<JobWorkflowInput> = {}): JobWorkflowInput => ({
 /** The timer durations the workflow started, in order, from its history. */
 async function timersOf(env: TestWorkflowEnvironment, workflowId: string): Promise<number[]> {
   const h = await env.client.workflow.getHandle(workflowId).fetchHistory();
-  return h.events!.filter((e) => e.timerStartedEventAttributes).map((e) => {
-    const d = e.timerStartedEventAttributes!.startToFireTimeout!;
-    return Number(d.seconds ?? 0) * 1000 + Math.round((d.nanos ?? 0) / 1e6);
-  });
+  return h
+    .events!.filter((e) => e.timerStartedEventAttributes)
+    .map((e) => {
+      const d = e.timerStartedEventAttributes!.startToFireTimeout!;
+      return Number(d.seconds ?? 0) * 1000 + Math.round((d.nanos ?? 0) / 1e6);
+    });
 }
 
 describe('job workflow', () => {
@@ -104,10 +124,18 @@ describe('job workflow', () => {
       env.client.workflow.execute('jobWorkflow', { workflowId: jobWorkflowId(wf.jobId), taskQueue, args: [wf] }),
     );
     assert.deepEqual(result, { status: 'failed', attempts: 7 });
-    assert.deepEqual(calls.deliver.map((d) => [d.series, d.attempt, d.willRetry, d.onFailure]), [
-      [0, 1, true, 'retryScheduled'], [0, 2, true, 'retryScheduled'], [0, 3, true, 'retryScheduled'], [0, 4, true, 'retryScheduled'],
-      [0, 5, true, 'retryScheduled'], [0, 6, true, 'retryScheduled'], [0, 7, false, null],
-    ]);
+    assert.deepEqual(
+      calls.deliver.map((d) => [d.series, d.attempt, d.willRetry, d.onFailure]),
+      [
+        [0, 1, true, 'retryScheduled'],
+        [0, 2, true, 'retryScheduled'],
+        [0, 3, true, 'retryScheduled'],
+        [0, 4, true, 'retryScheduled'],
+        [0, 5, true, 'retryScheduled'],
+        [0, 6, true, 'retryScheduled'],
+        [0, 7, false, null],
+      ],
+    );
     assert.deepEqual(await timersOf(env, jobWorkflowId(wf.jobId)), ladder);
     assert.equal(calls.finish.length, 1);
     assert.equal(calls.finish[0]!.transition, 'deliveryFailed');
@@ -115,7 +143,7 @@ describe('job workflow', () => {
     assert.match(calls.finish[0]!.errorMessage!, /failed 7 times/);
   });
 
-  it('lengthens a wait to the receiver\'s Retry-After, and delivers on the next attempt', async () => {
+  it("lengthens a wait to the receiver's Retry-After, and delivers on the next attempt", async () => {
     const { calls, activities } = fakeActivities((_i, n) => (n === 1 ? fail(503, { retryAfterMs: 400 }) : ok));
     const wf = input({ retryScheduleMs: [10] });
     const result = await withWorker(env, activities, (taskQueue) =>
@@ -156,11 +184,19 @@ describe('job workflow', () => {
       return handle.result();
     });
     assert.deepEqual(result, { status: 'delivered', attempts: 2 });
-    assert.deepEqual(calls.deliver.map((d) => [d.series, d.attempt]), [[0, 1], [1, 1]]);
+    assert.deepEqual(
+      calls.deliver.map((d) => [d.series, d.attempt]),
+      [
+        [0, 1],
+        [1, 1],
+      ],
+    );
   });
 
   it('a wake during a wait makes the next attempt now; a stop ends the series with its code', async () => {
-    const { calls, activities } = fakeActivities((_i, n) => (n === 1 ? fail() : fail(0, { statusCode: null, errorCode: 'ERR::WEBHOOK::DISABLED', stop: 'ERR::WEBHOOK::DISABLED' })));
+    const { calls, activities } = fakeActivities((_i, n) =>
+      n === 1 ? fail() : fail(0, { statusCode: null, errorCode: 'ERR::WEBHOOK::DISABLED', stop: 'ERR::WEBHOOK::DISABLED' }),
+    );
     const wf = input({ retryScheduleMs: [3_600_000, 3_600_000] });
     const result = await withWorker(env, activities, async (taskQueue) => {
       const handle = await env.client.workflow.start('jobWorkflow', { workflowId: jobWorkflowId(wf.jobId), taskQueue, args: [wf] });
@@ -204,7 +240,8 @@ describe('job workflow', () => {
       () => ok,
       async () => {
         // Non-retryable here only to skip the attempts' backoff: the workflow sees what it sees after the last attempt.
-        if (++tries <= 2) throw ApplicationFailure.create({ type: DATABASE_UNAVAILABLE, message: 'database unavailable: connect ECONNREFUSED', nonRetryable: true });
+        if (++tries <= 2)
+          throw ApplicationFailure.create({ type: DATABASE_UNAVAILABLE, message: 'database unavailable: connect ECONNREFUSED', nonRetryable: true });
         return { queued: false, ok: true, errorCode: null, statusCode: 200, sizeBytes: 4 };
       },
     );
@@ -241,7 +278,10 @@ describe('job workflow', () => {
     let asked = 0;
     const { calls, activities } = fakeActivities(
       () => ok,
-      async () => (++asked === 1 ? { queued: true, ok: false, errorCode: null, statusCode: null, sizeBytes: 0 } : { queued: false, ok: true, errorCode: null, statusCode: 200, sizeBytes: 4 }),
+      async () =>
+        ++asked === 1
+          ? { queued: true, ok: false, errorCode: null, statusCode: null, sizeBytes: 0 }
+          : { queued: false, ok: true, errorCode: null, statusCode: 200, sizeBytes: 4 },
     );
     const wf = input({ slotRecheckMs: 3_600_000 });
     const result = await withWorker(env, activities, async (taskQueue) => {
@@ -261,16 +301,21 @@ describe('job workflow', () => {
     let release!: () => void;
     const capturing = new Promise<void>((r) => (release = r));
     let started = false;
-    const { activities } = fakeActivities(() => ok, async () => {
-      started = true;
-      await capturing;
-      return { queued: false, ok: true, errorCode: null, statusCode: 200, sizeBytes: 4 };
-    });
+    const { activities } = fakeActivities(
+      () => ok,
+      async () => {
+        started = true;
+        await capturing;
+        return { queued: false, ok: true, errorCode: null, statusCode: 200, sizeBytes: 4 };
+      },
+    );
     const acts = { ...activities, acquireSlot: async () => (++slotAsked === 1 ? 'queued' : 'granted') };
     const wf = input({ kind: 'screenshot', captureLocal: false, slotRecheckMs: 3_600_000 });
     const result = await withWorker(env, acts, async (taskQueue) => {
       const handle = await env.client.workflow.start('jobWorkflow', {
-        workflowId: jobWorkflowId(wf.jobId), taskQueue, args: [wf],
+        workflowId: jobWorkflowId(wf.jobId),
+        taskQueue,
+        args: [wf],
         typedSearchAttributes: [{ key: SA_JOB_STATUS, value: 'queued' }],
       });
       await until(async () => (slotAsked === 1 ? true : undefined));
@@ -292,7 +337,10 @@ describe('job workflow', () => {
     let asked = 0;
     const { activities } = fakeActivities(
       () => ok,
-      async () => (++asked < 3 ? { queued: true, ok: false, errorCode: null, statusCode: null, sizeBytes: 0 } : { queued: false, ok: true, errorCode: null, statusCode: 200, sizeBytes: 4 }),
+      async () =>
+        ++asked < 3
+          ? { queued: true, ok: false, errorCode: null, statusCode: null, sizeBytes: 0 }
+          : { queued: false, ok: true, errorCode: null, statusCode: 200, sizeBytes: 4 },
     );
     const wf = input({ slotRecheckMs: 50 });
     const result = await withWorker(env, activities, (taskQueue) =>

@@ -24,7 +24,9 @@ interface Persisted {
   at: number;
 }
 
-function fakeEntityActivities(opts: { stored?: StoredWebhookState; persistDelayMs?: number; fanout?: (i: WebhookFanoutInput) => Promise<number> } = {}) {
+function fakeEntityActivities(
+  opts: { stored?: StoredWebhookState; persistDelayMs?: number; fanout?: (i: WebhookFanoutInput) => Promise<number> } = {},
+) {
   const persisted: Persisted[] = [];
   const fanouts: WebhookFanoutInput[] = [];
   const activities = {
@@ -117,7 +119,16 @@ describe('webhook entity workflow', () => {
       await start(tq, id, 100);
       const h = handleOf(id);
       // One signal: its order is the order applied (a repeat counts once).
-      await h.signal(attemptOutcomesSignal, [outcome(1, false), outcome(1, false), outcome(2, false), outcome(3, true), outcome(4, false), outcome(5, false), outcome(5, false), outcome(6, false)]);
+      await h.signal(attemptOutcomesSignal, [
+        outcome(1, false),
+        outcome(1, false),
+        outcome(2, false),
+        outcome(3, true),
+        outcome(4, false),
+        outcome(5, false),
+        outcome(5, false),
+        outcome(6, false),
+      ]);
       const s = await until(async () => {
         const q = await h.query(webhookStateQuery);
         return q.outcomesApplied === 6 ? q : undefined;

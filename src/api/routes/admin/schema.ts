@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { PLANS } from '../../../db/rows';
 
-const alertUrl = z.url({ protocol: /^https?$/, hostname: z.regexes.hostname }).max(2048).nullable();
+const alertUrl = z
+  .url({ protocol: /^https?$/, hostname: z.regexes.hostname })
+  .max(2048)
+  .nullable();
 
 export const CreateProject = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),

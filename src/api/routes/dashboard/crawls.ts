@@ -48,7 +48,9 @@ export function mountCrawlPages(r: Router<AppState>, deps: DashboardDeps, g: Das
     const lastEvent = events.rows.at(-1);
     const base = `/dashboard/crawls/${crawl.id}`;
     const q = (p: number | null, e: number | null) => {
-      const parts = [p !== null ? `pages_after=${p}` : '', e !== null ? `events_after=${e}` : '', limit !== PAGE ? `limit=${limit}` : ''].filter(Boolean);
+      const parts = [p !== null ? `pages_after=${p}` : '', e !== null ? `events_after=${e}` : '', limit !== PAGE ? `limit=${limit}` : ''].filter(
+        Boolean,
+      );
       return parts.length ? `${base}?${parts.join('&')}` : base;
     };
     sendPage(

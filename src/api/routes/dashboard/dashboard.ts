@@ -41,7 +41,10 @@ export function sendPage(ctx: Ctx, body: Html, status = 200): void {
   // Pages show secrets and stored payloads: never cached, never framed.
   ctx.set('Cache-Control', 'no-store');
   ctx.set('X-Frame-Options', 'DENY');
-  ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+  ctx.set(
+    'Content-Security-Policy',
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  );
   ctx.set('Referrer-Policy', 'same-origin');
   ctx.body = body.value;
 }

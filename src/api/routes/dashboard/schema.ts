@@ -2,7 +2,11 @@ import { z } from 'zod';
 import { createWebhookSchema, updateWebhookSchema } from '../webhooks/schema';
 
 // Form fields arrive as strings (application/x-www-form-urlencoded).
-export const LoginForm = z.object({ key: z.string().trim().min(1, 'enter an API key').max(200), next: z.string().max(2000).optional(), _csrf: z.string().optional() });
+export const LoginForm = z.object({
+  key: z.string().trim().min(1, 'enter an API key').max(200),
+  next: z.string().max(2000).optional(),
+  _csrf: z.string().optional(),
+});
 
 type Form = Record<string, unknown>;
 const text = (v: unknown) => (typeof v === 'string' ? v.trim() : undefined);

@@ -51,13 +51,28 @@ export function mountWebhookPages(r: Router<AppState>, deps: DashboardDeps, g: D
     const flash = await popFlash(ctx, db);
     const webhooks = await listWebhooks(db, s.project.id, s.env);
     const [stats, used] = await Promise.all([
-      attemptStats(db, webhooks.map((w) => w.id), new Date(Date.now() - RATE_WINDOW_HOURS * 3600_000)),
+      attemptStats(
+        db,
+        webhooks.map((w) => w.id),
+        new Date(Date.now() - RATE_WINDOW_HOURS * 3600_000),
+      ),
       countQueued(db, s.project.id),
     ]);
-    sendPage(ctx, webhookListPage({ session: s, flash, webhooks, stats, windowHours: RATE_WINDOW_HOURS, queue: { used, limit: QUEUE_LIMITS[s.project.plan], plan: s.project.plan } }));
+    sendPage(
+      ctx,
+      webhookListPage({
+        session: s,
+        flash,
+        webhooks,
+        stats,
+        windowHours: RATE_WINDOW_HOURS,
+        queue: { used, limit: QUEUE_LIMITS[s.project.plan], plan: s.project.plan },
+      }),
+    );
   });
 
-  const renderForm = (ctx: Ctx, v: Omit<FormView, 'session'>, status = 200) => sendPage(ctx, webhookFormPage({ ...v, session: sessionOf(ctx) }), status);
+  const renderForm = (ctx: Ctx, v: Omit<FormView, 'session'>, status = 200) =>
+    sendPage(ctx, webhookFormPage({ ...v, session: sessionOf(ctx) }), status);
   const posted = (b: Record<string, unknown>): FormView['values'] => ({
     name: typeof b.name === 'string' ? b.name : '',
     url: typeof b.url === 'string' ? b.url : '',
@@ -124,7 +139,8 @@ export function mountWebhookPages(r: Router<AppState>, deps: DashboardDeps, g: D
       w = await webhookDeleter(deps, { scope: scopeOf(ctx), name: nameOf(ctx) });
     } catch (err) {
       // 409 DELIVERIES_PENDING: the list says why, nothing was deleted.
-      if (err instanceof AppError && err.code === 'ERR::WEBHOOK::DELIVERIES_PENDING') return back(ctx, { kind: 'error', text: `Not deleted: ${err.message}.` });
+      if (err instanceof AppError && err.code === 'ERR::WEBHOOK::DELIVERIES_PENDING')
+        return back(ctx, { kind: 'error', text: `Not deleted: ${err.message}.` });
       throw err;
     }
     await back(ctx, { kind: 'ok', text: `Webhook "${w.name}" deleted.` });
@@ -147,7 +163,10 @@ export function mountWebhookPages(r: Router<AppState>, deps: DashboardDeps, g: D
       const w = await webhookStatusSetter(deps, { scope: scopeOf(ctx), name: nameOf(ctx), status });
       await back(ctx, {
         kind: 'ok',
-        text: status === 'enabled' ? `Webhook "${w.name}" enabled; its failure count is reset.` : `Webhook "${w.name}" disabled; new jobs to it are refused.`,
+        text:
+          status === 'enabled'
+            ? `Webhook "${w.name}" enabled; its failure count is reset.`
+            : `Webhook "${w.name}" disabled; new jobs to it are refused.`,
       });
     });
   }
@@ -157,7 +176,9 @@ export function mountWebhookPages(r: Router<AppState>, deps: DashboardDeps, g: D
     const answer = o.statusCode !== null ? `HTTP ${o.statusCode}` : 'no HTTP answer';
     await back(ctx, {
       kind: o.success ? 'ok' : 'error',
-      text: o.success ? `Test delivery to "${w.name}" succeeded: ${answer} in ${o.durationMs} ms.` : `Test delivery to "${w.name}" failed: ${answer} after ${o.durationMs} ms.`,
+      text: o.success
+        ? `Test delivery to "${w.name}" succeeded: ${answer} in ${o.durationMs} ms.`
+        : `Test delivery to "${w.name}" failed: ${answer} after ${o.durationMs} ms.`,
       facts: [
         ['URL', w.url],
         ['Status', o.statusCode !== null ? String(o.statusCode) : '—'],

@@ -27,17 +27,16 @@ const webhook = z
   .unknown()
   .optional()
   .describe('An https:// URL, or {url, headers, metadata, events}; events ⊆ started, page, completed, failed (default all)');
-const formats = z
-  .array(z.unknown())
-  .max(20)
-  .nullish()
-  .describe('markdown (default), html, rawHtml, links; strings or {type} objects');
+const formats = z.array(z.unknown()).max(20).nullish().describe('markdown (default), html, rawHtml, links; strings or {type} objects');
 
 /** Scrape options: under scrapeOptions (crawl) or at the top level (batch, and accepted on crawl too). */
 const scrapeFields = {
   formats,
   onlyMainContent: bool.describe('Default true'),
-  headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a valid header name'), z.string().max(8192)).nullish().describe('Request headers for every page fetch'),
+  headers: z
+    .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a valid header name'), z.string().max(8192))
+    .nullish()
+    .describe('Request headers for every page fetch'),
   timeout: z.number().int().min(1).nullish().describe('One page fetch, in milliseconds (at most SCRAPE_TIMEOUT_MS)'),
 };
 
@@ -186,7 +185,8 @@ function readWebhook(raw: unknown): CrawlWebhook | null {
   let outMetadata: Record<string, unknown> = {};
   if (given(metadata)) {
     if (!isPlainObject(metadata)) refuse(['webhook', 'metadata'], 'must be a JSON object');
-    if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) refuse(['webhook', 'metadata'], `must be at most ${MAX_METADATA_BYTES} bytes as JSON`);
+    if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES)
+      refuse(['webhook', 'metadata'], `must be at most ${MAX_METADATA_BYTES} bytes as JSON`);
     outMetadata = metadata;
   }
 
@@ -197,7 +197,8 @@ function readWebhook(raw: unknown): CrawlWebhook | null {
     events.forEach((e: unknown, i) => {
       // Firecrawl's docs also show the full names (crawl.page): the kind is implied by the job.
       const name = typeof e === 'string' ? e.replace(/^(crawl|batch_scrape)\./, '') : e;
-      if (!(CRAWL_EVENT_TYPES as readonly unknown[]).includes(name)) refuse(['webhook', 'events', i], `must be one of ${CRAWL_EVENT_TYPES.join(', ')}`);
+      if (!(CRAWL_EVENT_TYPES as readonly unknown[]).includes(name))
+        refuse(['webhook', 'events', i], `must be one of ${CRAWL_EVENT_TYPES.join(', ')}`);
       picked.add(name as CrawlEventType);
     });
     if (picked.size === 0) refuse(['webhook', 'events'], 'must name at least one event (omit it for all)');
@@ -269,7 +270,17 @@ function canonicalOf(url: string, ignoreQuery: boolean): string {
   return canonical;
 }
 
-const SCOPE_KEYS = ['includePaths', 'excludePaths', 'regexOnFullURL', 'maxDepth', 'maxDiscoveryDepth', 'allowBackwardLinks', 'crawlEntireDomain', 'allowSubdomains', 'allowExternalLinks'] as const;
+const SCOPE_KEYS = [
+  'includePaths',
+  'excludePaths',
+  'regexOnFullURL',
+  'maxDepth',
+  'maxDiscoveryDepth',
+  'allowBackwardLinks',
+  'crawlEntireDomain',
+  'allowSubdomains',
+  'allowExternalLinks',
+] as const;
 
 function readCrawl(limits: CrawlRequestLimits, apiVersion: ApiVersion, c: CrawlShape): CrawlRequest {
   const { webhook, options } = readShared(limits, c);

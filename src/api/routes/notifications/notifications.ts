@@ -19,11 +19,14 @@ export const presentNotice = (n: Notice) => ({
 export function notificationRoutes({ db }: ApiDeps): Router<AppState> {
   const r = new Router<AppState>({ prefix: '/notifications', sensitive: true });
   r.use(requireKey(db));
-  r.get('/', withInput(ListNotifications, async (ctx, q) => {
-    const { project, env } = scopeOf(ctx);
-    const rows = await listNotices(db, project.id, env, { before: q.cursor, limit: q.limit + 1 });
-    const { page, last } = keysetPage(rows, q.limit);
-    ctx.body = { notifications: page.map(presentNotice), next_cursor: last ? last.id : null };
-  }));
+  r.get(
+    '/',
+    withInput(ListNotifications, async (ctx, q) => {
+      const { project, env } = scopeOf(ctx);
+      const rows = await listNotices(db, project.id, env, { before: q.cursor, limit: q.limit + 1 });
+      const { page, last } = keysetPage(rows, q.limit);
+      ctx.body = { notifications: page.map(presentNotice), next_cursor: last ? last.id : null };
+    }),
+  );
   return r;
 }

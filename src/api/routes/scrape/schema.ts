@@ -10,9 +10,7 @@ const renderingWait = z.coerce
   .max(30_000, 'must be at most 30000 ms')
   .describe('Milliseconds to wait after the page loaded, before capturing');
 const waitForSelector = z.string().min(1).max(500).describe('CSS selector to wait for (visible) before capturing');
-const url = z
-  .url({ protocol: /^https?$/, hostname: z.regexes.hostname, error: 'must be an absolute http(s) URL with a host' })
-  .max(8192);
+const url = z.url({ protocol: /^https?$/, hostname: z.regexes.hostname, error: 'must be an absolute http(s) URL with a host' }).max(8192);
 const webhookName = z
   .string()
   .regex(WEBHOOK_NAME, 'must be 1-64 letters, digits, _ or -')
@@ -41,7 +39,11 @@ export const ScrapeParams = (maxTimeoutMs: number) =>
         .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a valid header name'), z.string().max(8192))
         .optional()
         .describe('Request headers for the target; in a query string as headers[Name]=value'),
-      body: z.string().max(1024 * 1024).optional().describe('Request body for the target (with method POST, PUT or PATCH)'),
+      body: z
+        .string()
+        .max(1024 * 1024)
+        .optional()
+        .describe('Request body for the target (with method POST, PUT or PATCH)'),
       timeout: timeout(maxTimeoutMs),
     })
     .superRefine((v, ctx) => {
@@ -60,12 +62,7 @@ export const ScreenshotParams = (maxTimeoutMs: number) =>
     url,
     webhook_name: webhookName,
     format: z.enum(['png', 'jpg', 'webp']).default('png'),
-    capture: z
-      .string()
-      .min(1)
-      .max(500)
-      .default('viewport')
-      .describe('viewport, fullpage, or a CSS selector of the element to capture'),
+    capture: z.string().min(1).max(500).default('viewport').describe('viewport, fullpage, or a CSS selector of the element to capture'),
     resolution: z
       .string()
       .refine((r) => {

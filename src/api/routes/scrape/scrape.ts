@@ -41,37 +41,41 @@ function idempotencyKey(ctx: Ctx): string | null {
   return v;
 }
 
-const requestHash = (kind: string, params: unknown) => createHash('sha256').update(JSON.stringify([kind, params])).digest('hex');
+const requestHash = (kind: string, params: unknown) =>
+  createHash('sha256')
+    .update(JSON.stringify([kind, params]))
+    .digest('hex');
 
 export function scrapeRoutes(deps: ApiDeps): Router<AppState> {
   const { db, config } = deps;
   const submitter = new JobSubmitter(deps);
   const r = new Router<AppState>({ sensitive: true });
   // Both kinds' parameters are stored as given; only webhook_name is the route's to read.
-  const handler = (kind: JobKind, schema: z.ZodType<ScrapeInput | ScreenshotInput>) => withInput(schema, async (ctx, params) => {
-    const { project, env } = scopeOf(ctx);
-    const { webhook_name, ...jobParams } = params;
-    const key = idempotencyKey(ctx);
-    const out = await submitter.submit({
-      project,
-      env,
-      kind,
-      params: jobParams,
-      webhookName: webhook_name ?? null,
-      idempotency: key ? { key, requestHash: requestHash(kind, params) } : null,
+  const handler = (kind: JobKind, schema: z.ZodType<ScrapeInput | ScreenshotInput>) =>
+    withInput(schema, async (ctx, params) => {
+      const { project, env } = scopeOf(ctx);
+      const { webhook_name, ...jobParams } = params;
+      const key = idempotencyKey(ctx);
+      const out = await submitter.submit({
+        project,
+        env,
+        kind,
+        params: jobParams,
+        webhookName: webhook_name ?? null,
+        idempotency: key ? { key, requestHash: requestHash(kind, params) } : null,
+      });
+      switch (out.type) {
+        case 'repeat':
+          return answerRepeat(ctx, out.hit, project.name);
+        case 'enqueued':
+          setLogHeaders(ctx, out.jobId);
+          ctx.body = out.promise;
+          return;
+        case 'finished':
+          setLogHeaders(ctx, out.job.id);
+          return answerSync(ctx, out.job, out.result, project.name);
+      }
     });
-    switch (out.type) {
-      case 'repeat':
-        return answerRepeat(ctx, out.hit, project.name);
-      case 'enqueued':
-        setLogHeaders(ctx, out.jobId);
-        ctx.body = out.promise;
-        return;
-      case 'finished':
-        setLogHeaders(ctx, out.job.id);
-        return answerSync(ctx, out.job, out.result, project.name);
-    }
-  });
 
   const setLogHeaders = (ctx: Ctx, jobId: string) => {
     ctx.set('X-Scrapfly-Log-Uuid', jobId);
