@@ -35,25 +35,14 @@ export async function popFlash(ctx: SessionCtx, db: Db): Promise<Flash | null> {
 export function flashDetails(f: Flash | null): Html {
   if (!f) return html``;
   return html`${
-    f.facts?.length
-      ? html`<dl class="facts flash-facts" id="flash-facts">
-          ${f.facts.map(
-            ([k, v]) =>
-              html`<dt>${k}</dt>
-                <dd>${v}</dd>`,
-          )}
-        </dl>`
-      : ''
+    f.facts?.length ? html`<dl class="facts flash-facts" id="flash-facts">${f.facts.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>` : ''
   }${
     f.secret
       ? html`<section class="reveal" aria-labelledby="reveal-title">
-          <h2 id="reveal-title">${f.secret.label}</h2>
-          <p>
-            Copy it now: it is shown on this page only, once. Receivers verify <code>X-Scrapfly-Webhook-Signature</code> with it (HMAC-SHA256 of the
-            body).
-          </p>
-          <p><code class="secret" id="revealed-secret">${f.secret.value}</code></p>
-        </section>`
+  <h2 id="reveal-title">${f.secret.label}</h2>
+  <p>Copy it now: it is shown on this page only, once. Receivers verify <code>X-Scrapfly-Webhook-Signature</code> with it (HMAC-SHA256 of the body).</p>
+  <p><code class="secret" id="revealed-secret">${f.secret.value}</code></p>
+</section>`
       : ''
   }`;
 }

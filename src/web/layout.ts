@@ -22,36 +22,34 @@ const NAV: Array<{ id: NonNullable<PageOptions['section']>; href: string; label:
 export function page(o: PageOptions): Html {
   const s = o.session;
   return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>${o.title} · Hookshot</title>
-        <link rel="stylesheet" href="/dashboard/assets/dashboard.css" />
-      </head>
-      <body>
-        <a class="skip" href="#main">Skip to content</a>
-        <header class="top">
-          <a class="brand" href="/dashboard">Hookshot</a>
-          ${
-            s
-              ? html`<nav aria-label="Main">
-                    <ul>
-                      ${NAV.map((n) => html`<li><a href="${n.href}" ${o.section === n.id ? html` aria-current="page"` : ''}>${n.label}</a></li>`)}
-                    </ul>
-                  </nav>
-                  <div class="scope">
-                    <span title="project and environment of your key">${s.project.name} · <span class="env env-${s.env}">${s.env}</span></span>
-                    ${postButton('/dashboard/logout', s, 'Sign out', 'link')}
-                  </div>`
-              : ''
-          }
-        </header>
-        <main id="main" tabindex="-1">
-          ${o.flash ? html`<p class="flash flash-${o.flash.kind}" role="status">${o.flash.text}</p>` : ''} ${o.body}
-        </main>
-      </body>
-    </html> `;
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${o.title} · Hookshot</title>
+<link rel="stylesheet" href="/dashboard/assets/dashboard.css">
+</head>
+<body>
+<a class="skip" href="#main">Skip to content</a>
+<header class="top">
+  <a class="brand" href="/dashboard">Hookshot</a>
+  ${
+    s
+      ? html`<nav aria-label="Main"><ul>${NAV.map(
+          (n) => html`<li><a href="${n.href}"${o.section === n.id ? html` aria-current="page"` : ''}>${n.label}</a></li>`,
+        )}</ul></nav>
+  <div class="scope"><span title="project and environment of your key">${s.project.name} · <span class="env env-${s.env}">${s.env}</span></span>
+    ${postButton('/dashboard/logout', s, 'Sign out', 'link')}</div>`
+      : ''
+  }
+</header>
+<main id="main" tabindex="-1">
+${o.flash ? html`<p class="flash flash-${o.flash.kind}" role="status">${o.flash.text}</p>` : ''}
+${o.body}
+</main>
+</body>
+</html>
+`;
 }
 
 /** A form that is only a button (every state change is a POST with the CSRF token). */
@@ -62,17 +60,12 @@ export function postButton(
   style: 'button' | 'link' | 'danger' = 'button',
   fields: Record<string, string> = {},
 ): Html {
-  return html`<form method="post" action="${action}" class="inline">
-    ${csrfField(session)}${Object.entries(fields).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}" />`)}<button
-      type="submit"
-      class="${style}"
-    >
-      ${label}
-    </button>
-  </form>`;
+  return html`<form method="post" action="${action}" class="inline">${csrfField(session)}${Object.entries(fields).map(
+    ([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`,
+  )}<button type="submit" class="${style}">${label}</button></form>`;
 }
 
-export const csrfField = (session: DashboardSession): Html => html`<input type="hidden" name="_csrf" value="${session.csrfToken}" />`;
+export const csrfField = (session: DashboardSession): Html => html`<input type="hidden" name="_csrf" value="${session.csrfToken}">`;
 
 /** Time as UTC ISO, machine-readable too. */
 export const time = (d: Date | string | null | undefined): Html => {

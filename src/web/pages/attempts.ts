@@ -78,35 +78,23 @@ const clip = (text: string): { text: string; clipped: boolean } =>
 export function payloadBlock(attemptId: number, p: PayloadView | null, eventBody?: Buffer | null): Html {
   if (eventBody) {
     const shown = clip(payloadText({ content_type: 'application/json', content_encoding: 'identity', truncated: false, body: eventBody }).text);
-    return html`<details class="payload">
-      <summary>Payload <span class="muted">(the event's stored body, application/json, ${bytes(eventBody.length)})</span></summary>
-      <pre class="payload-text" tabindex="0">${shown.text}</pre>
-      ${shown.clipped ? html`<p class="muted">Showing the first ${bytes(SHOW_CHARS)} of text.</p>` : ''}
-    </details>`;
+    return html`<details class="payload"><summary>Payload <span class="muted">(the event's stored body, application/json, ${bytes(eventBody.length)})</span></summary>
+<pre class="payload-text" tabindex="0">${shown.text}</pre>${shown.clipped ? html`<p class="muted">Showing the first ${bytes(SHOW_CHARS)} of text.</p>` : ''}</details>`;
   }
   if (!p)
-    return html`<p class="muted payload-none">
-      Payload: not stored (nothing was sent, it was sent before payloads were kept, or it is past its retention).
-    </p>`;
-  const facts = html`${p.content_type}${p.content_encoding !== 'identity' ? html`, sent ${p.content_encoding}-compressed` : ''},
-  ${bytes(p.size_bytes)}${p.truncated ? html`, <strong>truncated</strong>: the first ${bytes(p.stored_bytes)} were kept` : ''}`;
+    return html`<p class="muted payload-none">Payload: not stored (nothing was sent, it was sent before payloads were kept, or it is past its retention).</p>`;
+  const facts = html`${p.content_type}${p.content_encoding !== 'identity' ? html`, sent ${p.content_encoding}-compressed` : ''}, ${bytes(p.size_bytes)}${
+    p.truncated ? html`, <strong>truncated</strong>: the first ${bytes(p.stored_bytes)} were kept` : ''
+  }`;
   if (isShownImage(p.content_type)) {
-    return html`<details class="payload" open>
-      <summary>Payload <span class="muted">(${facts})</span></summary>
-      <a href="/dashboard/attempts/${attemptId}/payload"
-        ><img class="thumb" src="/dashboard/attempts/${attemptId}/payload" alt="Screenshot sent in attempt ${attemptId}"
-      /></a>
-    </details>`;
+    return html`<details class="payload" open><summary>Payload <span class="muted">(${facts})</span></summary>
+<a href="/dashboard/attempts/${attemptId}/payload"><img class="thumb" src="/dashboard/attempts/${attemptId}/payload" alt="Screenshot sent in attempt ${attemptId}"></a></details>`;
   }
   if (!p.body) return html`<p class="muted">Payload: ${facts}</p>`;
   const { text, note } = payloadText({ ...p, body: p.body });
   const shown = clip(text);
-  return html`<details class="payload">
-    <summary>Payload <span class="muted">(${facts})</span></summary>
-    ${note ? html`<p class="muted">${note}</p>` : ''}
-    <pre class="payload-text" tabindex="0">${shown.text}</pre>
-    ${shown.clipped ? html`<p class="muted">Showing the first ${bytes(SHOW_CHARS)} of text.</p>` : ''}
-  </details>`;
+  return html`<details class="payload"><summary>Payload <span class="muted">(${facts})</span></summary>
+${note ? html`<p class="muted">${note}</p>` : ''}<pre class="payload-text" tabindex="0">${shown.text}</pre>${shown.clipped ? html`<p class="muted">Showing the first ${bytes(SHOW_CHARS)} of text.</p>` : ''}</details>`;
 }
 
 const headerLines = (h: Record<string, string> | null | undefined): string =>
@@ -138,38 +126,28 @@ const NOTHING_SENT = new Set(['ERR::WEBHOOK::DISABLED', 'ERR::WEBHOOK::NOT_FOUND
 export function attemptItem(a: AttemptView, o: AttemptListOptions): Html {
   const sent = !(a.status_code === null && a.error_code !== null && NOTHING_SENT.has(a.error_code));
   return html`<li class="attempt ${a.success ? 'attempt-ok' : 'attempt-bad'}" id="attempt-${a.id}">
-    <div class="attempt-line">
-      ${time(a.started_at)}
-      <span class="outcome">${outcome(a)}</span>
-      <span class="muted">${a.duration_ms} ms</span>
-      <span>series ${a.series} · attempt ${a.attempt}</span>
-      ${o.jobLinks && a.job_id ? html`<a href="/dashboard/jobs/${a.job_id}">job ${a.job_id.slice(0, 8)}…</a>` : ''}
-      ${o.replayFrom && a.job_id ? postButton(`/dashboard/jobs/${a.job_id}/replay`, o.session, 'Replay', 'link', { from: o.replayFrom }) : ''}
-    </div>
-    ${a.error_code ? html`<p class="attempt-error"><code>${a.error_code}</code> ${a.error_message ?? ''}</p>` : ''}
-    ${
-      sent
-        ? html`<p class="attempt-url muted">POST ${a.url}${a.final_url && a.final_url !== a.url ? html` → ${a.final_url}` : ''}</p>
-            <details class="req">
-              <summary>Request headers <span class="muted">(secrets redacted)</span></summary>
-              <pre tabindex="0">${headerLines(a.request_headers)}</pre>
-            </details>
-            <details class="res">
-              <summary>
-                Response${a.response_snippet ? html` <span class="muted">(${bytes(Buffer.byteLength(a.response_snippet))} kept)</span>` : ''}
-              </summary>
-              ${a.response_headers ? html`<pre tabindex="0">${headerLines(a.response_headers)}</pre>` : ''}
-              <pre class="response-snippet" tabindex="0">${a.response_snippet ?? ''}</pre>
-            </details>
-            ${o.eventBody !== undefined ? '' : payloadBlock(a.id, a.payload)}`
-        : html`<p class="muted">Nothing was sent.</p>`
-    }
-  </li>`;
+<div class="attempt-line">
+  ${time(a.started_at)}
+  <span class="outcome">${outcome(a)}</span>
+  <span class="muted">${a.duration_ms} ms</span>
+  <span>series ${a.series} · attempt ${a.attempt}</span>
+  ${o.jobLinks && a.job_id ? html`<a href="/dashboard/jobs/${a.job_id}">job ${a.job_id.slice(0, 8)}…</a>` : ''}
+  ${o.replayFrom && a.job_id ? postButton(`/dashboard/jobs/${a.job_id}/replay`, o.session, 'Replay', 'link', { from: o.replayFrom }) : ''}
+</div>
+${a.error_code ? html`<p class="attempt-error"><code>${a.error_code}</code> ${a.error_message ?? ''}</p>` : ''}
+${
+  sent
+    ? html`<p class="attempt-url muted">POST ${a.url}${a.final_url && a.final_url !== a.url ? html` → ${a.final_url}` : ''}</p>
+<details class="req"><summary>Request headers <span class="muted">(secrets redacted)</span></summary><pre tabindex="0">${headerLines(a.request_headers)}</pre></details>
+<details class="res"><summary>Response${a.response_snippet ? html` <span class="muted">(${bytes(Buffer.byteLength(a.response_snippet))} kept)</span>` : ''}</summary>
+${a.response_headers ? html`<pre tabindex="0">${headerLines(a.response_headers)}</pre>` : ''}<pre class="response-snippet" tabindex="0">${a.response_snippet ?? ''}</pre></details>
+${o.eventBody !== undefined ? '' : payloadBlock(a.id, a.payload)}`
+    : html`<p class="muted">Nothing was sent.</p>`
+}
+</li>`;
 }
 
 export function attemptList(rows: readonly AttemptView[], o: AttemptListOptions): Html {
   if (rows.length === 0) return html`<p class="muted">No delivery attempts yet.</p>`;
-  return html`<ol class="attempts">
-    ${rows.map((a) => attemptItem(a, o))}
-  </ol>`;
+  return html`<ol class="attempts">${rows.map((a) => attemptItem(a, o))}</ol>`;
 }

@@ -14,39 +14,23 @@ export function crawlListPage(o: { session: DashboardSession; rows: CrawlSummary
     session: o.session,
     section: 'crawls',
     body: html`<h1>Crawls and batch scrapes</h1>
-      ${
-        o.rows.length === 0
-          ? html`<p class="muted">None yet. Start one with <code>POST /v2/crawl</code> or <code>POST /v2/batch/scrape</code>.</p>`
-          : html`<div class="table-wrap">
-              <table class="crawls">
-                <caption class="muted">
-                  Newest first
-                </caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Started</th>
-                    <th scope="col">Kind</th>
-                    <th scope="col">URL</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Pages</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${o.rows.map(
-                    (c) =>
-                      html`<tr>
-                        <td><a href="/dashboard/crawls/${c.id}">${time(c.created_at)}</a></td>
-                        <td>${kindLabel(c.kind)} <span class="muted">v${c.api_version}</span></td>
-                        <td class="url">${c.url ?? html`<span class="muted">(list of URLs)</span>`}</td>
-                        <td><span class="${statusClass(c.status)}">${c.status}</span></td>
-                        <td>${c.completed} / ${c.total}</td>
-                      </tr>`,
-                  )}
-                </tbody>
-              </table>
-            </div>`
-      }
-      ${pager(o.newer, o.older)}`,
+${
+  o.rows.length === 0
+    ? html`<p class="muted">None yet. Start one with <code>POST /v2/crawl</code> or <code>POST /v2/batch/scrape</code>.</p>`
+    : html`<div class="table-wrap"><table class="crawls">
+<caption class="muted">Newest first</caption>
+<thead><tr><th scope="col">Started</th><th scope="col">Kind</th><th scope="col">URL</th><th scope="col">Status</th><th scope="col">Pages</th></tr></thead>
+<tbody>${o.rows.map(
+        (c) => html`<tr>
+<td><a href="/dashboard/crawls/${c.id}">${time(c.created_at)}</a></td>
+<td>${kindLabel(c.kind)} <span class="muted">v${c.api_version}</span></td>
+<td class="url">${c.url ?? html`<span class="muted">(list of URLs)</span>`}</td>
+<td><span class="${statusClass(c.status)}">${c.status}</span></td>
+<td>${c.completed} / ${c.total}</td>
+</tr>`,
+      )}</tbody></table></div>`
+}
+${pager(o.newer, o.older)}`,
   });
 }
 
@@ -56,31 +40,20 @@ function optionsSummary(c: Crawl): Html {
   const s = c.options.scope ?? {};
   const list = (v: readonly string[] | null | undefined) => (v && v.length ? v.join(', ') : '—');
   return html`<dl class="facts">
-    <dt>Formats</dt>
-    <dd>${c.options.formats.join(', ')}</dd>
-    <dt>Limit</dt>
-    <dd>${c.page_limit} pages</dd>
-    ${
-      c.kind === 'crawl'
-        ? html`<dt>Include paths</dt>
-            <dd>${list(s.includePaths)}</dd>
-            <dt>Exclude paths</dt>
-            <dd>${list(s.excludePaths)}</dd>
-            <dt>Depth</dt>
-            <dd>${s.maxDiscoveryDepth ?? s.maxDepth ?? '—'}</dd>
-            <dt>Whole domain / subdomains / external</dt>
-            <dd>${yesNo(s.crawlEntireDomain ?? s.allowBackwardLinks)} / ${yesNo(s.allowSubdomains)} / ${yesNo(s.allowExternalLinks)}</dd>
-            <dt>Sitemap</dt>
-            <dd>${c.options.sitemap}</dd>
-            <dt>robots.txt</dt>
-            <dd>${c.options.ignoreRobotsTxt ? 'ignored' : 'obeyed'}</dd>`
-        : ''
-    }
-    <dt>Request headers</dt>
-    <dd>
-      ${Object.keys(c.options.headers ?? {}).length ? html`${Object.keys(c.options.headers).join(', ')} <span class="muted">(values not shown)</span>` : '—'}
-    </dd>
-  </dl>`;
+  <dt>Formats</dt><dd>${c.options.formats.join(', ')}</dd>
+  <dt>Limit</dt><dd>${c.page_limit} pages</dd>
+  ${
+    c.kind === 'crawl'
+      ? html`<dt>Include paths</dt><dd>${list(s.includePaths)}</dd>
+  <dt>Exclude paths</dt><dd>${list(s.excludePaths)}</dd>
+  <dt>Depth</dt><dd>${s.maxDiscoveryDepth ?? s.maxDepth ?? '—'}</dd>
+  <dt>Whole domain / subdomains / external</dt><dd>${yesNo(s.crawlEntireDomain ?? s.allowBackwardLinks)} / ${yesNo(s.allowSubdomains)} / ${yesNo(s.allowExternalLinks)}</dd>
+  <dt>Sitemap</dt><dd>${c.options.sitemap}</dd>
+  <dt>robots.txt</dt><dd>${c.options.ignoreRobotsTxt ? 'ignored' : 'obeyed'}</dd>`
+      : ''
+  }
+  <dt>Request headers</dt><dd>${Object.keys(c.options.headers ?? {}).length ? html`${Object.keys(c.options.headers).join(', ')} <span class="muted">(values not shown)</span>` : '—'}</dd>
+</dl>`;
 }
 
 function webhookSummary(c: Crawl): Html {
@@ -90,64 +63,32 @@ function webhookSummary(c: Crawl): Html {
   const metaKeys = Object.keys(w.metadata ?? {});
   // Header values are often the receiver's credentials: names only.
   return html`<dl class="facts">
-    <dt>URL</dt>
-    <dd>${w.url}</dd>
-    <dt>Events</dt>
-    <dd>${w.events.join(', ')}</dd>
-    <dt>Custom headers</dt>
-    <dd>${headerNames.length ? html`${headerNames.join(', ')} <span class="muted">(values not shown)</span>` : '—'}</dd>
-    <dt>Metadata keys</dt>
-    <dd>${metaKeys.length ? metaKeys.join(', ') : '—'}</dd>
-  </dl>`;
+  <dt>URL</dt><dd>${w.url}</dd>
+  <dt>Events</dt><dd>${w.events.join(', ')}</dd>
+  <dt>Custom headers</dt><dd>${headerNames.length ? html`${headerNames.join(', ')} <span class="muted">(values not shown)</span>` : '—'}</dd>
+  <dt>Metadata keys</dt><dd>${metaKeys.length ? metaKeys.join(', ') : '—'}</dd>
+</dl>`;
 }
 
 function pagesTable(rows: CrawlPageView[]): Html {
   if (rows.length === 0) return html`<p class="muted">No pages yet.</p>`;
-  return html`<div class="table-wrap">
-    <table class="pages">
-      <thead>
-        <tr>
-          <th scope="col">URL</th>
-          <th scope="col">State</th>
-          <th scope="col">Status code</th>
-          <th scope="col">Error</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${rows.map(
-          (p) =>
-            html`<tr>
-              <td class="url">${p.url}${p.title ? html`<br /><span class="muted">${p.title}</span>` : ''}</td>
-              <td><span class="${p.status === 'done' ? 'ok' : p.status === 'failed' ? 'bad' : ''}">${p.status}</span></td>
-              <td>${p.status_code ?? '—'}</td>
-              <td>${p.error ?? ''}</td>
-            </tr>`,
-        )}
-      </tbody>
-    </table>
-  </div>`;
+  return html`<div class="table-wrap"><table class="pages">
+<thead><tr><th scope="col">URL</th><th scope="col">State</th><th scope="col">Status code</th><th scope="col">Error</th></tr></thead>
+<tbody>${rows.map(
+    (p) => html`<tr><td class="url">${p.url}${p.title ? html`<br><span class="muted">${p.title}</span>` : ''}</td>
+<td><span class="${p.status === 'done' ? 'ok' : p.status === 'failed' ? 'bad' : ''}">${p.status}</span></td>
+<td>${p.status_code ?? '—'}</td><td>${p.error ?? ''}</td></tr>`,
+  )}</tbody></table></div>`;
 }
 
 function eventItem(e: CrawlEventView, session: DashboardSession, last: AttemptView | undefined): Html {
   return html`<li class="event" id="event-${e.seq}">
-    <div class="attempt-line">
-      <strong>${e.event}</strong> <span class="muted">seq ${e.seq}</span> ${time(e.created_at)}
-      <span class="${e.delivery_status === 'delivered' ? 'ok' : e.delivery_status === 'failed' ? 'bad' : 'warn'}">${e.delivery_status}</span>
-      <span class="muted"
-        >first attempt ${e.first_done ? 'done' : 'not done'} · ${e.attempts.length}
-        attempt${e.attempts.length === 1 ? '' : 's'}${last ? html`, last ${last.status_code !== null ? `HTTP ${last.status_code}` : (last.error_code ?? '')}` : ''}</span
-      >
-    </div>
-    ${payloadBlock(0, null, e.body)}
-    ${
-      e.attempts.length
-        ? html`<details class="event-attempts">
-            <summary>Attempts (${e.attempts.length})</summary>
-            ${attemptList(e.attempts, { session, jobLinks: false, replayFrom: null, eventBody: e.body })}
-          </details>`
-        : ''
-    }
-  </li>`;
+<div class="attempt-line"><strong>${e.event}</strong> <span class="muted">seq ${e.seq}</span> ${time(e.created_at)}
+<span class="${e.delivery_status === 'delivered' ? 'ok' : e.delivery_status === 'failed' ? 'bad' : 'warn'}">${e.delivery_status}</span>
+<span class="muted">first attempt ${e.first_done ? 'done' : 'not done'} · ${e.attempts.length} attempt${e.attempts.length === 1 ? '' : 's'}${last ? html`, last ${last.status_code !== null ? `HTTP ${last.status_code}` : (last.error_code ?? '')}` : ''}</span></div>
+${payloadBlock(0, null, e.body)}
+${e.attempts.length ? html`<details class="event-attempts"><summary>Attempts (${e.attempts.length})</summary>${attemptList(e.attempts, { session, jobLinks: false, replayFrom: null, eventBody: e.body })}</details>` : ''}
+</li>`;
 }
 
 export interface CrawlPageInput {
@@ -169,46 +110,25 @@ export function crawlPage(o: CrawlPageInput): Html {
     session: o.session,
     section: 'crawls',
     body: html`<p class="crumbs"><a href="/dashboard/crawls">Crawls</a> /</p>
-      <h1>${kindLabel(c.kind)} <span class="name">${c.id}</span></h1>
-      <dl class="facts">
-        <dt>Status</dt>
-        <dd>
-          <span class="crawl-status ${statusClass(c.status)}">${c.status}</span>${c.error ? html` <span class="muted">(${c.error})</span>` : ''}
-        </dd>
-        <dt>Start URL</dt>
-        <dd>${c.url ?? html`<span class="muted">(a list of URLs)</span>`}</dd>
-        <dt>Pages</dt>
-        <dd>
-          ${c.completed} scraped of ${c.total} · ${o.counts.done ?? 0} done, ${o.counts.failed ?? 0} failed,
-          ${(o.counts.pending ?? 0) + (o.counts.running ?? 0)} to go
-        </dd>
-        <dt>Credits used</dt>
-        <dd>${c.credits_used}</dd>
-        <dt>API</dt>
-        <dd>v${c.api_version}</dd>
-        <dt>Started</dt>
-        <dd>${time(c.created_at)}</dd>
-        <dt>Finished</dt>
-        <dd>${time(c.completed_at)}</dd>
-        <dt>Results until</dt>
-        <dd>${time(c.expires_at)}</dd>
-      </dl>
-      <details class="options">
-        <summary>Options</summary>
-        ${optionsSummary(c)}
-      </details>
-      <h2>Webhook</h2>
-      ${webhookSummary(c)}
-      <h2 id="pages">Pages</h2>
-      ${pagesTable(o.pages)} ${pager(o.pagesFirst, o.pagesNext, ['First pages', 'More pages →'])}
-      <h2 id="events">Events</h2>
-      ${
-        o.events.length
-          ? html`<ol class="attempts events">
-              ${o.events.map((e) => eventItem(e, o.session, e.attempts[0]))}
-            </ol>`
-          : html`<p class="muted">No events${c.webhook ? ' yet' : ''}.</p>`
-      }
-      ${pager(o.eventsFirst, o.eventsNext, ['First events', 'More events →'])}`,
+<h1>${kindLabel(c.kind)} <span class="name">${c.id}</span></h1>
+<dl class="facts">
+  <dt>Status</dt><dd><span class="crawl-status ${statusClass(c.status)}">${c.status}</span>${c.error ? html` <span class="muted">(${c.error})</span>` : ''}</dd>
+  <dt>Start URL</dt><dd>${c.url ?? html`<span class="muted">(a list of URLs)</span>`}</dd>
+  <dt>Pages</dt><dd>${c.completed} scraped of ${c.total} · ${o.counts.done ?? 0} done, ${o.counts.failed ?? 0} failed, ${(o.counts.pending ?? 0) + (o.counts.running ?? 0)} to go</dd>
+  <dt>Credits used</dt><dd>${c.credits_used}</dd>
+  <dt>API</dt><dd>v${c.api_version}</dd>
+  <dt>Started</dt><dd>${time(c.created_at)}</dd>
+  <dt>Finished</dt><dd>${time(c.completed_at)}</dd>
+  <dt>Results until</dt><dd>${time(c.expires_at)}</dd>
+</dl>
+<details class="options"><summary>Options</summary>${optionsSummary(c)}</details>
+<h2>Webhook</h2>
+${webhookSummary(c)}
+<h2 id="pages">Pages</h2>
+${pagesTable(o.pages)}
+${pager(o.pagesFirst, o.pagesNext, ['First pages', 'More pages →'])}
+<h2 id="events">Events</h2>
+${o.events.length ? html`<ol class="attempts events">${o.events.map((e) => eventItem(e, o.session, e.attempts[0]))}</ol>` : html`<p class="muted">No events${c.webhook ? ' yet' : ''}.</p>`}
+${pager(o.eventsFirst, o.eventsNext, ['First events', 'More events →'])}`,
   });
 }

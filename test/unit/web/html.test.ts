@@ -14,13 +14,7 @@ describe('html templates', () => {
 
   it('insert nested templates and arrays of them as markup, and drop null, undefined and false', () => {
     const items = ['<a>', 'b'].map((x) => html`<li>${x}</li>`);
-    assert.equal(
-      html`<ul>
-          ${items}
-        </ul>
-        ${null}${undefined}${false}${0}`.value,
-      '<ul><li>&lt;a&gt;</li><li>b</li></ul>0',
-    );
+    assert.equal(html`<ul>${items}</ul>${null}${undefined}${false}${0}`.value, '<ul><li>&lt;a&gt;</li><li>b</li></ul>0');
   });
 
   it('treat a string that looks like markup as text: only Html made by the template passes', () => {
