@@ -44,6 +44,12 @@ export const ERROR_CODES = {
   // Crawls and batch scrapes (the Firecrawl-style /v1 and /v2 routes).
   'ERR::CRAWL::NOT_FOUND': e(404),
 
+  // Scrapfly's Crawler API (/crawl). Its SDK raises ScrapflyCrawlerError only
+  // for codes containing ::CRAWLER::, so these routes use them.
+  'ERR::CRAWLER::NOT_FOUND': e(404),
+  'ERR::CRAWLER::CONFIG_ERROR': e(400),
+  'ERR::CRAWLER::NOT_FINISHED': e(409),
+
   // PostgreSQL is unreachable or went away (src/db/errors.ts says which
   // failures mean that); the pool reconnects by itself once it is back.
   'ERR::DATABASE::UNAVAILABLE': e(503, true),

@@ -11,8 +11,10 @@ const SIGNALS_PER_RUN = 1000;
 // Re-reads the newest seq now and then in case a signal was lost.
 const RECHECK_MS = 60_000;
 
-const isOrderingPoint = (event: string) => /\.(started|completed|failed)$/.test(event);
-const isTerminal = (event: string) => /\.(completed|failed)$/.test(event);
+// Firecrawl's names (crawl.started…) and Scrapfly's crawler names: started
+// first, the terminal event last, page and URL events between.
+const isTerminal = (event: string) => /\.(completed|failed)$/.test(event) || /^crawler_(finished|stopped|cancelled)$/.test(event);
+const isOrderingPoint = (event: string) => /\.started$/.test(event) || event === 'crawler_started' || isTerminal(event);
 
 /**
  * Sends one crawl's events in order without holding up the crawl (which

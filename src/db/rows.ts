@@ -2,7 +2,7 @@
 // the later migrations define the tables). A repository imports its row
 // types from here, never from another repository; the shapes of one query's
 // own projection (a dashboard view, a Pick for a list) stay with that query.
-import type { CrawlOptions, CrawlWebhook } from '../shared/contracts/crawl';
+import type { CrawlerFormat, CrawlOptions, CrawlWebhook } from '../shared/contracts/crawl';
 import type { CrawlKind, CrawlStatus, JobKind, JobStatus } from '../shared/names';
 
 export type Env = 'test' | 'live';
@@ -112,7 +112,8 @@ export interface Crawl {
   project_id: string;
   env: Env;
   kind: CrawlKind;
-  api_version: 1 | 2;
+  /** Firecrawl's API version; 0 for a Scrapfly crawler. */
+  api_version: 0 | 1 | 2;
   url: string | null;
   options: CrawlOptions;
   webhook: CrawlWebhook | null;
@@ -127,6 +128,15 @@ export interface Crawl {
   updated_at: Date;
   completed_at: Date | null;
   expires_at: Date;
+  /** A Scrapfly crawler's named webhook (null: none, or deleted since). */
+  webhook_id: string | null;
+  webhook_name: string | null;
+  /** URLs found and not crawled (crawl_pages rows with status 'skipped'). */
+  skipped: number;
+  /** Why a crawler ended (Scrapfly's stop_reason); null while it runs, and for Firecrawl crawls. */
+  stop_reason: string | null;
+  /** When its workflow began the crawl (Scrapfly's start_time); null while PENDING. */
+  started_at: Date | null;
 }
 
 /** crawl_pages.document: a page document as the status endpoint and page events carry it (Firecrawl's shape). */
@@ -144,6 +154,8 @@ export interface PageDocument {
     error?: string;
     [key: string]: unknown;
   };
+  /** A Scrapfly crawler's page: each of its content_formats, as a string. */
+  content?: Partial<Record<CrawlerFormat, string>>;
 }
 
 /** crawl_pages, without the document and its outcome. */
@@ -153,7 +165,22 @@ export interface CrawlPage {
   url: string;
   canonical: string;
   depth: number;
-  status: 'pending' | 'running' | 'done' | 'failed';
+  status: 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+}
+
+/** crawl_page_captures: a crawler page's exchange as fetched (what WARC and HAR are built from). */
+export interface CrawlPageCapture {
+  page_id: number;
+  crawl_id: string;
+  fetched_at: Date;
+  duration_ms: number;
+  url: string;
+  final_url: string;
+  request_headers: Record<string, string>;
+  status_code: number;
+  status_text: string;
+  response_headers: Record<string, string>;
+  body: Buffer;
 }
 
 /** crawl_events: one event, as the exact bytes every attempt sends. */

@@ -46,9 +46,31 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 
 export type JobKind = 'scrape' | 'screenshot';
 
-export type CrawlKind = 'crawl' | 'batch_scrape';
+/** Firecrawl's crawl and batch scrape, and Scrapfly's Crawler API (one engine, two dialects). */
+export type CrawlKind = 'crawl' | 'batch_scrape' | 'crawler';
 /** Firecrawl's statuses, the only ones its clients accept. */
 export const CRAWL_STATUSES = ['scraping', 'completed', 'failed', 'cancelled'] as const;
 export type CrawlStatus = (typeof CRAWL_STATUSES)[number];
 export const CRAWL_EVENT_TYPES = ['started', 'page', 'completed', 'failed'] as const;
 export type CrawlEventType = (typeof CRAWL_EVENT_TYPES)[number];
+
+/** Scrapfly's crawler webhook events: the only names its SDK's parseCrawlerWebhook accepts. */
+export const CRAWLER_EVENTS = [
+  'crawler_started',
+  'crawler_url_visited',
+  'crawler_url_skipped',
+  'crawler_url_discovered',
+  'crawler_url_failed',
+  'crawler_stopped',
+  'crawler_cancelled',
+  'crawler_finished',
+] as const;
+export type CrawlerEvent = (typeof CRAWLER_EVENTS)[number];
+/** Sent when a crawler names a webhook and lists no events. */
+export const CRAWLER_DEFAULT_EVENTS: readonly CrawlerEvent[] = ['crawler_started', 'crawler_stopped', 'crawler_cancelled', 'crawler_finished'];
+/** The crawler's terminal events: one ends every crawler, sent last. */
+export const CRAWLER_TERMINAL_EVENTS: readonly CrawlerEvent[] = ['crawler_stopped', 'crawler_cancelled', 'crawler_finished'];
+
+/** Scrapfly's crawler stop reasons (status state.stop_reason). */
+export const CRAWLER_STOP_REASONS = ['no_more_urls', 'page_limit', 'max_duration', 'seed_url_failed', 'user_cancelled', 'crawler_error'] as const;
+export type CrawlerStopReason = (typeof CRAWLER_STOP_REASONS)[number];

@@ -17,6 +17,7 @@ const TABLES = [
   'capture_leases',
   'capture_waiters',
   'crawl_events',
+  'crawl_page_captures',
   'crawl_pages',
   'crawls',
   'dashboard_sessions',

@@ -8,6 +8,7 @@ import * as m007 from './007_crawls';
 import * as m008 from './008_dashboard';
 import * as m009 from './009_dashboard_flash';
 import * as m010 from './010_attempt_payloads';
+import * as m011 from './011_crawler';
 
 /** Applied in this order; never edit a shipped entry, add a new one. */
 export const MIGRATIONS: ReadonlyArray<{ id: string; sql: string }> = [
@@ -21,4 +22,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: string; sql: string }> = [
   { id: '008_dashboard', sql: m008.sql },
   { id: '009_dashboard_flash', sql: m009.sql },
   { id: '010_attempt_payloads', sql: m010.sql },
+  { id: '011_crawler', sql: m011.sql },
 ];

@@ -90,7 +90,8 @@ export async function noteEventAttempt(db: Q, eventId: string, o: { first: boole
        RETURNING crawl_id, event
      )
      UPDATE crawls SET settled = true, updated_at = now()
-       FROM e WHERE crawls.id = e.crawl_id AND $2 AND (e.event LIKE '%.completed' OR e.event LIKE '%.failed')`,
+       FROM e WHERE crawls.id = e.crawl_id AND $2
+        AND (e.event LIKE '%.completed' OR e.event LIKE '%.failed' OR e.event IN ('crawler_finished', 'crawler_stopped', 'crawler_cancelled'))`,
     [eventId, o.first, o.delivery],
   );
 }

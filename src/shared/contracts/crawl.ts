@@ -1,6 +1,6 @@
 // Crawl and batch-scrape workflow contracts (crawl, its events, an event's
 // retries). Small values only: pages and documents stay in PostgreSQL.
-import type { CrawlEventType, CrawlKind } from '../names';
+import type { CrawlEventType, CrawlKind, CrawlerEvent } from '../names';
 import type { DeliveryAttemptOutcome } from './job';
 
 /** Scope options under the Firecrawl clients' names; src/crawl/scope.ts compiles them. */
@@ -17,11 +17,53 @@ export interface CrawlScopeOptions {
   crawlEntireDomain?: boolean | null;
   allowSubdomains?: boolean | null;
   allowExternalLinks?: boolean | null;
+  /**
+   * How includePaths / excludePaths read: Firecrawl's regular expressions
+   * searched in the path (absent), or Scrapfly's `*` wildcards matched against
+   * the whole path ('wildcard').
+   */
+  pathSyntax?: 'regex' | 'wildcard' | null;
+  /** Scrapfly's allowed_internal_subdomains (`*` wildcards): empty or absent admits every subdomain. */
+  allowedSubdomains?: readonly string[] | null;
+  /** Scrapfly's allowed_external_domains (`*` wildcards): empty or absent admits every external host. */
+  allowedExternalDomains?: readonly string[] | null;
 }
 
 /** What a page document may carry (Firecrawl's `formats`); markdown by default. */
 export const DOCUMENT_FORMATS = ['markdown', 'html', 'rawHtml', 'links'] as const;
 export type DocumentFormat = (typeof DOCUMENT_FORMATS)[number];
+
+/** Scrapfly's crawler content formats (extracted_data is refused: there is no extraction here). */
+export const CRAWLER_FORMATS = ['html', 'clean_html', 'markdown', 'text', 'json', 'page_metadata'] as const;
+export type CrawlerFormat = (typeof CRAWLER_FORMATS)[number];
+
+/**
+ * What only a Scrapfly crawler has (crawls.options.crawler). Scope options
+ * are read into CrawlOptions.scope under the Firecrawl names, so one scope
+ * compiler serves both dialects.
+ */
+export interface CrawlerOptions {
+  /** content_formats: what each page's content holds. */
+  formats: CrawlerFormat[];
+  /** webhook_events: which events go to the named webhook (empty when there is none). */
+  events: CrawlerEvent[];
+  /** False for a url_list crawl: the listed URLs only, no link is followed. */
+  discover: boolean;
+  /** max_duration: no page is claimed after it; the crawl then ends with stop_reason max_duration. */
+  maxDurationMs: number;
+  /** delay: wait between this crawl's fetches (the crawl then fetches one page at a time). */
+  delayMs: number;
+  /** rendering_delay: 0 fetches over HTTP; more renders in Chromium and waits that long after load. */
+  renderingDelayMs: number;
+  /** ignore_no_follow: follow rel=nofollow links too. */
+  ignoreNoFollow: boolean;
+  /** The first URL (the seed, or the first of a url_list): seed_url in events. */
+  seedUrl: string;
+  /** Fixed when the crawler is created, so every event body is built from the row alone. */
+  projectName: string;
+  /** Where Hookshot's API is reached (PUBLIC_URL, or the host the crawler was created at): events link to it. */
+  apiBase: string;
+}
 
 /** A crawl's options as stored (crawls.options), whichever API version named them. */
 export interface CrawlOptions {
@@ -40,6 +82,10 @@ export interface CrawlOptions {
   headers: Record<string, string>;
   /** One page fetch's limit, at most SCRAPE_TIMEOUT_MS. */
   timeoutMs: number | null;
+  /** The User-Agent of page fetches (DEFAULT_USER_AGENT when absent). */
+  userAgent?: string | null;
+  /** Scrapfly's crawler (kind 'crawler') only. */
+  crawler?: CrawlerOptions;
 }
 
 /** An inline (Firecrawl) webhook: no entity, no auto-disable; HTTPS only. */
@@ -61,8 +107,17 @@ export interface CrawlWorkflowInput {
   captureTimeoutMs: number;
   /** While a page waits for a capture slot, ask again this often in case a wake-up was lost. */
   slotRecheckMs: number;
+  /**
+   * Scrapfly crawler only (absent: the Firecrawl behaviour, and the commands
+   * older histories recorded). No page is claimed once this long has passed
+   * since the first run began (workflow time); the crawl then ends with
+   * stop_reason max_duration.
+   */
+  maxDurationMs?: number;
+  /** Scrapfly crawler only: wait this long between fetches (pageConcurrency is then 1). */
+  delayMs?: number;
   /** Carried across continue-as-new. */
-  carried?: { runs: number; cancelled: boolean; seeded: boolean };
+  carried?: { runs: number; cancelled: boolean; seeded: boolean; startedAtMs?: number; timedOut?: boolean };
 }
 
 export interface CrawlPageOutcome {
