@@ -120,7 +120,20 @@ export async function attemptPayloadInScope(
 
 export type CrawlSummary = Pick<
   Crawl,
-  'id' | 'kind' | 'api_version' | 'url' | 'status' | 'page_limit' | 'total' | 'completed' | 'credits_used' | 'error' | 'created_at' | 'completed_at'
+  | 'id'
+  | 'kind'
+  | 'api_version'
+  | 'url'
+  | 'status'
+  | 'page_limit'
+  | 'total'
+  | 'completed'
+  | 'credits_used'
+  | 'error'
+  | 'created_at'
+  | 'completed_at'
+  | 'stop_reason'
+  | 'started_at'
 >;
 
 /** A project's crawls and batches, newest first; `before` is the last id of the previous page. */
@@ -131,7 +144,8 @@ export async function pageCrawls(
   o: { before?: string | null; limit: number },
 ): Promise<{ rows: CrawlSummary[]; more: boolean }> {
   const { rows } = await db.query<CrawlSummary>(
-    `SELECT id, kind, api_version, url, status, page_limit, total, completed, credits_used, error, created_at, completed_at
+    `SELECT id, kind, api_version, url, status, page_limit, total, completed, credits_used, error, created_at, completed_at,
+            stop_reason, started_at
        FROM crawls
       WHERE project_id = $1 AND env = $2
         AND ($3::uuid IS NULL OR (created_at, id) < (SELECT created_at, id FROM crawls WHERE id = $3::uuid))
@@ -145,7 +159,7 @@ export interface CrawlPageView {
   id: number;
   url: string;
   depth: number;
-  status: 'pending' | 'running' | 'done' | 'failed';
+  status: 'pending' | 'running' | 'done' | 'failed' | 'skipped';
   status_code: number | null;
   error: string | null;
   title: string | null;
