@@ -446,6 +446,104 @@ async function main() {
             largest_history_events: largest,
           };
           console.log('crawl', results.crawl);
+
+          // The same site through Scrapfly's Crawler API, every event (the four
+          // crawler_url_* included) delivered to a named webhook on loopback:
+          // pages per second beside the Firecrawl crawl's, when the last event
+          // arrived, the largest history, and the artifacts' size and build time.
+          const events = new Map<string, number>();
+          let lastEventAt = 0;
+          const hook = http.createServer((req, res) => {
+            req.resume();
+            req.on('end', () => {
+              const name = String(req.headers['x-scrapfly-crawl-event-name'] ?? 'none');
+              events.set(name, (events.get(name) ?? 0) + 1);
+              lastEventAt = performance.now();
+              res.end('ok');
+            });
+          });
+          await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+          const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/crawler`;
+          await fetch(`${hs.apiUrl}/webhooks?key=${keys.live}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ name: 'bench-crawler', url: hookUrl }),
+          });
+          const t5 = performance.now();
+          const startedCrawler = await api.request({
+            path: `/crawl?key=${keys.live}`,
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              url: site.url,
+              page_limit: CRAWL_PAGES * 2,
+              content_formats: ['markdown'],
+              webhook_name: 'bench-crawler',
+              webhook_events: [
+                'crawler_started',
+                'crawler_url_visited',
+                'crawler_url_skipped',
+                'crawler_url_discovered',
+                'crawler_url_failed',
+                'crawler_stopped',
+                'crawler_cancelled',
+                'crawler_finished',
+              ],
+            }),
+          });
+          const started2 = (await startedCrawler.body.json()) as { crawler_uuid?: string };
+          const uuid = started2.crawler_uuid;
+          if (!uuid) throw new Error(`crawler start answered ${startedCrawler.statusCode}: ${JSON.stringify(started2)}`);
+          type CrawlerStatusBody = { is_finished: boolean; status: string; state: { urls_visited: number; urls_failed: number } };
+          let cs: CrawlerStatusBody = { is_finished: false, status: 'PENDING', state: { urls_visited: 0, urls_failed: 0 } };
+          while (!cs.is_finished) {
+            await new Promise((r) => setTimeout(r, 250));
+            const r = await api.request({ path: `/crawl/${uuid}/status?key=${keys.live}`, method: 'GET' });
+            cs = (await r.body.json()) as CrawlerStatusBody;
+          }
+          const crawlerSeconds = (performance.now() - t5) / 1000;
+          const crawlerPages = cs.state.urls_visited + cs.state.urls_failed;
+          // Every stored event has reached the receiver once (first attempts; none fails here).
+          const sdb = createPool(dbUrl, 1);
+          const stored = async () =>
+            (await sdb.query<{ n: number }>('SELECT count(*)::int AS n FROM crawl_events WHERE crawl_id = $1', [uuid])).rows[0]?.n ?? 0;
+          const received = () => [...events.values()].reduce((a, b) => a + b, 0);
+          const waitUntil = performance.now() + 300_000;
+          while (received() < (await stored()) && performance.now() < waitUntil) await new Promise((r) => setTimeout(r, 250));
+          const eventsStored = await stored();
+          await sdb.end();
+          const client2 = new Client({ connection: await Connection.connect({ address: dev.address }) });
+          let runs2 = 0;
+          let largest2 = 0;
+          for await (const w of client2.workflow.list({ query: `WorkflowId STARTS_WITH "crawl:${uuid}"` })) {
+            runs2++;
+            largest2 = Math.max(largest2, w.historyLength ?? 0);
+          }
+          await client2.connection.close();
+          const artifact = async (type: 'warc' | 'har') => {
+            const t = performance.now();
+            const r = await api.request({ path: `/crawl/${uuid}/artifact?key=${keys.live}&type=${type}`, method: 'GET' });
+            let bytes = 0;
+            for await (const chunk of r.body) bytes += (chunk as Buffer).length;
+            return { status: r.statusCode, bytes, mb: r1(bytes / 1024 / 1024), build_ms: Math.round(performance.now() - t) };
+          };
+          results.crawler = {
+            pages: crawlerPages,
+            status: cs.status,
+            seconds: Math.round(crawlerSeconds * 10) / 10,
+            pages_per_second: Math.round((crawlerPages / crawlerSeconds) * 10) / 10,
+            // Against the Firecrawl crawl of the same site in this run (1.0 = as fast).
+            ratio_to_firecrawl: Math.round((crawlerPages / crawlerSeconds / (status.completed / seconds)) * 100) / 100,
+            events_stored: eventsStored,
+            events_received: Object.fromEntries(events),
+            last_event_after_end_s: Math.round(((lastEventAt - t5) / 1000 - crawlerSeconds) * 10) / 10,
+            workflow_runs: runs2,
+            largest_history_events: largest2,
+            warc: await artifact('warc'),
+            har: await artifact('har'),
+          };
+          console.log('crawler (Scrapfly API, every event)', results.crawler);
+          hook.close();
           await site.close();
         }
 
@@ -539,6 +637,14 @@ function markdown(r: Record<string, any>, svgFile: string): string {
         [
           'crawl: pages per second (pages, runs, largest history)',
           `${r.crawl?.pages_per_second} (${r.crawl?.pages}, ${r.crawl?.workflow_runs}, ${r.crawl?.largest_history_events} events)`,
+        ],
+        [
+          'Scrapfly crawler, every event: pages per second (ratio to the Firecrawl crawl; events; largest history)',
+          `${r.crawler?.pages_per_second} (×${r.crawler?.ratio_to_firecrawl}; ${r.crawler?.events_stored}; ${r.crawler?.largest_history_events} events)`,
+        ],
+        [
+          'Scrapfly crawler artifacts: WARC MB in ms / HAR MB in ms',
+          `${r.crawler?.warc?.mb} in ${r.crawler?.warc?.build_ms} / ${r.crawler?.har?.mb} in ${r.crawler?.har?.build_ms}`,
         ],
         [
           'dashboard history page, 10,000 attempts: first page p95 / deep page p95 (ms)',
