@@ -27,6 +27,7 @@ import { acquireCaptureSlot, releaseCaptureSlot } from '../src/db/repositories/c
 import { startCrawlSite } from '../test/helpers/crawlSite';
 import { freePortRange } from '../test/helpers/net';
 import { measureHistoryPage } from './history';
+import { measureArtifacts } from './artifacts';
 import { devTopology, jobDriver, measureEmptyWorkflows, openLoop, pct, pool, r1, startHookshotProcess, summary, type Topology } from './engine';
 import { postgresTopology } from './postgresTopology';
 import { chartSvg, table, type Window } from './report';
@@ -453,6 +454,10 @@ async function main() {
         results.dashboard_history = await measureHistoryPage({ apiUrl: hs.apiUrl!, dbUrl, key: keys.live });
         console.log('dashboard history page', results.dashboard_history);
 
+        // A crawler's WARC and HAR from 2,000 stored captures (BENCH_ARTIFACT_PAGES) of 20 KB.
+        results.crawler_artifacts = await measureArtifacts({ dbUrl });
+        console.log('crawler artifacts', results.crawler_artifacts);
+
         clearInterval(sampler);
         results.process_peak_rss_mb = Math.round(peakRss / 1024 / 1024);
         await api.close();
@@ -539,6 +544,10 @@ function markdown(r: Record<string, any>, svgFile: string): string {
         [
           'crawl: pages per second (pages, runs, largest history)',
           `${r.crawl?.pages_per_second} (${r.crawl?.pages}, ${r.crawl?.workflow_runs}, ${r.crawl?.largest_history_events} events)`,
+        ],
+        [
+          `crawler artifacts of ${r.crawler_artifacts?.pages} captures (${r.crawler_artifacts?.stored_body_mb} MB): WARC / HAR seconds (MB, retained growth MB)`,
+          `${r.crawler_artifacts?.warc.seconds} (${Math.round(r.crawler_artifacts?.warc.bytes / 1048576)}, ${r.crawler_artifacts?.warc.retained_buffers_growth_mb}) / ${r.crawler_artifacts?.har.seconds} (${Math.round(r.crawler_artifacts?.har.bytes / 1048576)}, ${r.crawler_artifacts?.har.retained_buffers_growth_mb})`,
         ],
         [
           'dashboard history page, 10,000 attempts: first page p95 / deep page p95 (ms)',
