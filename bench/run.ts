@@ -27,6 +27,7 @@ import { acquireCaptureSlot, releaseCaptureSlot } from '../src/db/repositories/c
 import { startCrawlSite } from '../test/helpers/crawlSite';
 import { freePortRange } from '../test/helpers/net';
 import { measureHistoryPage } from './history';
+import { measureArtifacts } from './artifacts';
 import { devTopology, jobDriver, measureEmptyWorkflows, openLoop, pct, pool, r1, startHookshotProcess, summary, type Topology } from './engine';
 import { postgresTopology } from './postgresTopology';
 import { chartSvg, table, type Window } from './report';
@@ -551,6 +552,10 @@ async function main() {
         results.dashboard_history = await measureHistoryPage({ apiUrl: hs.apiUrl!, dbUrl, key: keys.live });
         console.log('dashboard history page', results.dashboard_history);
 
+        // A crawler's WARC and HAR from 2,000 stored captures (BENCH_ARTIFACT_PAGES) of 20 KB.
+        results.crawler_artifacts = await measureArtifacts({ dbUrl });
+        console.log('crawler artifacts', results.crawler_artifacts);
+
         clearInterval(sampler);
         results.process_peak_rss_mb = Math.round(peakRss / 1024 / 1024);
         await api.close();
@@ -645,6 +650,10 @@ function markdown(r: Record<string, any>, svgFile: string): string {
         [
           'Scrapfly crawler artifacts: WARC MB in ms / HAR MB in ms',
           `${r.crawler?.warc?.mb} in ${r.crawler?.warc?.build_ms} / ${r.crawler?.har?.mb} in ${r.crawler?.har?.build_ms}`,
+        ],
+        [
+          `crawler artifacts of ${r.crawler_artifacts?.pages} captures (${r.crawler_artifacts?.stored_body_mb} MB): WARC / HAR seconds (MB, retained growth MB)`,
+          `${r.crawler_artifacts?.warc.seconds} (${Math.round(r.crawler_artifacts?.warc.bytes / 1048576)}, ${r.crawler_artifacts?.warc.retained_buffers_growth_mb}) / ${r.crawler_artifacts?.har.seconds} (${Math.round(r.crawler_artifacts?.har.bytes / 1048576)}, ${r.crawler_artifacts?.har.retained_buffers_growth_mb})`,
         ],
         [
           'dashboard history page, 10,000 attempts: first page p95 / deep page p95 (ms)',
