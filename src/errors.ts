@@ -16,6 +16,12 @@ export const ERROR_CODES = {
   'ERR::API::NOT_FOUND': e(404),
   'ERR::API::METHOD_NOT_ALLOWED': e(405),
   'ERR::API::PAYLOAD_TOO_LARGE': e(413),
+  // Refused by the HTTP parser before any route (src/api/clientError.ts): a
+  // head over the server's limit (its request line, or its header fields), a
+  // request that did not arrive in time.
+  'ERR::API::URI_TOO_LONG': e(414),
+  'ERR::API::HEADERS_TOO_LARGE': e(431),
+  'ERR::API::REQUEST_TIMEOUT': e(408, true),
   'ERR::API::UNSUPPORTED_MEDIA_TYPE': e(415),
   'ERR::API::INTERNAL': e(500, true),
   'ERR::API::NOT_IMPLEMENTED': e(501),

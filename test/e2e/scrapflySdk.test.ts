@@ -146,6 +146,24 @@ describe('the official Scrapfly SDK as a client', () => {
     assert.equal(rows[0].n, 1, 'one job: the SDK did not submit it again');
   });
 
+  it('a request line too long to serve raises the API client error with ERR::API::URI_TOO_LONG (414), sent once', async () => {
+    const long = `${site.url}/static?q=${'a'.repeat(70 * 1024)}`;
+    const a = await countingRequests(hs.apiUrl, () => thrown(() => scrape(long)));
+    assert.ok(a.value instanceof errors.ApiHttpClientError, String(a.value));
+    const doc = JSON.parse(a.value.message);
+    assert.equal(doc.code, 'ERR::API::URI_TOO_LONG');
+    assert.equal(doc.http_code, 414);
+    assert.equal(doc.retryable, false);
+    assert.match(doc.error_id, /^[0-9a-f-]{36}$/);
+    assert.equal(a.requests, 1);
+    const b = await countingRequests(hs.apiUrl, () => thrown(() => client.screenshot(new ScreenshotConfig({ url: long }))));
+    assert.ok(b.value instanceof errors.ScreenshotApiError, String(b.value));
+    assert.equal(JSON.parse(b.value.message).code, 'ERR::API::URI_TOO_LONG');
+    assert.equal(b.requests, 1);
+    // The service goes on serving.
+    assert.equal((await scrape(`${site.url}/static`)).result.success, true);
+  });
+
   it('an invalid parameter is an API client error carrying the error document', async () => {
     const err = await thrown(() => scrape(`${site.url}/static`, { format: 'clean_html' }));
     assert.ok(err instanceof errors.ApiHttpClientError, String(err));
