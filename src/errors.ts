@@ -16,6 +16,12 @@ export const ERROR_CODES = {
   'ERR::API::NOT_FOUND': e(404),
   'ERR::API::METHOD_NOT_ALLOWED': e(405),
   'ERR::API::PAYLOAD_TOO_LARGE': e(413),
+  // Refused by the HTTP parser before any route (src/api/clientError.ts): a
+  // head over the server's limit (its request line, or its header fields), a
+  // request that did not arrive in time.
+  'ERR::API::URI_TOO_LONG': e(414),
+  'ERR::API::HEADERS_TOO_LARGE': e(431),
+  'ERR::API::REQUEST_TIMEOUT': e(408, true),
   'ERR::API::UNSUPPORTED_MEDIA_TYPE': e(415),
   'ERR::API::INTERNAL': e(500, true),
   'ERR::API::NOT_IMPLEMENTED': e(501),
@@ -71,10 +77,13 @@ export const ERROR_CODES = {
   'ERR::WEBHOOK::MAX_RETRY': e(502),
 
   // Captures (src/capture/run.ts builds ERR::<SCRAPE|SCREENSHOT>::<NAME>).
-  // 4xx: the target or the request cannot be captured as asked; 5xx: the
-  // target did not answer in time or at all, or the worker could not capture.
-  'ERR::SCRAPE::TIMEOUT': e(504, true),
-  'ERR::SCRAPE::NETWORK': e(502, true),
+  // 422: the target or the request cannot be captured as asked, including a
+  // target that did not answer in time or at all (retryable: it may answer
+  // later). That is no fault of ours, and the Scrapfly SDKs send every 5xx
+  // again and then lose the code. 5xx (FAILED) only when the worker could not
+  // capture.
+  'ERR::SCRAPE::TIMEOUT': e(422, true),
+  'ERR::SCRAPE::NETWORK': e(422, true),
   'ERR::SCRAPE::ADDRESS_REFUSED': e(422),
   'ERR::SCRAPE::REDIRECT': e(422),
   'ERR::SCRAPE::TOO_LARGE': e(422),
@@ -85,8 +94,8 @@ export const ERROR_CODES = {
   'ERR::SCRAPE::SELECTOR_NOT_FOUND': e(422),
   // Not stored: the scrape document's reading of a target that answered 4xx/5xx.
   'ERR::SCRAPE::BAD_UPSTREAM_RESPONSE': e(422),
-  'ERR::SCREENSHOT::TIMEOUT': e(504, true),
-  'ERR::SCREENSHOT::NETWORK': e(502, true),
+  'ERR::SCREENSHOT::TIMEOUT': e(422, true),
+  'ERR::SCREENSHOT::NETWORK': e(422, true),
   'ERR::SCREENSHOT::ADDRESS_REFUSED': e(422),
   'ERR::SCREENSHOT::REDIRECT': e(422),
   'ERR::SCREENSHOT::TOO_LARGE': e(422),

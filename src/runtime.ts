@@ -17,6 +17,7 @@ import { createTemporalClient } from './temporal/client';
 import { createWorkers } from './worker/worker';
 import { installSdkLogger } from './temporal/sdkLogger';
 import { createApp } from './api/app';
+import { answerClientErrors } from './api/clientError';
 import { AddressGuard } from './net/addressGuard';
 import { createGuardedAgent } from './net/httpClient';
 import { BrowserPool } from './capture/browser';
@@ -243,6 +244,7 @@ async function startApi(
   // Koa's callback settles its own promise (errors go to its error handler).
   const handle = app.callback();
   const server = http.createServer((req, res) => void handle(req, res));
+  answerClientErrors(server, logger);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

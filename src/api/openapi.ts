@@ -165,7 +165,7 @@ export function operations(config: Pick<Config, 'scrape' | 'webhook' | 'crawl'>)
       auth: 'key',
       input: scrape,
       ok: scrapeOk,
-      errors: [400, 401, 404, 409, 429, 503],
+      errors: [400, 401, 404, 409, 414, 429, 503],
     },
     {
       method: 'post',
@@ -176,7 +176,7 @@ export function operations(config: Pick<Config, 'scrape' | 'webhook' | 'crawl'>)
       input: scrape,
       body: true,
       ok: scrapeOk,
-      errors: [400, 401, 404, 409, 413, 415, 429, 503],
+      errors: [400, 401, 404, 409, 413, 414, 415, 429, 503],
     },
     {
       method: 'get',
@@ -189,7 +189,7 @@ export function operations(config: Pick<Config, 'scrape' | 'webhook' | 'crawl'>)
         status: 200,
         description: 'With webhook_name: the promise (as /scrape). Without: the image bytes (image/png, image/jpeg or image/webp).',
       },
-      errors: [400, 401, 404, 409, 422, 429, 502, 503, 504],
+      errors: [400, 401, 404, 409, 414, 422, 429, 502, 503],
     },
     {
       method: 'post',
@@ -200,7 +200,7 @@ export function operations(config: Pick<Config, 'scrape' | 'webhook' | 'crawl'>)
       input: ScreenshotParams(config.scrape.timeoutMs),
       body: true,
       ok: { status: 200, description: 'As GET /screenshot' },
-      errors: [400, 401, 404, 409, 413, 415, 422, 429, 502, 503, 504],
+      errors: [400, 401, 404, 409, 413, 414, 415, 422, 429, 502, 503],
     },
     {
       method: 'get',

@@ -2,11 +2,25 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { pipeline } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { AddressRefusedError, createGuardedConnector, request } from '../net/httpClient';
+import { AddressRefusedError, createGuardedConnector, request, RequestTimeoutError } from '../net/httpClient';
 import type { AddressGuard } from '../net/addressGuard';
 
 /** Marks a proxy answer that is a refusal of the address guard (only the proxy sets it). */
 export const REFUSED_HEADER = 'x-hookshot-address-refused';
+
+/**
+ * Marks a proxy answer given because the target could not be reached (only
+ * the proxy sets it): `NETWORK <reason>` or `TIMEOUT <reason>`. Without it the
+ * browser would render the proxy's 502 as if the target had answered it.
+ */
+export const UNREACHABLE_HEADER = 'x-hookshot-unreachable';
+
+/** `NETWORK <reason>` / `TIMEOUT <reason>` as a header value: printable ASCII, bounded. */
+export function unreachableMark(err: unknown): string {
+  const kind = err instanceof RequestTimeoutError ? 'TIMEOUT' : 'NETWORK';
+  const reason = (err instanceof Error ? err.message : String(err)).replace(/[^\x20-\x7e]+/g, ' ').slice(0, 300);
+  return `${kind} ${reason}`.trim();
+}
 
 /** One request the guard refused: a plain http:// URL, or a CONNECT tunnel (https://, wss://) to hostname:port. */
 export interface Refusal {
@@ -67,13 +81,14 @@ export async function startGuardProxy(opts: { guard: AddressGuard; http: Dispatc
         followRedirects: false, // the browser follows redirects; each hop comes back through here
         maxBodyBytes: opts.maxBytes,
       });
-      // A site must not be able to pass its own answer off as a refusal.
+      // A site must not be able to pass its own answer off as a refusal, or as no answer.
       const {
         'content-length': _l,
         'transfer-encoding': _t,
         'content-encoding': _e,
         connection: _c,
         [REFUSED_HEADER]: _r,
+        [UNREACHABLE_HEADER]: _u,
         ...keep
       } = upstream.headers;
       res.writeHead(upstream.status, { ...keep, 'content-length': String(upstream.body.length) });
@@ -84,7 +99,9 @@ export async function startGuardProxy(opts: { guard: AddressGuard; http: Dispatc
         remember({ url, hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || '80', reason: err.reason });
         res.writeHead(403, { 'content-type': 'text/plain', [REFUSED_HEADER]: err.reason }).end(`refused: ${err.reason}`);
       } else if (!res.headersSent) {
-        res.writeHead(502, { 'content-type': 'text/plain' }).end(`upstream failed: ${(err as Error).message}`);
+        res
+          .writeHead(502, { 'content-type': 'text/plain', [UNREACHABLE_HEADER]: unreachableMark(err) })
+          .end(`upstream failed: ${(err as Error).message}`);
       }
     }
   };

@@ -1,6 +1,6 @@
 import type { Page, Request, Response } from 'playwright-core';
 import type { PageGuardLog } from './browser';
-import { REFUSED_HEADER } from './guardProxy';
+import { REFUSED_HEADER, UNREACHABLE_HEADER } from './guardProxy';
 
 /**
  * Watches where the page itself goes. A redirect, a script or a meta refresh
@@ -13,7 +13,12 @@ import { REFUSED_HEADER } from './guardProxy';
 export interface MainFrameWatch {
   /** The first refused main-frame navigation, as a message naming its URL; null while there is none. */
   readonly refused: string | null;
-  /** Resolves once no main-frame navigation has been in flight for quietMs (or a refusal was seen, or maxMs passed). */
+  /**
+   * The first main-frame navigation to an http:// target that could not be
+   * reached (the proxy answered in its place); null while there is none.
+   */
+  readonly unreachable: { code: 'NETWORK' | 'TIMEOUT'; message: string } | null;
+  /** Resolves once no main-frame navigation has been in flight for quietMs (or a refusal or an unreachable target was seen, or maxMs passed). */
   settle(quietMs: number, maxMs: number): Promise<void>;
   /** Calls fn when the next main-frame navigation starts; returns the unsubscribe. */
   onNavigation(fn: () => void): () => void;
@@ -22,6 +27,7 @@ export interface MainFrameWatch {
 
 export function watchMainFrame(page: Page, seen: PageGuardLog): MainFrameWatch {
   let refused: string | null = null;
+  let unreachable: MainFrameWatch['unreachable'] = null;
   const inFlight = new Set<Request>();
   const listeners = new Set<() => void>();
   const isMainNavigation = (req: Request): boolean => {
@@ -48,6 +54,12 @@ export function watchMainFrame(page: Page, seen: PageGuardLog): MainFrameWatch {
     // Plain http://: the proxy answered for the refused address, and marked it.
     const reason = res.headers()[REFUSED_HEADER];
     if (reason !== undefined) refuse(`the address guard refused ${res.url()}: ${reason}`);
+    // Plain http:// too: the target did not answer, the proxy did in its place.
+    const mark = res.headers()[UNREACHABLE_HEADER];
+    if (mark !== undefined && unreachable === null) {
+      const [, kind, why] = /^(NETWORK|TIMEOUT) ?(.*)$/.exec(mark) ?? [undefined, 'NETWORK', mark];
+      unreachable = { code: kind === 'TIMEOUT' ? 'TIMEOUT' : 'NETWORK', message: `page could not be loaded: ${res.url()}: ${why}` };
+    }
   };
   const onFailed = (req: Request) => {
     inFlight.delete(req);
@@ -70,10 +82,13 @@ export function watchMainFrame(page: Page, seen: PageGuardLog): MainFrameWatch {
     get refused() {
       return refused;
     },
+    get unreachable() {
+      return unreachable;
+    },
     async settle(quietMs, maxMs) {
       const deadline = performance.now() + maxMs;
       let quietSince = performance.now();
-      while (refused === null && performance.now() < deadline) {
+      while (refused === null && unreachable === null && performance.now() < deadline) {
         if (inFlight.size > 0) quietSince = performance.now();
         else if (performance.now() - quietSince >= quietMs) return;
         await new Promise((r) => setTimeout(r, 25));

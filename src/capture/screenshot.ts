@@ -39,7 +39,8 @@ export interface RenderOptions {
  * Loads the page, waits as asked, then grabs what the job wants from it (the
  * HTML, an image). Fails with ADDRESS_REFUSED, naming the URL, when the main
  * frame was sent to a refused address at any time until the grab is done,
- * whatever else went wrong meanwhile. A page that navigates while being
+ * whatever else went wrong meanwhile; with NETWORK or TIMEOUT when it went to
+ * an http:// target that did not answer. A page that navigates while being
  * grabbed is grabbed again where it lands.
  */
 export async function renderPage<T>(
@@ -51,6 +52,8 @@ export async function renderPage<T>(
   const watch = watchMainFrame(page, seen);
   const check = () => {
     if (watch.refused !== null) throw new CaptureError('ADDRESS_REFUSED', watch.refused, false);
+    // The proxy's stand-in answer for a target that did not answer is no page to capture.
+    if (watch.unreachable !== null) throw new CaptureError(watch.unreachable.code, watch.unreachable.message, true);
   };
   try {
     // Checked before the waits, so a page that is itself the refusal does not wait for a selector first.

@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { Writable } from 'node:stream';
 import { ADMIN_TOKEN, startTestHookshot, type TestHookshot } from '../helpers/hookshot';
 
@@ -303,6 +304,87 @@ describe('error ids', () => {
     } finally {
       await hs.close();
     }
+  });
+});
+
+/** Sends raw bytes in pieces of `piece` (each written before the next), then reads the answer to its end. */
+async function rawExchange(apiUrl: string, request: string, piece = request.length): Promise<string> {
+  const { hostname, port } = new URL(apiUrl);
+  const socket = net.connect(Number(port), hostname);
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  const ended = new Promise<void>((resolve, reject) => {
+    socket.once('end', () => resolve());
+    socket.once('error', reject);
+  });
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  for (let i = 0; i < request.length && !socket.readableEnded; i += piece) {
+    await new Promise<void>((resolve) => socket.write(request.slice(i, i + piece), () => resolve()));
+  }
+  await ended;
+  socket.end();
+  return Buffer.concat(chunks).toString();
+}
+
+/** An HTTP/1.1 answer split into its status, its headers (lower-cased names) and its body parsed as JSON. */
+function parseAnswer(raw: string): { status: number; headers: Record<string, string>; body: any } {
+  const [head = '', body = ''] = raw.split('\r\n\r\n');
+  const [statusLine = '', ...fields] = head.split('\r\n');
+  const headers = Object.fromEntries(fields.map((f) => [f.slice(0, f.indexOf(':')).toLowerCase(), f.slice(f.indexOf(':') + 1).trim()]));
+  return { status: Number(statusLine.split(' ')[1]), headers, body: JSON.parse(body) };
+}
+
+describe('a request the HTTP parser refuses, before any route', () => {
+  let hs: TestHookshot;
+  let lines: any[];
+  before(async () => {
+    const logs = logCollector();
+    lines = logs.lines;
+    hs = await startTestHookshot({}, { logStream: logs.logStream });
+  });
+  after(async () => {
+    await hs?.close();
+  });
+
+  it('a request line over the limit → 414 in the error shape, exactly application/json, the connection closed; the URL is not logged', async () => {
+    const url = `${hs.apiUrl}/scrape?key=${hs.keys.live}&url=${encodeURIComponent(`http://127.0.0.1:9/?q=${'a'.repeat(70 * 1024)}`)}`;
+    const res = await fetch(url);
+    const r = { status: res.status, headers: res.headers, body: (await res.json()) as any };
+    assertErrorShape(r, 414, 'ERR::API::URI_TOO_LONG', /request line/);
+    assert.equal(r.body.retryable, false);
+    assert.equal(res.headers.get('content-type'), 'application/json');
+    assert.equal(res.headers.get('connection'), 'close');
+    const logged = lines.filter((l) => l.error_id === r.body.error_id);
+    assert.equal(logged.length, 1, 'one log line carries the error id');
+    assert.deepEqual([logged[0].level, logged[0].code, logged[0].http_code], [30, 'ERR::API::URI_TOO_LONG', 414]);
+    assert.ok(!JSON.stringify(lines).includes(hs.keys.live), 'the key in the URL is not logged');
+    const { rows } = await hs.db.query('SELECT count(*)::int AS n FROM jobs');
+    assert.equal(rows[0].n, 0);
+  });
+
+  it('header fields over the limit → 431', async () => {
+    const res = await fetch(`${hs.apiUrl}/webhooks`, { headers: { authorization: `Bearer ${hs.keys.test}`, 'x-big': 'b'.repeat(20 * 1024) } });
+    assertErrorShape({ status: res.status, body: await res.json() }, 431, 'ERR::API::HEADERS_TOO_LARGE', /header fields/);
+  });
+
+  it('a long request line sent in small pieces is still told from large headers', async () => {
+    const line = `GET /webhooks?key=${hs.keys.test}&q=${'a'.repeat(40 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n`;
+    const longLine = parseAnswer(await rawExchange(hs.apiUrl, line, 1024));
+    assertErrorShape(longLine, 414, 'ERR::API::URI_TOO_LONG');
+    assert.equal(longLine.headers['content-type'], 'application/json');
+    assert.equal(Number(longLine.headers['content-length']), Buffer.byteLength(JSON.stringify(longLine.body)));
+    const manyHeaders = `GET /webhooks HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 400 }, (_, i) => `x-h${i}: ${'v'.repeat(80)}\r\n`).join('')}\r\n`;
+    assertErrorShape(parseAnswer(await rawExchange(hs.apiUrl, manyHeaders, 1024)), 431, 'ERR::API::HEADERS_TOO_LARGE');
+  });
+
+  it('a malformed request → 400 in the error shape', async () => {
+    const r = parseAnswer(await rawExchange(hs.apiUrl, 'GET /webhooks HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n'));
+    assertErrorShape(r, 400, 'ERR::API::BAD_REQUEST', /malformed HTTP request/);
+  });
+
+  it('the service goes on answering', async () => {
+    const r = await hs.api('/webhooks', { key: hs.keys.test });
+    assert.equal(r.status, 200);
   });
 });
 

@@ -8,6 +8,7 @@ import { startTestHookshot, type TestHookshot } from '../helpers/hookshot';
 import { startReceiver } from '../helpers/receiver';
 import { startTestSite } from '../helpers/site';
 import { imageInfo } from '../helpers/images';
+import { freePort } from '../helpers/net';
 import { verifyWithPython } from '../helpers/verify';
 import { until } from '../helpers/wait';
 
@@ -103,7 +104,7 @@ describe('capture: scrape formats, JavaScript rendering, screenshots', () => {
     assert.equal(slow.body.result.error.code, 'ERR::SCRAPE::TIMEOUT');
     assert.equal(slow.body.result.error.retryable, true);
     const slowShot = await shot('/slow', '&timeout=1000');
-    assert.equal(slowShot.status, 504);
+    assert.equal(slowShot.status, 422, 'a target that does not answer in time is no fault of ours');
     const err = JSON.parse(slowShot.body.toString());
     assert.equal(err.code, 'ERR::SCREENSHOT::TIMEOUT');
     assert.equal(err.retryable, true);
@@ -113,6 +114,24 @@ describe('capture: scrape formats, JavaScript rendering, screenshots', () => {
     const badRes = await shot('/static', '&resolution=10x10');
     assert.equal(badRes.status, 400);
     assert.match(JSON.parse(badRes.body.toString()).message, /^resolution: /);
+  });
+
+  it("a target that cannot be reached fails the browser capture with NETWORK (422), not a picture of the proxy's stand-in answer", async () => {
+    const closed = await freePort();
+    const wrong: string[] = [];
+    // http:// goes through the proxy as a request, https:// as a tunnel: each fails its own way.
+    for (const target of [`http://127.0.0.1:${closed}/`, `https://127.0.0.1:${closed}/`]) {
+      const url = encodeURIComponent(target);
+      const res = await fetch(`${hs.apiUrl}/screenshot?key=${hs.keys.live}&url=${url}`);
+      const body = Buffer.from(await res.arrayBuffer());
+      const err = res.headers.get('content-type') === 'application/json' ? JSON.parse(body.toString()) : null;
+      if (res.status !== 422 || err?.code !== 'ERR::SCREENSHOT::NETWORK' || err.retryable !== true || err.http_code !== 422)
+        wrong.push(`screenshot ${target}: ${res.status} ${err ? JSON.stringify(err) : res.headers.get('content-type')}`);
+      const rendered = (await hs.api(`/scrape?url=${url}&render_js=true&format=text`, { key: hs.keys.live })).body.result;
+      if (rendered.success !== false || rendered.error?.code !== 'ERR::SCRAPE::NETWORK' || rendered.error.http_code !== 422)
+        wrong.push(`render_js ${target}: ${JSON.stringify(rendered.error ?? { success: rendered.success, content: rendered.content })}`);
+    }
+    assert.deepEqual(wrong, []);
   });
 
   it('the browser obeys the address guard for every request of the page', async () => {

@@ -20,6 +20,26 @@ async function thrown(fn: () => Promise<unknown>): Promise<any> {
   assert.fail('expected an error');
 }
 
+/**
+ * Runs fn and counts the HTTP requests it sends to base through the global
+ * fetch (the SDK's retries are new fetch calls), so a test can tell one answer
+ * from a retried one.
+ */
+async function countingRequests<T>(base: string, fn: () => Promise<T>): Promise<{ value: T; requests: number }> {
+  const real = globalThis.fetch;
+  let requests = 0;
+  globalThis.fetch = (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (url.startsWith(base)) requests++;
+    return real(input, init);
+  };
+  try {
+    return { value: await fn(), requests };
+  } finally {
+    globalThis.fetch = real;
+  }
+}
+
 describe('the official Scrapfly SDK as a client', () => {
   let hs: TestHookshot;
   let site: Awaited<ReturnType<typeof startTestSite>>;
@@ -104,10 +124,44 @@ describe('the official Scrapfly SDK as a client', () => {
     assert.ok(!(clientSide instanceof errors.UpstreamHttpServerError));
     assert.equal(clientSide.args.http_status_code, 404);
     const closed = await freePort();
-    const unreachable = await thrown(() => scrape(`http://127.0.0.1:${closed}/`));
+    const { value: unreachable, requests } = await countingRequests(hs.apiUrl, () => thrown(() => scrape(`http://127.0.0.1:${closed}/`)));
     assert.ok(unreachable instanceof errors.ScrapflyScrapeError, String(unreachable));
     assert.equal(unreachable.args.code, 'ERR::SCRAPE::NETWORK');
     assert.equal(unreachable.args.is_retryable, true);
+    assert.equal(requests, 1, 'answered once, not sent again');
+  });
+
+  it('a screenshot of an unreachable target raises ScreenshotApiError with the code, at once: a 422, which the SDK does not send again', async () => {
+    const closed = await freePort();
+    const target = `http://127.0.0.1:${closed}/`;
+    const { value: err, requests } = await countingRequests(hs.apiUrl, () => thrown(() => client.screenshot(new ScreenshotConfig({ url: target }))));
+    assert.ok(err instanceof errors.ScreenshotApiError, String(err));
+    const doc = JSON.parse(err.message);
+    assert.equal(doc.code, 'ERR::SCREENSHOT::NETWORK');
+    assert.equal(doc.http_code, 422);
+    assert.equal(doc.retryable, true, 'the target may come back: the caller may try later');
+    assert.match(doc.error_id, /^[0-9a-f-]{36}$/);
+    assert.equal(requests, 1, 'answered once, not sent again');
+    const { rows } = await hs.database.pool.query(`SELECT count(*)::int AS n FROM jobs WHERE kind = 'screenshot' AND params->>'url' = $1`, [target]);
+    assert.equal(rows[0].n, 1, 'one job: the SDK did not submit it again');
+  });
+
+  it('a request line too long to serve raises the API client error with ERR::API::URI_TOO_LONG (414), sent once', async () => {
+    const long = `${site.url}/static?q=${'a'.repeat(70 * 1024)}`;
+    const a = await countingRequests(hs.apiUrl, () => thrown(() => scrape(long)));
+    assert.ok(a.value instanceof errors.ApiHttpClientError, String(a.value));
+    const doc = JSON.parse(a.value.message);
+    assert.equal(doc.code, 'ERR::API::URI_TOO_LONG');
+    assert.equal(doc.http_code, 414);
+    assert.equal(doc.retryable, false);
+    assert.match(doc.error_id, /^[0-9a-f-]{36}$/);
+    assert.equal(a.requests, 1);
+    const b = await countingRequests(hs.apiUrl, () => thrown(() => client.screenshot(new ScreenshotConfig({ url: long }))));
+    assert.ok(b.value instanceof errors.ScreenshotApiError, String(b.value));
+    assert.equal(JSON.parse(b.value.message).code, 'ERR::API::URI_TOO_LONG');
+    assert.equal(b.requests, 1);
+    // The service goes on serving.
+    assert.equal((await scrape(`${site.url}/static`)).result.success, true);
   });
 
   it('an invalid parameter is an API client error carrying the error document', async () => {

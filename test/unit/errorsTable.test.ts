@@ -41,6 +41,16 @@ describe('the error table', () => {
     }
   });
 
+  it('answers a capture its target failed with a 4xx: a 5xx only for a failure of the worker itself', () => {
+    // The Scrapfly SDKs send every 5xx again (submitting the job again) and then lose the code.
+    const captures = Object.entries(ERROR_CODES).filter(([code]) => /^ERR::(SCRAPE|SCREENSHOT)::/.test(code));
+    const serverSide = captures.filter(([, info]) => info.http >= 500).map(([code]) => code);
+    assert.deepEqual(serverSide.sort(), ['ERR::SCRAPE::FAILED', 'ERR::SCREENSHOT::FAILED']);
+    for (const code of ['ERR::SCRAPE::NETWORK', 'ERR::SCRAPE::TIMEOUT', 'ERR::SCREENSHOT::NETWORK', 'ERR::SCREENSHOT::TIMEOUT'] as const) {
+      assert.deepEqual(ERROR_CODES[code], { http: 422, retryable: true }, code);
+    }
+  });
+
   it('answers any stored string without throwing, with a safe default for unknown ones', () => {
     assert.deepEqual(errorInfo('ERR::WEBHOOK::QUEUE_FULL'), { http: 429, retryable: true });
     for (const odd of ['ERR::LEGACY::GONE', '', 'constructor', '__proto__', 'toString']) {
@@ -49,6 +59,6 @@ describe('the error table', () => {
     const e = AppError.stored('ERR::LEGACY::GONE', 'old');
     assert.deepEqual([e.code, e.httpCode, e.retryable], ['ERR::LEGACY::GONE', 500, false]);
     const known = AppError.stored('ERR::SCREENSHOT::TIMEOUT', 'slow');
-    assert.deepEqual([known.httpCode, known.retryable], [504, true]);
+    assert.deepEqual([known.httpCode, known.retryable], [422, true]);
   });
 });
