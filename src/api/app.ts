@@ -19,6 +19,7 @@ import { mountCrawlPages } from './routes/dashboard/crawls';
 import { createSessions } from '../web/session';
 import { firecrawlRoutes } from './routes/firecrawl/firecrawl';
 import { foldFirecrawlSlashes } from './routes/firecrawl/paths';
+import { crawlerRoutes } from './routes/crawler/crawler';
 import { buildOpenApi } from './openapi';
 import { pingDatabase } from '../db/repositories/health';
 
@@ -71,5 +72,7 @@ export function buildRouters(deps: ApiDeps): Router<AppState>[] {
     accountRoutes(deps),
     notificationRoutes(deps),
     firecrawlRoutes(deps),
+    // Scrapfly's Crawler API at the root (/crawl…); Firecrawl's crawls live under /v1 and /v2.
+    crawlerRoutes(deps),
   ];
 }

@@ -5,6 +5,7 @@ import { JobByUuid } from './routes/jobs/schema';
 import { AccountQuery } from './routes/account/schema';
 import { ListNotifications } from './routes/notifications/schema';
 import { BatchBody, CancelById, CrawlBody, CrawlById, type CrawlRequestLimits } from './routes/firecrawl/schema';
+import { CrawlerBatchInput, CrawlerBody, CrawlerByUuid, CrawlerContentsQuery, CrawlerUrlsQuery } from './routes/crawler/schema';
 import { DOCS_ASSETS } from './routes/docs/docs';
 import { ScrapeParams, ScreenshotParams } from './routes/scrape/schema';
 import { createWebhookSchema, ListDeliveries, ReplayWebhook, updateWebhookSchema, WebhookByName } from './routes/webhooks/schema';
@@ -27,6 +28,10 @@ interface Op {
   errors?: number[];
   /** Firecrawl-style routes: unknown body keys are ignored, and errors carry Firecrawl's fields too. */
   firecrawl?: boolean;
+  /** An input field that is the whole request body in another media type (not a parameter). */
+  bodyField?: string;
+  /** Request body media types besides JSON, with their schemas. */
+  requestMedia?: Record<string, unknown>;
 }
 
 const crawlStatusOk =
@@ -96,6 +101,90 @@ function firecrawlOperations(config: CrawlRequestLimits): Op[] {
       },
     ];
   });
+}
+
+/** Scrapfly's Crawler API (SPEC section 13), at the root as scrapfly-sdk calls it. */
+function crawlerOperations(config: Pick<Config, 'crawl'>): Op[] {
+  const c = { tag: 'crawler', auth: 'key' as const };
+  return [
+    {
+      ...c,
+      method: 'post',
+      path: '/crawl',
+      summary:
+        'Start a crawler (Scrapfly Crawler API): JSON config, or multipart/form-data with a config part (JSON) and a urls part (one URL a line) for url_list',
+      input: CrawlerBody(config),
+      body: true,
+      requestMedia: {
+        'multipart/form-data': {
+          schema: {
+            type: 'object',
+            properties: {
+              config: { type: 'string', description: 'The config as JSON, without url_list' },
+              urls: { type: 'string', description: 'The URLs to crawl, one a line (url_list)' },
+            },
+          },
+        },
+      },
+      ok: { status: 201, description: '{crawler_uuid, uuid, status: "PENDING"}' },
+      errors: [400, 401, 413, 415, 429, 503],
+    },
+    {
+      ...c,
+      method: 'get',
+      path: '/crawl/:uuid/status',
+      summary: 'Crawler status: PENDING, RUNNING, DONE or CANCELLED, with its counters',
+      input: CrawlerByUuid,
+      ok: {
+        status: 200,
+        description:
+          '{crawler_uuid, status, is_finished, is_success, state: {urls_visited, urls_extracted, urls_failed, urls_skipped, urls_to_crawl, api_credit_used, duration, stop_reason, start_time, stop_time}}',
+      },
+      errors: [401, 404],
+    },
+    {
+      ...c,
+      method: 'get',
+      path: '/crawl/:uuid/urls',
+      summary: 'The crawler’s URLs with a status, paged: text/plain, one a line (url,reason for failed and skipped); empty past the last page',
+      input: CrawlerUrlsQuery,
+      ok: { status: 200, description: 'text/plain; charset=utf-8' },
+      errors: [400, 401, 404],
+    },
+    {
+      ...c,
+      method: 'get',
+      path: '/crawl/:uuid/contents',
+      summary: 'Visited pages’ content: JSON {contents: {url: {format: string}}, links}, or with plain=true one URL’s content as is',
+      input: CrawlerContentsQuery,
+      ok: {
+        status: 200,
+        description:
+          '{contents, links: {crawled_urls, next, prev}}; plain=true: the content with its format’s type (text/html, text/markdown, text/plain, application/json)',
+      },
+      errors: [400, 401, 404],
+    },
+    {
+      ...c,
+      method: 'post',
+      path: '/crawl/:uuid/contents/batch',
+      summary: 'Content of up to 100 URLs at once: multipart/related, a part per URL and format, Content-Location the URL as sent',
+      input: CrawlerBatchInput,
+      bodyField: 'urls',
+      requestMedia: { 'text/plain': { schema: { type: 'string', description: 'The URLs, one a line (1 to 100)' } } },
+      ok: { status: 200, description: 'multipart/related; boundary=…' },
+      errors: [400, 401, 404, 413, 415],
+    },
+    {
+      ...c,
+      method: 'post',
+      path: '/crawl/:uuid/cancel',
+      summary: 'Cancel a crawler; an ended one answers with how it ended (idempotent)',
+      input: CrawlerByUuid,
+      ok: { status: 200, description: '{crawler_uuid, status}' },
+      errors: [401, 404, 503],
+    },
+  ];
 }
 
 /**
@@ -404,6 +493,7 @@ export function operations(config: Pick<Config, 'scrape' | 'webhook' | 'crawl'>)
       errors: [401, 404],
     },
     ...firecrawlOperations(config),
+    ...crawlerOperations(config),
   ];
 }
 
@@ -452,6 +542,7 @@ export function buildOpenApi(config: Config) {
       const { properties, required } = inputSchema(op.input);
       const bodyProps: Record<string, unknown> = {};
       for (const [name, schema] of Object.entries(properties)) {
+        if (name === op.bodyField) continue;
         if (inPath.includes(name)) {
           parameters.push({ name, in: 'path', required: true, schema });
         } else if (op.body) {
@@ -481,6 +572,10 @@ export function buildOpenApi(config: Config) {
           },
         };
       }
+    }
+    if (op.requestMedia) {
+      const content = (requestBody as { content?: Record<string, unknown> } | undefined)?.content ?? {};
+      requestBody = { required: false, content: { ...content, ...op.requestMedia } };
     }
     if (op.path === '/scrape' || op.path === '/screenshot') {
       parameters.push({

@@ -4,12 +4,13 @@ import type { Config } from '../config';
 import { withTransaction, type Db } from '../db/pool';
 import { failUnstartedCrawl, type PageSeed } from '../db/repositories/crawls';
 import { QUEUE_LIMITS } from '../db/repositories/projects';
-import type { Env, Project } from '../db/rows';
-import { AppError } from '../errors';
+import { getWebhookByName } from '../db/repositories/webhooks';
+import type { Env, Project, Webhook } from '../db/rows';
+import { AppError, WebhookErrors } from '../errors';
 import type { Logger } from '../logger';
 import type { CrawlOptions, CrawlWebhook } from '../shared/contracts/crawl';
 import { crawlWorkflowId, type CrawlKind } from '../shared/names';
-import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME } from '../shared/searchAttributes';
+import { SA_JOB_KIND, SA_JOB_STATUS, SA_PROJECT_NAME, SA_WEBHOOK_NAME } from '../shared/searchAttributes';
 import { buildCrawlWorkflowInput } from '../temporal/crawlInput';
 import { insertCrawlWithinQueueLimit } from './queueLimit';
 import { errorMessage, startFreshWorkflow } from './workflowStart';
@@ -17,17 +18,22 @@ import { errorMessage, startFreshWorkflow } from './workflowStart';
 export type ApiVersion = 1 | 2;
 
 /**
- * A crawl or batch scrape request, validated and read into what is stored:
- * the crawls row's fields and its first pages. The Firecrawl route's schema
- * makes it; every rule a request must meet has been checked by then.
+ * A crawl, batch scrape or Scrapfly crawler request, validated and read into
+ * what is stored: the crawls row's fields and its first pages. The Firecrawl
+ * and crawler routes' schemas make it; every rule a request must meet has
+ * been checked by then, except that a named webhook exists (a lookup).
  */
 export interface CrawlRequest {
   kind: CrawlKind;
-  apiVersion: ApiVersion;
+  /** Firecrawl's API version; 0 for a Scrapfly crawler. */
+  apiVersion: 0 | ApiVersion;
   /** The start URL, normalized (null for a batch). */
   url: string | null;
   options: CrawlOptions;
+  /** Firecrawl's inline webhook. */
   webhook: CrawlWebhook | null;
+  /** A crawler's named webhook (webhook_name): one of the caller's project and environment, enabled. */
+  webhookName?: string | null;
   pageLimit: number;
   seeds: PageSeed[];
 }
@@ -58,6 +64,14 @@ export class CrawlSubmitter {
     const { request } = s;
     const id = randomUUID();
     const limit = QUEUE_LIMITS[s.project.plan];
+    // Looked up before anything is written, as a scrape's webhook is: a
+    // crawler names its webhook, and a missing or disabled one creates nothing.
+    let webhook: Webhook | null = null;
+    if (request.webhookName) {
+      webhook = await getWebhookByName(db, s.project.id, s.env, request.webhookName);
+      if (!webhook) throw WebhookErrors.notFound(request.webhookName);
+      if (webhook.status === 'disabled') throw WebhookErrors.disabled(request.webhookName);
+    }
     await withTransaction(db, async (c) => {
       await insertCrawlWithinQueueLimit(
         c,
@@ -72,6 +86,8 @@ export class CrawlSubmitter {
           webhook: request.webhook,
           page_limit: request.pageLimit,
           expires_at: new Date(Date.now() + config.crawl.expiresAfterMs),
+          webhook_id: webhook?.id ?? null,
+          webhook_name: webhook?.name ?? null,
         },
         request.seeds,
         limit,
@@ -83,7 +99,7 @@ export class CrawlSubmitter {
 
   private async startOrExplain(project: Project, id: string, request: CrawlRequest): Promise<void> {
     const { db, config, logger, temporal } = this.deps;
-    const what = request.kind === 'crawl' ? 'crawl' : 'batch scrape';
+    const what = request.kind === 'batch_scrape' ? 'batch scrape' : request.kind === 'crawler' ? 'crawler' : 'crawl';
     const out = await startFreshWorkflow(
       temporal,
       logger,
@@ -91,12 +107,20 @@ export class CrawlSubmitter {
       {
         workflowId: crawlWorkflowId(id),
         taskQueue: config.temporal.taskQueue,
-        args: [buildCrawlWorkflowInput(config, { crawlId: id, kind: request.kind, maxConcurrency: request.options.maxConcurrency })],
+        args: [
+          buildCrawlWorkflowInput(config, {
+            crawlId: id,
+            kind: request.kind,
+            maxConcurrency: request.options.maxConcurrency,
+            crawler: request.options.crawler,
+          }),
+        ],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         typedSearchAttributes: [
           { key: SA_PROJECT_NAME, value: project.name },
           { key: SA_JOB_STATUS, value: 'scraping' },
           { key: SA_JOB_KIND, value: request.kind },
+          ...(request.webhookName ? [{ key: SA_WEBHOOK_NAME, value: request.webhookName }] : []),
         ],
       },
       { what: 'crawl workflow', fields: { crawlId: id } },

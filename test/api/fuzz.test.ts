@@ -1052,6 +1052,177 @@ describe('API fuzzing (fast-check)', () => {
       RUNS,
     );
   });
+  // Scrapfly's Crawler API, in a project of its own. Its crawlers fetch
+  // 127.0.0.1:9 (refused) or are refused first; the project has no webhook,
+  // so a named one is unknown. Never rendering_delay > 0 (it would start Chromium).
+  const crawlerBase = fc.record(
+    {
+      url: goodUrl,
+      page_limit: fc.integer({ min: 0, max: 5 }),
+      max_depth: fc.integer({ min: 0, max: 3 }),
+      max_duration: fc.integer({ min: 15, max: 10_800 }),
+      delay: fc.oneof(fc.integer({ min: 0, max: 15_000 }), fc.integer({ min: 0, max: 15_000 }).map(String)),
+      exclude_paths: fc.array(asciiString(20), { maxLength: 3 }),
+      follow_internal_subdomains: fc.boolean(),
+      respect_robots_txt: fc.boolean(),
+      content_formats: fc.subarray(['html', 'clean_html', 'markdown', 'text', 'json', 'page_metadata']),
+      headers: fc.dictionary(fc.stringMatching(/^[A-Za-z-]{1,12}$/), asciiString(20), { maxKeys: 2 }),
+      asp: fc.boolean(),
+      country: fc.constantFrom('us', 'us,ca', '-gb'),
+    },
+    { requiredKeys: ['url'] },
+  ) as fc.Arbitrary<Record<string, unknown>>;
+  const crawlerOdd = {
+    url: odd(badUrl),
+    url_list: odd(fc.array(fc.oneof(goodUrl, badUrl), { maxLength: 4 })),
+    page_limit: odd(fc.constantFrom(-1, 2.5, '5', 1e20)),
+    max_depth: odd(fc.constantFrom(-1, 10_001, '2')),
+    max_duration: odd(fc.constantFrom(14, 10_801, 0, '900')),
+    delay: odd(fc.constantFrom(-1, 15_001, '1e3', ' 5 ', 'soon', 1.5)),
+    rendering_delay: odd(fc.constantFrom(-1, 25_001, '500')),
+    exclude_paths: odd(fc.array(fc.oneof(asciiString(), fc.constant('')), { minLength: 101, maxLength: 102 })),
+    include_only_paths: fc.array(asciiString(20), { maxLength: 2 }),
+    content_formats: odd(fc.array(fc.constantFrom('extracted_data', 'pdf', 'HTML', ''), { minLength: 1, maxLength: 2 })),
+    extraction_rules: fc.dictionary(asciiString(8), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 2 }),
+    webhook_name: fc.oneof(validName, asciiString(), fc.constant('a'.repeat(65))),
+    webhook_events: odd(fc.array(fc.constantFrom('crawler_started', 'crawler_updated', ''), { maxLength: 3 })),
+    headers: odd(fc.constant({ 'a b': 'x', 'X-A': 'a\r\nX-B: b' })),
+    remote_url_list: goodUrl,
+  };
+  const renders = (text: string) => {
+    try {
+      const v = (JSON.parse(text) as Record<string, unknown> | null)?.rendering_delay;
+      return typeof v === 'number' && v > 0 && v <= 25_000;
+    } catch {
+      return false;
+    }
+  };
+  // A project of its own, which the admin property (earlier) cannot have put on a plan with no queue.
+  let crawlerKeyMemo: string | undefined;
+  const crawlerKey = async () => {
+    if (crawlerKeyMemo) return crawlerKeyMemo;
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const project = await hs.api('/admin/projects', { method: 'POST', headers: admin, json: { name: 'crawler-fuzz', plan: 'PRO' } });
+    assert.equal(project.status, 201, JSON.stringify(project.body));
+    const key = await hs.api('/admin/projects/crawler-fuzz/keys', { method: 'POST', headers: admin, json: { env: 'live' } });
+    crawlerKeyMemo = key.body.key as string;
+    return crawlerKeyMemo;
+  };
+  const crawlerCount = async () => (await hs.db.query(`SELECT count(*)::int AS n FROM crawls WHERE kind = 'crawler'`)).rows[0].n as number;
+
+  it('POST /crawl with random configs, as JSON or multipart: never 5xx, one error shape, a crawler only on 201', async (t) => {
+    const key = await crawlerKey();
+    await check(
+      t,
+      fc.asyncProperty(
+        mutated(crawlerBase, crawlerOdd).map(objectText),
+        fc.boolean(),
+        fc.array(fc.oneof(goodUrl, badUrl), { minLength: 1, maxLength: 3 }),
+        async (config, multipart, list) => {
+          fc.pre(!renders(config));
+          let req: Req;
+          if (multipart) {
+            const form = new FormData();
+            form.append('config', new Blob([config], { type: 'application/json' }), 'config.json');
+            form.append('urls', new Blob([list.join('\n')], { type: 'text/plain' }), 'urls.txt');
+            const r = new Request('http://x/', { method: 'POST', body: form });
+            req = {
+              method: 'POST',
+              path: '/crawl',
+              headers: { ...bearer(key), 'content-type': r.headers.get('content-type')! },
+              body: new Uint8Array(await r.arrayBuffer()),
+            };
+          } else {
+            req = { method: 'POST', path: '/crawl', headers: { ...bearer(key), 'content-type': 'application/json' }, body: config };
+          }
+          const before = await snapshot();
+          const crawlers = await crawlerCount();
+          const res = await send(req);
+          assertWellFormed(req, res);
+          await assertNoPartialRecord(req, res, before);
+          if (res.status === 201) {
+            assert.equal(await crawlerCount(), crawlers + 1, describeExchange(req, res));
+            assert.equal(res.body.status, 'PENDING', describeExchange(req, res));
+          } else {
+            assert.equal(await crawlerCount(), crawlers, `a crawler was stored without a 201: ${describeExchange(req, res)}`);
+            if (res.status === 400) assert.match(res.body.code, /^ERR::(CRAWLER::CONFIG_ERROR|WEBHOOK::NOT_FOUND)$/, describeExchange(req, res));
+          }
+        },
+      ),
+      Math.min(RUNS, 80),
+    );
+  });
+
+  it('crawler reads with random uuids and queries: never 5xx, JSON errors in the one shape', async (t) => {
+    const key = await crawlerKey();
+    const created = await send(
+      {
+        method: 'POST',
+        path: '/crawl',
+        headers: { ...bearer(key), 'content-type': 'application/json' },
+        body: JSON.stringify({ url: 'http://127.0.0.1:9/', content_formats: ['html', 'markdown'] }),
+      },
+      false,
+    );
+    assert.equal(created.status, 201, created.text);
+    const id = created.body.crawler_uuid as string;
+    const query = fc.array(
+      fc.tuple(
+        fc.oneof(
+          { arbitrary: fc.constantFrom('status', 'page', 'per_page', 'formats', 'format', 'url', 'plain', 'limit', 'offset'), weight: 4 },
+          extraKey,
+        ),
+        fc.oneof(
+          fc.constantFrom(
+            'visited',
+            'pending',
+            'failed',
+            'skipped',
+            'html',
+            'markdown',
+            'html,markdown',
+            'text',
+            'true',
+            'false',
+            '0',
+            '1',
+            '51',
+            '-1',
+            '',
+          ),
+          goodUrl,
+          asciiString(),
+        ),
+      ),
+      { maxLength: 4 },
+    );
+    await check(
+      t,
+      fc.asyncProperty(
+        fc.constantFrom('status', 'urls', 'contents', 'contents/batch', 'cancel'),
+        fc.oneof({ arbitrary: fc.constant(id), weight: 4 }, fc.uuid(), asciiString(40).map(encodeURIComponent)),
+        query,
+        fc.array(fc.oneof(goodUrl, badUrl), { maxLength: 4 }),
+        async (what, uuid, pairs, urls) => {
+          const post = what === 'contents/batch' || what === 'cancel';
+          const req: Req = {
+            method: post ? 'POST' : 'GET',
+            path: `/crawl/${uuid}/${what}${pairs.length ? `?${toQuery(pairs)}` : ''}`,
+            headers: { ...bearer(key), ...(what === 'contents/batch' ? { 'content-type': 'text/plain' } : {}) },
+            ...(what === 'contents/batch' ? { body: urls.join('\n') } : {}),
+          };
+          const res = await send(req);
+          const text = /^text\/|^multipart\/related/.test(String(res.headers['content-type'])) && res.status === 200;
+          if (!text) assertWellFormed(req, res);
+          else assert.ok(res.status < 300, describeExchange(req, res));
+          if (res.status === 400) assert.equal(res.body.code, 'ERR::CRAWLER::CONFIG_ERROR', describeExchange(req, res));
+          if (res.status === 200 && !text) assert.ok(!('error_id' in res.body) && !('http_code' in res.body), describeExchange(req, res));
+        },
+      ),
+      Math.min(RUNS, 80),
+    );
+  });
+
   // Fixed reproducers of what the properties above found, so each failure is
   // named and deterministic whatever the seed.
   describe('found by fuzzing', () => {

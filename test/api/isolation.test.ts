@@ -16,6 +16,7 @@ describe('isolation between projects and environments', () => {
   let jobId: string;
   let crawlId: string;
   let batchId: string;
+  let crawlerId: string;
   let webhookBefore: unknown;
 
   before(async () => {
@@ -41,7 +42,9 @@ describe('isolation between projects and environments', () => {
     // And one crawl and one batch, read by id under /v1 and /v2.
     crawlId = (await hs.api('/v2/crawl', { method: 'POST', key: hs.keys.live, json: { url: page, limit: 1 } })).body.id;
     batchId = (await hs.api('/v2/batch/scrape', { method: 'POST', key: hs.keys.live, json: { urls: [page] } })).body.id;
-    assert.ok(crawlId && batchId);
+    // And a Scrapfly crawler, read by uuid under /crawl.
+    crawlerId = (await hs.api('/crawl', { method: 'POST', key: hs.keys.live, json: { url: page, page_limit: 1 } })).body.crawler_uuid;
+    assert.ok(crawlId && batchId && crawlerId);
   });
   after(async () => {
     await hs?.close();
@@ -71,6 +74,16 @@ describe('isolation between projects and environments', () => {
             assert.equal(r.body.code, 'ERR::CRAWL::NOT_FOUND', label);
             assert.equal(r.body.success, false, label);
           }
+        } else if (op.path === '/crawl') {
+          // As a Firecrawl crawl: starting one is the outsider's own business; a webhook of the owner's does not exist for it.
+          const r = await hs.api('/crawl', { method, key, json: { url: 'http://127.0.0.1:9/', webhook_name: 'shared-name' } });
+          assert.equal(r.status, 400, label);
+          assert.equal(r.body.code, 'ERR::WEBHOOK::NOT_FOUND', label);
+        } else if (op.path.startsWith('/crawl/:uuid')) {
+          const bodyless = op.path.endsWith('/contents/batch') ? { headers: { 'content-type': 'text/plain' }, body: 'http://127.0.0.1:9/' } : {};
+          const r = await hs.api(`${op.path.replace(':uuid', crawlerId)}?formats=html`, { method, key, ...bodyless });
+          assert.equal(r.status, 404, `${label} → ${r.status} ${JSON.stringify(r.body)}`);
+          assert.equal(r.body.code, 'ERR::CRAWLER::NOT_FOUND', label);
         } else if (op.path === '/scrape' || op.path === '/screenshot') {
           const r = await hs.api(`${op.path}?url=${encodeURIComponent('http://127.0.0.1:9/')}&webhook_name=shared-name`, { method, key });
           assert.equal(r.status, 404, label);
@@ -110,6 +123,7 @@ describe('isolation between projects and environments', () => {
     const job = (await hs.api(`/jobs/${jobId}`, { key: hs.keys.live })).body;
     // Outsiders' DELETEs cancelled nothing of the owner's.
     for (const id of [crawlId, batchId]) assert.notEqual((await hs.api(`/v2/crawl/${id}`, { key: hs.keys.live })).body.status, 'cancelled');
+    assert.notEqual((await hs.api(`/crawl/${crawlerId}/status`, { key: hs.keys.live })).body.status, 'CANCELLED');
     assert.equal(job.status, 'failed');
     assert.ok(
       job.attempts.every((a: { series: number }) => a.series === 0),

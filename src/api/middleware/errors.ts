@@ -5,6 +5,7 @@ import type { Logger } from '../../logger';
 import type { AppState } from '../context';
 import { errorPage } from '../../web/pages/auth';
 import { FIRECRAWL_PREFIX } from '../routes/firecrawl/paths';
+import { CRAWLER_PATH, crawlerErrorBody } from '../routes/crawler/paths';
 import { isDatabaseUnavailable } from '../../db/errors';
 
 // Statuses Koa or the router answer by themselves, with the code each one gets.
@@ -54,6 +55,8 @@ export function errorMiddleware(logger: Logger): Koa.Middleware<AppState> {
       } else {
         body = new AppError('ERR::API::INTERNAL', `internal error; quote error id ${errorId} when reporting it`).toBody(errorId);
       }
+      // Before the log line, so it records the code the client is given.
+      if (CRAWLER_PATH.test(ctx.path)) body = crawlerErrorBody(body);
       // A path no route of ours matched is whatever the client typed (a key
       // pasted in the wrong place, say): it and the message echoing it stay out of the log.
       const route = (ctx as { _matchedRoute?: unknown })._matchedRoute;
