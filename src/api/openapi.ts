@@ -5,7 +5,7 @@ import { JobByUuid } from './routes/jobs/schema';
 import { AccountQuery } from './routes/account/schema';
 import { ListNotifications } from './routes/notifications/schema';
 import { BatchBody, CancelById, CrawlBody, CrawlById, type CrawlRequestLimits } from './routes/firecrawl/schema';
-import { CrawlerBatchInput, CrawlerBody, CrawlerByUuid, CrawlerContentsQuery, CrawlerUrlsQuery } from './routes/crawler/schema';
+import { CrawlerArtifactQuery, CrawlerBatchInput, CrawlerBody, CrawlerByUuid, CrawlerContentsQuery, CrawlerUrlsQuery } from './routes/crawler/schema';
 import { DOCS_ASSETS } from './routes/docs/docs';
 import { ScrapeParams, ScreenshotParams } from './routes/scrape/schema';
 import { createWebhookSchema, ListDeliveries, ReplayWebhook, updateWebhookSchema, WebhookByName } from './routes/webhooks/schema';
@@ -174,6 +174,15 @@ function crawlerOperations(config: Pick<Config, 'crawl'>): Op[] {
       requestMedia: { 'text/plain': { schema: { type: 'string', description: 'The URLs, one a line (1 to 100)' } } },
       ok: { status: 200, description: 'multipart/related; boundary=…' },
       errors: [400, 401, 404, 413, 415],
+    },
+    {
+      ...c,
+      method: 'get',
+      path: '/crawl/:uuid/artifact',
+      summary: "An ended crawler's exchanges as fetched: WARC (gzip, a member per record) or Scrapfly's streaming HAR",
+      input: CrawlerArtifactQuery,
+      ok: { status: 200, description: 'type=warc: application/gzip (crawl.warc.gz); type=har: application/json, a JSON object a line (crawl.har)' },
+      errors: [400, 401, 404, 409],
     },
     {
       ...c,

@@ -13,7 +13,17 @@ import type { CrawlerFormat } from '../../../shared/contracts/crawl';
 import type { ApiDeps, AppState, Ctx } from '../../context';
 import { requireKey, scopeOf } from '../../middleware/auth';
 import { withInput } from '../../middleware/validate';
-import { CrawlerBatchInput, CrawlerBody, CrawlerByUuid, CrawlerContentsQuery, CrawlerUrlsQuery, crawlerRequest, readFormats } from './schema';
+import { streamCrawlArtifact } from '../../../artifacts';
+import {
+  CrawlerArtifactQuery,
+  CrawlerBatchInput,
+  CrawlerBody,
+  CrawlerByUuid,
+  CrawlerContentsQuery,
+  CrawlerUrlsQuery,
+  crawlerRequest,
+  readFormats,
+} from './schema';
 
 // Scrapfly's Crawler API (SPEC section 13) at the root, as scrapfly-sdk
 // 0.11.1 calls it with its `host` option; docs/scrapfly-crawler-contract.md
@@ -204,6 +214,30 @@ export function crawlerRoutes(deps: ApiDeps): Router<AppState> {
       ctx.set('X-Scrapfly-Requested-URLs', String(input.urls.length));
       ctx.set('X-Scrapfly-Found-URLs', String(found));
       ctx.body = body;
+    }),
+  );
+
+  // Built from what the crawler stored, streamed a page of captures at a
+  // time. Only once it has ended: before, the file would be missing pages.
+  r.get(
+    '/crawl/:uuid/artifact',
+    key,
+    withInput(CrawlerArtifactQuery, async (ctx, q) => {
+      const crawl = await findCrawler(ctx, q.uuid);
+      const type = q.type ?? 'warc';
+      if (type !== 'warc' && type !== 'har') {
+        throw new AppError('ERR::CRAWLER::CONFIG_ERROR', `type: must be warc or har, got "${clip(type)}"`);
+      }
+      if (!crawl.completed_at) {
+        throw new AppError('ERR::CRAWLER::NOT_FINISHED', `crawler ${crawl.id} has not finished; its artifacts are built once it has`);
+      }
+      const artifact = streamCrawlArtifact(db, crawl.id, type);
+      ctx.status = 200;
+      // The WARC is gzip as a file, not as a transfer: no Content-Encoding, or clients would inflate it.
+      ctx.type = artifact.contentType;
+      ctx.set('Content-Disposition', `attachment; filename="${artifact.filename}"`);
+      ctx.set('Cache-Control', 'private, max-age=3600, immutable');
+      ctx.body = artifact.stream;
     }),
   );
 

@@ -205,6 +205,12 @@ export const CrawlerContentsQuery = z.looseObject({
   offset: z.coerce.number().int().min(0).max(1_000_000_000).default(0),
 });
 
+export const CrawlerArtifactQuery = z.looseObject({
+  ...UUID_PARAM,
+  // Any string here: the crawler is looked up first, so a foreign uuid is NOT_FOUND whatever the type.
+  type: z.string().max(100).optional().describe('warc (default: gzip-compressed WARC) or har (streaming HAR)'),
+});
+
 export const MAX_BATCH_URLS = 100;
 
 export const CrawlerBatchInput = z
