@@ -9,8 +9,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Client } from '@temporalio/client';
+import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
 import { parseCrawlerWebhook, verifySignature } from 'scrapfly-sdk';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { canonicalUrl } from '../../src/crawl/urls';
@@ -23,12 +27,15 @@ import type { CrawlEventsWorkflowInput } from '../../src/shared/contracts/crawl'
 import { webhookStateQuery } from '../../src/shared/workflowApi';
 import { createTemporalClient } from '../../src/temporal/client';
 import { buildCrawlEventsInput } from '../../src/temporal/crawlInput';
+import { WORKFLOW_BUNDLE } from '../../src/worker/worker';
+import { repoRoot } from '../../src/repoRoot';
 import { startTestHookshot, type TestHookshot } from '../helpers/hookshot';
 import { startReceiver, type Received, type Responder } from '../helpers/receiver';
 import { verifyWithPython } from '../helpers/verify';
 import { until } from '../helpers/wait';
 
 const DISABLE_AFTER = 4;
+const FIXTURES = path.join(repoRoot(), 'test', 'fixtures', 'histories');
 const whenTrue = (cond: () => boolean | Promise<boolean>, ms = 60_000) => until(async () => ((await cond()) ? true : undefined), ms, 50);
 
 /** The body as signed: deliveries to a gzip webhook are decompressed first, as a receiver does. */
@@ -291,6 +298,7 @@ describe('Scrapfly crawler events on a named webhook', () => {
       // Every event's delivery ends (failed), none asleep on the ladder, every retry workflow closed.
       await whenTrue(async () => (await storedEvents(id)).every((e) => e.delivery_status === 'failed'));
       let woken = 0;
+      let wokenHistory: History | undefined;
       for (const e of events) {
         // Events whose first attempt was sent and failed went to their retry workflow, asleep for an hour.
         const handle = client.workflow.getHandle(eventDeliveryWorkflowId(e.id));
@@ -300,7 +308,7 @@ describe('Scrapfly crawler events on a named webhook', () => {
         );
         if (!started) continue;
         assert.deepEqual(await handle.result(), { delivered: false, attempts: 2, stopped: 'ERR::WEBHOOK::DISABLED' });
-        woken++;
+        if (woken++ === 0) wokenHistory = await handle.fetchHistory();
       }
       assert.ok(woken >= DISABLE_AFTER, `${woken} retry workflows woken and stopped`);
       const disabled = await webhookRow('crawler-down');
@@ -361,6 +369,20 @@ describe('Scrapfly crawler events on a named webhook', () => {
       assert.ok(series.every((a) => a.series === 1 && a.attempt === 1 && a.success));
       const after = await webhookRow('crawler-down');
       assert.equal(after.status, 'enabled');
+
+      // Both new shapes of an event's retry workflow replay against the bundle (and are kept as fixtures with RECORD_HISTORIES=<tag>).
+      const replayedHistory = await until(async () => {
+        const h = await client.workflow.getHandle(eventDeliveryWorkflowId(events[0]!.id)).fetchHistory();
+        return h.events?.some((e) => e.workflowExecutionCompletedEventAttributes) ? h : undefined;
+      });
+      const bundle = { workflowBundle: { codePath: WORKFLOW_BUNDLE } };
+      await Worker.runReplayHistory(bundle, wokenHistory!);
+      await Worker.runReplayHistory(bundle, replayedHistory);
+      const tag = process.env.RECORD_HISTORIES;
+      if (tag) {
+        writeFileSync(path.join(FIXTURES, `event-woken-by-disable-${tag}.json`), historyToJSON(wokenHistory!));
+        writeFileSync(path.join(FIXTURES, `event-replay-series-${tag}.json`), historyToJSON(replayedHistory));
+      }
     } finally {
       await rx.close();
     }
