@@ -23,9 +23,8 @@ import type {
   RunJobOutcome,
 } from '../src/shared/contracts/job';
 import { isFinalJobStatus, JOB_TRANSITIONS, type FinalJobTransition } from '../src/shared/jobStatus';
-import { DATABASE_UNAVAILABLE, jobWorkflowId, webhookTaskQueue, webhookWorkflowId } from '../src/shared/names';
-import { attemptOutcomesSignal } from '../src/shared/workflowApi';
-import { createOutcomeReporter } from '../src/temporal/outcomeReporter';
+import { DATABASE_UNAVAILABLE, jobWorkflowId } from '../src/shared/names';
+import { createEntityReporter } from '../src/temporal/outcomeReporter';
 import type { ActivityDeps } from './deps';
 
 const DISABLED = 'ERR::WEBHOOK::DISABLED';
@@ -52,15 +51,7 @@ export function createJobActivities(deps: ActivityDeps) {
   const { db, config, logger } = deps;
 
   /** Counts outcomes in the webhook's entity, starting the entity if it does not run. */
-  const { report } = createOutcomeReporter(async (webhookId, outcomes) => {
-    await deps.temporal.workflow.signalWithStart('webhookWorkflow', {
-      workflowId: webhookWorkflowId(webhookId),
-      taskQueue: webhookTaskQueue(config.temporal.taskQueue),
-      args: [{ webhookId, disableAfter: config.webhook.disableAfter }],
-      signal: attemptOutcomesSignal,
-      signalArgs: [outcomes],
-    });
-  });
+  const { report } = createEntityReporter(deps.temporal, { taskQueue: config.temporal.taskQueue, disableAfter: config.webhook.disableAfter });
 
   return {
     /** Takes the job's capture slot, or its place in line ('queued': the workflow waits for slotGranted). */

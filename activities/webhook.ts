@@ -1,15 +1,18 @@
 import { activityInfo, heartbeat } from '@temporalio/activity';
+import { listWebhookEvents } from '../src/db/repositories/crawlEvents';
 import { listWebhookJobs } from '../src/db/repositories/jobs';
 import { getProjectById } from '../src/db/repositories/projects';
 import { getWebhookById, insertNotification, storeEntityState } from '../src/db/repositories/webhooks';
 import { request } from '../src/net/httpClient';
 import type { StoredWebhookState, WebhookEvent, WebhookFanoutInput } from '../src/shared/contracts/webhook';
-import { jobWorkflowId } from '../src/shared/names';
+import { eventDeliveryWorkflowId, jobWorkflowId } from '../src/shared/names';
 import { wakeJobSignal, type WebhookEntityState } from '../src/shared/workflowApi';
+import { replayEvent } from '../src/temporal/eventReplay';
 import { replayJob } from '../src/temporal/jobReplay';
 import type { ActivityDeps } from './deps';
 
 const FANOUT_PAGE = 100;
+const FIRST_ID = '00000000-0000-0000-0000-000000000000';
 const FANOUT_CONCURRENCY = 10;
 
 /** Activities of the webhook entity and its fan-out children. */
@@ -85,16 +88,20 @@ export function createWebhookActivities(deps: ActivityDeps) {
 
     /**
      * Signals a webhook's jobs page by page with bounded concurrency: a
-     * replay of each failed one, or a wake of each waiting on the ladder.
+     * replay of each failed one, or a wake of each waiting on the ladder;
+     * then the same for the events of crawlers that name this webhook.
      * The cursor is heartbeated, so a retry resumes after the last page done.
      */
     async signalWebhookJobs(input: WebhookFanoutInput): Promise<number> {
-      let after = (activityInfo().heartbeatDetails as { after?: string } | undefined)?.after ?? '00000000-0000-0000-0000-000000000000';
+      const resumed = activityInfo().heartbeatDetails as { after?: string; eventsAfter?: string } | undefined;
+      let after = resumed?.after ?? FIRST_ID;
       const webhook = await getWebhookById(db, input.webhookId);
       if (!webhook) return 0;
       const projectName = input.action === 'replay' ? ((await getProjectById(db, webhook.project_id))?.name ?? '') : '';
       let signalled = 0;
+      // The jobs first, then a crawler's events on this webhook; a retry resumes where the last try stopped.
       for (;;) {
+        if (resumed?.eventsAfter !== undefined) break;
         const page = await listWebhookJobs(db, input.webhookId, input.action === 'replay' ? 'failed' : 'retrying', {
           since: input.since,
           after,
@@ -116,6 +123,32 @@ export function createWebhookActivities(deps: ActivityDeps) {
         signalled += page.length;
         after = page.at(-1)?.id ?? after;
         heartbeat({ after });
+      }
+      // Crawler events: a failed one is sent again (a new series); one waiting
+      // on the ladder is woken, and its next attempt ends at the gate.
+      let eventsAfter = resumed?.eventsAfter ?? FIRST_ID;
+      for (;;) {
+        const page = await listWebhookEvents(db, input.webhookId, input.action === 'replay' ? 'failed' : 'retrying', {
+          since: input.since,
+          after: eventsAfter,
+          limit: FANOUT_PAGE,
+        });
+        if (page.length === 0) break;
+        for (let i = 0; i < page.length; i += FANOUT_CONCURRENCY) {
+          await Promise.all(
+            page.slice(i, i + FANOUT_CONCURRENCY).map((event) =>
+              input.action === 'replay'
+                ? replayEvent(deps.temporal, config, event)
+                : deps.temporal.workflow
+                    .getHandle(eventDeliveryWorkflowId(event.id))
+                    .signal(wakeJobSignal)
+                    .catch(() => undefined),
+            ),
+          );
+        }
+        signalled += page.length;
+        eventsAfter = page.at(-1)?.id ?? eventsAfter;
+        heartbeat({ after, eventsAfter });
       }
       logger.info({ webhookId: input.webhookId, action: input.action, signalled }, 'webhook jobs signalled');
       return signalled;

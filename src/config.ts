@@ -104,6 +104,11 @@ const EnvSchema = z.object({
   WEBHOOK_RETRY_JITTER: z.coerce.number().min(0).max(0.5).default(0.1),
   WEBHOOK_REQUIRE_HTTPS: bool.default(false),
   WEBHOOK_ALLOWED_CIDRS: cidrList,
+  // Scrapfly's docs say `crawler`; its live deliveries send `crawl`.
+  CRAWLER_WEBHOOK_RESOURCE_TYPE: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must be a lower-case token such as crawler or crawl')
+    .default('crawler'),
   SCRAPE_ALLOWED_CIDRS: cidrList,
   SCRAPE_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(30_000),
   SCRAPE_MAX_BYTES: z.coerce
@@ -225,6 +230,8 @@ const ConfigSchema = EnvSchema.transform((e, ctx) => ({
     retryJitter: e.WEBHOOK_RETRY_JITTER,
     requireHttps: e.WEBHOOK_REQUIRE_HTTPS,
     allowedCidrs: e.WEBHOOK_ALLOWED_CIDRS,
+    /** X-Scrapfly-Webhook-Resource-Type of a crawler's events. */
+    crawlerResourceType: e.CRAWLER_WEBHOOK_RESOURCE_TYPE,
   },
   scrape: {
     allowedCidrs: e.SCRAPE_ALLOWED_CIDRS,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Db } from '../db/pool';
+import { countFailedWebhookEvents } from '../db/repositories/crawlEvents';
 import { countFailedDeliveries } from '../db/repositories/jobs';
 import type { Webhook } from '../db/rows';
 import { WebhookErrors } from '../errors';
@@ -25,7 +26,7 @@ export interface FailedDeliveriesReplay {
 
 /**
  * "Replay all failed" of a webhook (optionally only jobs created since an
- * ISO time), for the API and the dashboard alike. It goes through the
+ * ISO time; a crawler's failed events on it too), for the API and the dashboard alike. It goes through the
  * webhook's entity, which pages the failed jobs and replays each in turn,
  * so a webhook with thousands of them is not flooded at once, and a repeated
  * request is serialized behind the first. A disabled webhook is refused
@@ -40,7 +41,8 @@ export async function failedDeliveriesReplayer(
   if (w.status === 'disabled') throw WebhookErrors.disabled(w.name);
   // Counted before the signal: once the entity has it, replayed jobs leave
   // the failed state and the count would depend on how far it got.
-  const failedDeliveries = await countFailedDeliveries(db, w.id, req.since);
+  // A crawler's events on this webhook are replayed with its jobs.
+  const failedDeliveries = (await countFailedDeliveries(db, w.id, req.since)) + (await countFailedWebhookEvents(db, w.id, req.since));
   const replayId = randomUUID();
   await ensureWebhookEntity(temporal, config.temporal.taskQueue, w.id, config.webhook.disableAfter);
   await temporal.workflow.getHandle(webhookWorkflowId(w.id)).signal(replayFailedSignal, { replayId, since: req.since });

@@ -50,8 +50,13 @@ export interface SignMeta {
   env: string;
   projectName: string;
   resourceType: string;
-  /** The receiver's dedup key (X-Scrapfly-Webhook-Job-Id, webhook-id). */
+  /** The receiver's dedup key (X-Scrapfly-Webhook-Job-Id; webhook-id too unless messageId is given). */
   jobId: string;
+  /**
+   * Standard Webhooks' webhook-id when it is not `msg_<jobId>`: a crawler's
+   * events share the crawler's job id, and each needs its own message id.
+   */
+  messageId?: string;
   /** Null when there is no job log to point at (a dashboard test delivery). */
   logUrl: string | null;
   timestamp: Date;
@@ -85,11 +90,47 @@ export function signForWebhook(webhook: Webhook, serialized: Buffer, m: SignMeta
   if (webhook.secret) headers['x-scrapfly-webhook-secret'] = webhook.secret;
   if (webhook.standard_webhooks) {
     const ts = Math.floor(m.timestamp.getTime() / 1000);
-    headers['webhook-id'] = `msg_${m.jobId}`;
+    const id = m.messageId ?? `msg_${m.jobId}`;
+    headers['webhook-id'] = id;
     headers['webhook-timestamp'] = String(ts);
-    headers['webhook-signature'] = standardWebhooksSignature(`msg_${m.jobId}`, ts, serialized, webhook.signing_secret);
+    headers['webhook-signature'] = standardWebhooksSignature(id, ts, serialized, webhook.signing_secret);
   }
   return { url: webhook.url, headers, body, secretHeaders: ['x-scrapfly-webhook-secret'] };
+}
+
+export interface CrawlerEventMeta {
+  /** The stored event: its id (the message id), its name, its exact body bytes (JSON). */
+  event: { id: string; event: string; body: Buffer };
+  crawl: { id: string; env: string };
+  projectName: string;
+  /** X-Scrapfly-Webhook-Resource-Type: `crawler` by default (CRAWLER_WEBHOOK_RESOURCE_TYPE). */
+  resourceType: string;
+  timestamp: Date;
+}
+
+/**
+ * prepare + sign for a Scrapfly crawler event on its named webhook: the
+ * event's stored bytes, signed and compressed as a job's delivery is, with
+ * the crawler's uuid as the job id, the event's name in
+ * X-Scrapfly-Crawl-Event-Name, and no log headers (there is no job log).
+ *
+ * Always JSON, whatever the webhook's content type: Scrapfly sends crawler
+ * events as JSON, the SDK's parseCrawlerWebhook takes JSON, and the bytes
+ * were fixed when the event was emitted so every retry sends (and signs) the same.
+ */
+export function prepareCrawlerEvent(webhook: Webhook, m: CrawlerEventMeta): PreparedDelivery {
+  const prepared = signForWebhook(webhook, m.event.body, {
+    contentType: 'application/json',
+    env: m.crawl.env,
+    projectName: m.projectName,
+    resourceType: m.resourceType,
+    jobId: m.crawl.id,
+    messageId: `msg_${m.event.id}`,
+    logUrl: null,
+    timestamp: m.timestamp,
+  });
+  prepared.headers['x-scrapfly-crawl-event-name'] = m.event.event;
+  return prepared;
 }
 
 /**

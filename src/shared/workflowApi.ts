@@ -25,7 +25,10 @@ export const replayJobSignal = defineSignal<[{ replayId: string }]>('replay');
 /** A capture slot of the job's project was granted to it: run the capture now. */
 export const slotGrantedSignal = defineSignal('slotGranted');
 
-/** The webhook changed (disabled): stop waiting and make the next attempt now, which ends the series. */
+/**
+ * The webhook changed (disabled): stop waiting and make the next attempt now,
+ * which ends the series. Sent to jobs and to crawler events' retry workflows.
+ */
 export const wakeJobSignal = defineSignal('wake');
 
 // ---- webhook entity workflow (webhook:<uuid>) ----

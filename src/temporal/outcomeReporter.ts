@@ -1,4 +1,6 @@
-import type { AttemptOutcome } from '../shared/workflowApi';
+import { webhookTaskQueue, webhookWorkflowId } from '../shared/names';
+import { attemptOutcomesSignal, type AttemptOutcome } from '../shared/workflowApi';
+import type { WorkflowStarter } from './client';
 
 /** Sends one batch of outcomes to a webhook's entity (signal-with-start). */
 export type SendOutcomes = (webhookId: string, outcomes: AttemptOutcome[]) => Promise<void>;
@@ -50,4 +52,21 @@ export function createOutcomeReporter(send: SendOutcomes, maxBatch = 200) {
       return done;
     },
   };
+}
+
+/**
+ * The reporter activities use: each batch is a signal-with-start on the
+ * webhook's entity (started if it does not run). Job deliveries and crawler
+ * event deliveries report through it alike, keyed `<job or event id>/<series>/<attempt>`.
+ */
+export function createEntityReporter(temporal: WorkflowStarter, settings: { taskQueue: string; disableAfter: number }) {
+  return createOutcomeReporter(async (webhookId, outcomes) => {
+    await temporal.workflow.signalWithStart('webhookWorkflow', {
+      workflowId: webhookWorkflowId(webhookId),
+      taskQueue: webhookTaskQueue(settings.taskQueue),
+      args: [{ webhookId, disableAfter: settings.disableAfter }],
+      signal: attemptOutcomesSignal,
+      signalArgs: [outcomes],
+    });
+  });
 }

@@ -11,7 +11,7 @@ import { updateProject } from '../../src/db/repositories/projects';
 import { createWebhook, getWebhookById } from '../../src/db/repositories/webhooks';
 import type { Webhook } from '../../src/db/rows';
 import type { WebhookEvent, WebhookFanoutInput } from '../../src/shared/contracts/webhook';
-import { jobWorkflowId } from '../../src/shared/names';
+import { eventDeliveryWorkflowId, jobWorkflowId } from '../../src/shared/names';
 import { replayJobSignal, wakeJobSignal, type WebhookEntityState } from '../../src/shared/workflowApi';
 import { runIn, startActivityHarness, type ActivityHarness } from '../helpers/activityHarness';
 import { startReceiver, type Receiver } from '../helpers/receiver';
@@ -241,6 +241,94 @@ describe('webhook entity activities', () => {
       } finally {
         h.temporal.fail = null;
       }
+    });
+
+    /**
+     * A crawler naming `w`, with one event in each delivery state (sorted by
+     * id as the fan-out pages them); a failed one has a series of attempts.
+     */
+    const crawlerEventsOf = async (w: Webhook, kind: 'crawler' | 'crawl' = 'crawler') => {
+      const crawlId = randomUUID();
+      await h.database.pool.query(
+        `INSERT INTO crawls (id, project_id, env, kind, api_version, url, options, page_limit, expires_at, webhook_id, webhook_name)
+         VALUES ($1, $2, 'live', $3, $4, 'http://127.0.0.1:9/', '{}', 5, now() + interval '1 hour', $5, $6)`,
+        [crawlId, h.project.id, kind, kind === 'crawler' ? 0 : 2, w.id, w.name],
+      );
+      const states = { waiting: ['pending', true], unsent: ['pending', false], failed: ['failed', true], delivered: ['delivered', true] } as const;
+      const ids: Record<keyof typeof states, string> = { waiting: '', unsent: '', failed: '', delivered: '' };
+      let seq = 0;
+      for (const [name, [status, firstDone]] of Object.entries(states) as Array<[keyof typeof states, (typeof states)[keyof typeof states]]>) {
+        ids[name] = randomUUID();
+        await h.database.pool.query(
+          `INSERT INTO crawl_events (id, crawl_id, seq, event, body, first_done, delivery_status) VALUES ($1, $2, $3, 'crawler_url_visited', '\\x7b7d', $4, $5)`,
+          [ids[name], crawlId, seq++, firstDone, status],
+        );
+      }
+      await h.database.pool.query(
+        `INSERT INTO delivery_attempts (event_id, webhook_id, series, attempt, started_at, duration_ms, url, success, request_headers)
+         SELECT $1, $2, 0, n, now(), 1, 'http://127.0.0.1:9/', false, '{}' FROM generate_series(1, 3) n`,
+        [ids.failed, w.id],
+      );
+      return ids;
+    };
+
+    it("stop: wakes the webhook's crawler events waiting on the ladder too, after its jobs", async () => {
+      const w = await webhook('crawler-stopped');
+      const waiting = await jobsOf(w, 2, 'retrying');
+      const events = await crawlerEventsOf(w);
+      await crawlerEventsOf(w, 'crawl'); // a Firecrawl crawl's events are not this webhook's
+      const from = h.temporal.calls.length;
+      const n = await runIn(new MockActivityEnvironment(), acts.signalWebhookJobs, {
+        webhookId: w.id,
+        action: 'stop',
+        requestId: 'req-5',
+        since: null,
+      });
+      assert.equal(n, 3);
+      assert.deepEqual(h.temporal.calls.slice(from), [
+        ...waiting.map((id) => ({ kind: 'signal', workflowId: jobWorkflowId(id), signal: wakeJobSignal.name })),
+        { kind: 'signal', workflowId: eventDeliveryWorkflowId(events.waiting), signal: wakeJobSignal.name },
+      ]);
+    });
+
+    it('replay: each failed crawler event of the webhook gets a new series from attempt 1; a retry resumes at the events cursor', async () => {
+      const w = await webhook('crawler-replayed');
+      const failedJobs = await jobsOf(w, 1, 'failed');
+      const events = await crawlerEventsOf(w);
+      const env = new MockActivityEnvironment();
+      const beats: unknown[] = [];
+      env.on('heartbeat', (d: unknown) => beats.push(d));
+      const from = h.temporal.calls.length;
+      assert.equal(await runIn(env, acts.signalWebhookJobs, { webhookId: w.id, action: 'replay', requestId: 'req-6', since: null }), 2);
+      const calls = h.temporal.calls.slice(from);
+      assert.deepEqual(
+        calls.map((c) => c.workflowId),
+        [jobWorkflowId(failedJobs[0]!), eventDeliveryWorkflowId(events.failed)],
+      );
+      assert.deepEqual(calls[1], {
+        kind: 'start',
+        workflowType: 'eventDeliveryWorkflow',
+        workflowId: eventDeliveryWorkflowId(events.failed),
+        taskQueue: h.config.temporal.taskQueue,
+        args: [
+          {
+            eventId: events.failed,
+            retryScheduleMs: h.config.webhook.retryScheduleMs,
+            retryJitter: h.config.webhook.retryJitter,
+            deliveryTimeoutMs: h.config.webhook.timeoutMs,
+            failedAttempt: 0,
+            retryAfterMs: null,
+            series: 1,
+          },
+        ],
+      });
+      assert.deepEqual(beats, [{ after: failedJobs[0] }, { after: failedJobs[0], eventsAfter: events.failed }]);
+
+      // A retry that had reached the events does not replay the jobs again.
+      const again = h.temporal.calls.length;
+      const resumed = new MockActivityEnvironment({ heartbeatDetails: { after: failedJobs[0], eventsAfter: events.failed } });
+      assert.equal(await runIn(resumed, acts.signalWebhookJobs, { webhookId: w.id, action: 'replay', requestId: 'req-6', since: null }), 0);
+      assert.equal(h.temporal.calls.length, again);
     });
 
     it('answers 0 for a webhook that is gone', async () => {

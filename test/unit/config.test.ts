@@ -37,6 +37,11 @@ describe('configuration', () => {
     assert.equal(c.webhook.requireHttps, false);
     assert.deepEqual(c.webhook.allowedCidrs, []);
     assert.equal(c.chromiumPath, '/usr/bin/chromium');
+    assert.equal(c.webhook.crawlerResourceType, 'crawler');
+  });
+
+  it("takes live Scrapfly's crawler resource type", () => {
+    assert.equal(loadConfig({ CRAWLER_WEBHOOK_RESOURCE_TYPE: 'crawl' }).webhook.crawlerResourceType, 'crawl');
   });
 
   it('reads every unit of the retry schedule', () => {
@@ -76,6 +81,7 @@ describe('configuration', () => {
     [{ SCRAPE_ALLOWED_CIDRS: '127.0.0.1/33' }, 'SCRAPE_ALLOWED_CIDRS', /0-32/],
     [{ SCRAPE_ALLOWED_CIDRS: 'fd00::1/8' }, 'SCRAPE_ALLOWED_CIDRS', /did you mean fd00::\/8\?/],
     [{ SCRAPE_ALLOWED_CIDRS: '127.1' }, 'SCRAPE_ALLOWED_CIDRS', /"127\.1".*not an IPv4 or IPv6 address/],
+    [{ CRAWLER_WEBHOOK_RESOURCE_TYPE: 'Crawler API' }, 'CRAWLER_WEBHOOK_RESOURCE_TYPE', /lower-case token/],
     [{ ADMIN_TOKEN: 'short' }, 'ADMIN_TOKEN', /16/],
     [{ PUBLIC_URL: 'ftp://x' }, 'PUBLIC_URL', /./],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /./],

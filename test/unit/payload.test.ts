@@ -4,7 +4,7 @@ import { createHmac } from 'node:crypto';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { decode as msgpackDecode } from '@msgpack/msgpack';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { prepareDelivery, type DeliverParams } from '../../src/delivery/deliver';
+import { prepareCrawlerEvent, prepareDelivery, type DeliverParams } from '../../src/delivery/deliver';
 import type { Job, JobResult, Webhook } from '../../src/db/rows';
 
 const job: Job = {
@@ -121,5 +121,36 @@ describe('delivery payload', () => {
         'webhook-signature': p.headers['webhook-signature']!,
       }),
     );
+  });
+
+  it("signs a crawler event's stored bytes with Scrapfly headers, JSON whatever the content type, one message id per event", () => {
+    const now = new Date();
+    const body = Buffer.from(JSON.stringify({ event: 'crawler_started', payload: { crawler_uuid: 'c-1', state: {} } }));
+    const meta = (eventId: string) => ({
+      event: { id: eventId, event: 'crawler_started', body },
+      crawl: { id: 'c-1', env: 'live' },
+      projectName: 'default',
+      resourceType: 'crawler',
+      timestamp: now,
+    });
+    const w = { ...baseWebhook, content_type: 'application/msgpack' as const, content_encoding: 'gzip' as const, standard_webhooks: true };
+    const p = prepareCrawlerEvent(w, meta('e-1'));
+    assert.equal(p.headers['content-type'], 'application/json');
+    assert.ok(gunzipSync(p.body).equals(body), 'the stored bytes, compressed as the webhook asks');
+    const expected = createHmac('sha256', w.signing_secret).update(body).digest('hex');
+    assert.equal(p.headers['x-scrapfly-webhook-signature'], expected.toUpperCase());
+    assert.equal(p.headers['x-scrapfly-webhook-signature-lowercase'], expected);
+    assert.equal(p.headers['x-scrapfly-webhook-resource-type'], 'crawler');
+    assert.equal(p.headers['x-scrapfly-webhook-job-id'], 'c-1');
+    assert.equal(p.headers['x-scrapfly-crawl-event-name'], 'crawler_started');
+    assert.equal(p.headers['x-scrapfly-log-uuid'], undefined);
+    assert.equal(p.headers['x-scrapfly-log-url'], undefined);
+    assert.equal(p.headers['webhook-id'], 'msg_e-1');
+    new StandardWebhook(w.signing_secret).verify(body.toString(), {
+      'webhook-id': p.headers['webhook-id']!,
+      'webhook-timestamp': p.headers['webhook-timestamp']!,
+      'webhook-signature': p.headers['webhook-signature']!,
+    });
+    assert.equal(prepareCrawlerEvent(w, meta('e-2')).headers['webhook-id'], 'msg_e-2');
   });
 });

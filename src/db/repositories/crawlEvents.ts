@@ -2,8 +2,8 @@
 // event workflow reads and records. Events are stored in the crawl's own
 // transactions (crawls.ts), which hold the crawl row's lock for gapless seqs.
 import type { Db, DbClient } from '../pool';
-import { onlyRow } from '../pool';
-import type { Attempt, Crawl, CrawlEvent } from '../rows';
+import { onlyRow, withTransaction } from '../pool';
+import type { Attempt, Crawl, CrawlEvent, Webhook } from '../rows';
 
 type Q = Db | DbClient;
 
@@ -47,12 +47,19 @@ export async function loadEventAttemptContext(
   return { event: { ...r.event, body: r.body }, crawl: r.crawl, secret: r.secret, prior: r.prior, now: r.now };
 }
 
-/** One attempt row of an event; a retried activity re-records the same attempt. */
-export async function recordEventAttempt(db: Q, a: Omit<Attempt, 'id' | 'job_id' | 'webhook_id'> & { event_id: string }): Promise<void> {
+/**
+ * One attempt row of an event; a retried activity re-records the same
+ * attempt. A crawler's event names its webhook (`webhook_id`), so the
+ * attempt is in that webhook's delivery log beside its jobs'.
+ */
+export async function recordEventAttempt(
+  db: Q,
+  a: Omit<Attempt, 'id' | 'job_id' | 'webhook_id'> & { event_id: string; webhook_id?: string | null },
+): Promise<void> {
   await db.query(
     `INSERT INTO delivery_attempts (event_id, series, attempt, started_at, duration_ms, url, final_url, success,
-       status_code, error_code, error_message, request_headers, response_headers, response_snippet)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
+       status_code, error_code, error_message, request_headers, response_headers, response_snippet, webhook_id)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
      ON CONFLICT (event_id, series, attempt) DO UPDATE SET started_at = EXCLUDED.started_at,
        duration_ms = EXCLUDED.duration_ms, final_url = EXCLUDED.final_url, success = EXCLUDED.success,
        status_code = EXCLUDED.status_code, error_code = EXCLUDED.error_code, error_message = EXCLUDED.error_message,
@@ -73,6 +80,7 @@ export async function recordEventAttempt(db: Q, a: Omit<Attempt, 'id' | 'job_id'
       a.request_headers,
       a.response_headers,
       a.response_snippet,
+      a.webhook_id ?? null,
     ],
   );
 }
@@ -99,4 +107,71 @@ export async function noteEventAttempt(db: Q, eventId: string, o: { first: boole
 export async function listEventAttempts(db: Q, eventId: string): Promise<Attempt[]> {
   const { rows } = await db.query<Attempt>('SELECT * FROM delivery_attempts WHERE event_id = $1 ORDER BY series, attempt', [eventId]);
   return rows;
+}
+
+/**
+ * A crawler event's named webhook read at the disable gate (004_disable_gate):
+ * under the webhook's shared gate lock, then read in a statement of its own
+ * (a snapshot taken after the lock), so a disable being stored waits for this
+ * read and every attempt let through started before disabled_at. Null when
+ * the webhook is gone.
+ */
+export async function readWebhookAtGate(db: Db, webhookId: string): Promise<{ webhook: Webhook; projectName: string; gateAt: Date } | null> {
+  return withTransaction(db, async (c) => {
+    await c.query('SELECT pg_advisory_xact_lock_shared(webhook_gate_key($1))', [webhookId]);
+    const { rows } = await c.query<Webhook & { project_name: string; gate_at: Date }>(
+      `SELECT w.*, p.name AS project_name, clock_timestamp() AS gate_at
+         FROM webhooks w JOIN projects p ON p.id = w.project_id WHERE w.id = $1`,
+      [webhookId],
+    );
+    const r = rows[0];
+    if (!r) return null;
+    const { project_name, gate_at, ...webhook } = r;
+    return { webhook, projectName: project_name, gateAt: gate_at };
+  });
+}
+
+/** A bulk replay's new attempt series: the event owes a delivery again (its workflow is the writer from here). */
+export async function beginEventSeries(db: Q, eventId: string): Promise<void> {
+  await db.query(`UPDATE crawl_events SET delivery_status = 'pending' WHERE id = $1`, [eventId]);
+}
+
+export type WebhookEventFilter = 'failed' | 'retrying';
+
+/**
+ * A page of the crawler events of a webhook, by id: those whose delivery
+ * failed (a bulk replay; with the series a new run uses) or those waiting on
+ * the ladder (first attempt failed, delivery still owed: a wake after a
+ * disable). `since` filters on the event's creation, as a replay's does on jobs'.
+ */
+export async function listWebhookEvents(
+  db: Q,
+  webhookId: string,
+  filter: WebhookEventFilter,
+  opts: { since: string | null; after: string; limit: number },
+): Promise<Array<{ id: string; next_series: number }>> {
+  const { rows } = await db.query<{ id: string; next_series: number }>(
+    `SELECT e.id,
+            (SELECT coalesce(max(a.series) + 1, 0) FROM delivery_attempts a WHERE a.event_id = e.id)::int AS next_series
+       FROM crawls c
+       JOIN crawl_events e ON e.crawl_id = c.id
+      WHERE c.webhook_id = $1 AND c.kind = 'crawler'
+        AND CASE WHEN $2 = 'failed' THEN e.delivery_status = 'failed'
+                 ELSE e.delivery_status = 'pending' AND e.first_done END
+        AND ($3::timestamptz IS NULL OR e.created_at >= $3)
+        AND e.id > $4::uuid
+      ORDER BY e.id LIMIT $5`,
+    [webhookId, filter, opts.since, opts.after, opts.limit],
+  );
+  return rows;
+}
+
+/** Crawler events of a webhook whose delivery failed (created since `since`), as a bulk replay picks them. */
+export async function countFailedWebhookEvents(db: Q, webhookId: string, since: string | null): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM crawls c JOIN crawl_events e ON e.crawl_id = c.id
+      WHERE c.webhook_id = $1 AND c.kind = 'crawler' AND e.delivery_status = 'failed' AND ($2::timestamptz IS NULL OR e.created_at >= $2)`,
+    [webhookId, since],
+  );
+  return onlyRow(rows).n;
 }

@@ -147,9 +147,20 @@ export interface CrawlEventsWorkflowInput extends EventDeliverySettings {
 
 export interface EventDeliveryWorkflowInput extends EventDeliverySettings {
   eventId: string;
-  /** The attempt that failed before this workflow took over (the first, made by crawlEventsWorkflow). */
+  /**
+   * The attempt that failed before this workflow took over (the first, made
+   * by crawlEventsWorkflow); 0 when none was made: this workflow makes
+   * attempt 1 itself (a bulk replay's new series).
+   */
   failedAttempt: number;
   retryAfterMs: number | null;
+  /**
+   * The attempt series (absent: 0, the event's first). Set by a bulk replay:
+   * the workflow then marks the event's delivery pending again before its
+   * first attempt. Histories recorded before it lack the field and replay as
+   * they ran.
+   */
+  series?: number;
 }
 
 export interface EventAttemptInput {
@@ -161,5 +172,8 @@ export interface EventAttemptInput {
   startRetries?: EventDeliverySettings;
 }
 
-/** An inline event's attempt: like a named webhook's, without a webhook to stop the series. */
-export type EventAttemptOutcome = Omit<DeliveryAttemptOutcome, 'stop'>;
+/**
+ * An event's attempt. An inline (Firecrawl) webhook has nothing to stop its
+ * series; a crawler's named webhook does (disabled or gone), as a job's.
+ */
+export type EventAttemptOutcome = Omit<DeliveryAttemptOutcome, 'stop'> & { stop?: DeliveryAttemptOutcome['stop'] };

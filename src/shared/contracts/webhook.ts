@@ -19,7 +19,10 @@ export interface StoredWebhookState {
 /** Work the webhook entity hands to a child workflow, so its own loop never waits on it. */
 export interface WebhookFanoutInput {
   webhookId: string;
-  /** replay: deliver every failed job again; stop: wake jobs waiting on the ladder so they end as DISABLED. */
+  /**
+   * replay: deliver every failed job (and crawler event) again; stop: wake
+   * those waiting on the ladder so they end as DISABLED.
+   */
   action: 'replay' | 'stop';
   /** Makes repeats harmless: one child per id, and jobs drop a replay id they have seen. */
   requestId: string;
