@@ -91,7 +91,14 @@ export class CrawlSubmitter {
       {
         workflowId: crawlWorkflowId(id),
         taskQueue: config.temporal.taskQueue,
-        args: [buildCrawlWorkflowInput(config, { crawlId: id, kind: request.kind, maxConcurrency: request.options.maxConcurrency })],
+        args: [
+          buildCrawlWorkflowInput(config, {
+            crawlId: id,
+            kind: request.kind,
+            maxConcurrency: request.options.maxConcurrency,
+            crawler: request.options.crawler,
+          }),
+        ],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         typedSearchAttributes: [
           { key: SA_PROJECT_NAME, value: project.name },
