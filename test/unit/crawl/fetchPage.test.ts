@@ -463,7 +463,10 @@ describe("scrapePage: a Scrapfly crawler's content, capture and error codes", ()
     assert.equal(pdf.ok, true);
     for (const f of ['html', 'clean_html', 'markdown', 'text'] as const) assert.equal(pdf.document.content![f], '', f);
     const meta = JSON.parse(pdf.document.content!.page_metadata!);
-    assert.deepEqual([meta.content_type, meta.size_bytes, meta.title, meta.links_count], ['application/pdf', Buffer.byteLength('%PDF-1.7\n\0\0binary'), null, 0]);
+    assert.deepEqual(
+      [meta.content_type, meta.size_bytes, meta.title, meta.links_count],
+      ['application/pdf', Buffer.byteLength('%PDF-1.7\n\0\0binary'), null, 0],
+    );
   });
 
   it('keeps json valid when the page is over the field cap: its content goes first', async () => {
