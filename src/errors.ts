@@ -55,6 +55,12 @@ export const ERROR_CODES = {
   'ERR::CRAWLER::NOT_FOUND': e(404),
   'ERR::CRAWLER::CONFIG_ERROR': e(400),
   'ERR::CRAWLER::NOT_FINISHED': e(409),
+  // A crawler page's outcome (crawler_url_failed's `error`), never an API
+  // answer: robots.txt forbids the page (or could not be read, RFC 9309), or
+  // the worker could not fetch it after its retries (our fault, not the page's).
+  // Other failed pages carry the scrape job's codes (ERR::SCRAPE::…).
+  'ERR::CRAWLER::ROBOTS_DISALLOWED': e(422),
+  'ERR::CRAWLER::PAGE_FAILED': e(500, true),
 
   // PostgreSQL is unreachable or went away (src/db/errors.ts says which
   // failures mean that); the pool reconnects by itself once it is back.

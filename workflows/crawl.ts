@@ -6,6 +6,7 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -27,9 +28,22 @@ const PAGE_ATTEMPTS = 3;
  * 10,000-page crawl keeps every history small. A cancel stops new fetches
  * at once; pages in flight finish. Events are stored by the activities and
  * sent by crawlEventsWorkflow, so a slow receiver never slows the crawl.
+ *
+ * A Scrapfly crawler may bound the crawl's time (`maxDurationMs`: once that
+ * long has passed since its first run began, in workflow time, no page is
+ * claimed, pages waiting for a slot give up, those in flight finish, and the
+ * crawl ends with stop_reason max_duration) and space its fetches
+ * (`delayMs`: a durable timer between one fetch and the next claim's fetch;
+ * such a crawl fetches one page at a time). Both are input fields whose
+ * absence leaves the commands as older histories recorded them.
  */
 export async function crawlWorkflow(input: CrawlWorkflowInput): Promise<{ status: string }> {
   const carried = input.carried ?? { runs: 0, cancelled: false, seeded: false };
+  // Workflow time (deterministic in workflow code): when the first run began, carried across continue-as-new.
+  const startedAtMs = carried.startedAtMs ?? Date.now();
+  const deadline = input.maxDurationMs === undefined ? null : startedAtMs + input.maxDurationMs;
+  let timedOut = carried.timedOut ?? false;
+  const outOfTime = () => (timedOut ||= deadline !== null && Date.now() >= deadline);
   const local = proxyLocalActivities<CrawlActivities>({ startToCloseTimeout: '30 seconds', retry });
   const seed = proxyActivities<CrawlActivities>({
     startToCloseTimeout: '5 minutes',
@@ -63,9 +77,11 @@ export async function crawlWorkflow(input: CrawlWorkflowInput): Promise<{ status
         const seen = grants;
         const out = await pages.crawlPage({ crawlId: input.crawlId, pageId });
         if (!out.queued) return;
-        await condition(() => grants > seen || cancelled, input.slotRecheckMs);
+        // Out of time, a page in line gives up: wake up no later than the deadline.
+        const recheck = deadline === null ? input.slotRecheckMs : Math.max(1, Math.min(input.slotRecheckMs, deadline - Date.now()));
+        await condition(() => grants > seen || cancelled, recheck);
         // Still in line when cancelled: the end of the crawl frees its place.
-        if (cancelled) return;
+        if (cancelled || (deadline !== null && outOfTime())) return;
       }
     } catch (err) {
       const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
@@ -89,16 +105,23 @@ export async function crawlWorkflow(input: CrawlWorkflowInput): Promise<{ status
     if (failure) throw failure;
     const room = input.pageConcurrency - inFlight.size;
     const runFull = pagesThisRun + inFlight.size >= input.pagesPerRun;
+    const stopped = cancelled || (deadline !== null && outOfTime());
     // Claim in batches (half the window, or whenever nothing runs): one claim per page would double the history.
-    if (!cancelled && !runFull && room > 0 && (inFlight.size === 0 || room >= Math.ceil(input.pageConcurrency / 2))) {
+    if (!stopped && !runFull && room > 0 && (inFlight.size === 0 || room >= Math.ceil(input.pageConcurrency / 2))) {
       // Never past the run's share of pages, so each run holds at most pagesPerRun.
       const max = Math.min(room, input.pagesPerRun - pagesThisRun - inFlight.size);
       const ids = await local.claimCrawlPages({ crawlId: input.crawlId, max, inFlight: [...inFlight] });
-      for (const id of ids) track(id);
+      // The pause between this fetch and the one before (this run's or an earlier run's).
+      const delayMs = input.delayMs ?? 0;
+      const paused = delayMs > 0 && ids.length > 0 && (pagesThisRun > 0 || carried.runs > 0);
+      if (paused) await sleep(delayMs);
+      // Cancelled or out of time during the pause: the claimed pages stay unfetched, and the end of the crawl settles them.
+      for (const id of ids) if (!(paused && (cancelled || outOfTime()))) track(id);
     }
     if (inFlight.size === 0) {
-      if (!cancelled && (runFull || workflowInfo().continueAsNewSuggested)) {
-        await continueAsNew<typeof crawlWorkflow>({ ...input, carried: { runs: carried.runs + 1, cancelled, seeded: true } });
+      if (!cancelled && !timedOut && (runFull || workflowInfo().continueAsNewSuggested)) {
+        const next = { runs: carried.runs + 1, cancelled, seeded: true, ...(deadline !== null ? { startedAtMs } : {}) };
+        await continueAsNew<typeof crawlWorkflow>({ ...input, carried: next });
       }
       break;
     }
@@ -107,7 +130,7 @@ export async function crawlWorkflow(input: CrawlWorkflowInput): Promise<{ status
   }
   if (failure) throw failure;
 
-  status = (await local.endCrawl({ crawlId: input.crawlId })) as CrawlProgress['status'];
+  status = (await local.endCrawl(timedOut ? { crawlId: input.crawlId, timedOut } : { crawlId: input.crawlId })) as CrawlProgress['status'];
   upsertSearchAttributes([{ key: SA_JOB_STATUS, value: status }]);
   return { status };
 }

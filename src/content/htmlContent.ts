@@ -180,6 +180,54 @@ export function pageTitle(page: ParsedHtml): string | undefined {
   return undefined;
 }
 
+/** What a page says about itself in its markup (a Scrapfly crawler's page_metadata). */
+export interface PageMetadata {
+  /** <meta name="description">. */
+  description?: string;
+  /** <link rel="canonical">, resolved against the page URL. */
+  canonical?: string;
+  /** <html lang>, else <meta http-equiv="content-language">. */
+  language?: string;
+  /** <meta name="robots">. */
+  robots?: string;
+  /** <meta property="og:…">, by property (the first of each). */
+  openGraph: Record<string, string>;
+}
+
+/** The page's own metadata; the first of each kind wins, blank values are ignored. Call before cleaning. */
+export function pageMetadata(page: ParsedHtml, pageUrl: string): PageMetadata {
+  const out: PageMetadata = { openGraph: {} };
+  let httpLanguage: string | undefined;
+  const text = (v: string | undefined) => {
+    const t = (v ?? '').replace(/\s+/g, ' ').trim();
+    return t === '' ? undefined : t;
+  };
+  for (const n of walk(page.doc)) {
+    if (!isElement(n)) continue;
+    const a = n.attribs;
+    if (n.name === 'html') out.language ??= text(a.lang);
+    else if (n.name === 'meta') {
+      const name = (a.name ?? '').trim().toLowerCase();
+      const content = text(a.content);
+      if (content === undefined) continue;
+      if (name === 'description') out.description ??= content;
+      else if (name === 'robots') out.robots ??= content;
+      const property = (a.property ?? '').trim().toLowerCase();
+      if (property.startsWith('og:')) out.openGraph[property] ??= content;
+      if ((a['http-equiv'] ?? '').trim().toLowerCase() === 'content-language') httpLanguage ??= content;
+    } else if (n.name === 'link' && out.canonical === undefined && (a.rel ?? '').toLowerCase().split(/\s+/).includes('canonical')) {
+      try {
+        const u = new URL(a.href ?? '', pageUrl);
+        if (a.href && (u.protocol === 'http:' || u.protocol === 'https:')) out.canonical = u.href;
+      } catch {
+        // An unusable canonical is no canonical.
+      }
+    }
+  }
+  out.language ??= httpLanguage;
+  return out;
+}
+
 /** Removes <script>, <style>, <noscript> and comments; returns the whole document as HTML. */
 export function cleanDocument(page: ParsedHtml): string {
   removeWhere(page.doc, (n) => n.type === 'comment' || (isElement(n) && ALWAYS_REMOVED.has(n.name)));

@@ -18,11 +18,28 @@ export interface ExtractLinksOptions extends NormalizeOptions {
 }
 
 // Only hyperlinks a user could follow: <a href> and <area href>. <link
-// rel=alternate> points at translations and feeds, not pages of the site, and
-// rel=nofollow is followed because Firecrawl follows it (nofollow is about
-// ranking, not access; robots.txt is the access control and is applied
-// separately).
+// rel=alternate> points at translations and feeds, not pages of the site.
+//
+// rel=nofollow: Firecrawl follows such links (nofollow is about ranking, not
+// access; robots.txt is the access control and is applied separately), so
+// extractLinks returns them all. Scrapfly's crawler does not follow them
+// unless asked (ignore_no_follow), so extractPageLinks also says, in the same
+// pass, which links are nofollow: a link whose rel has the `nofollow` token
+// (`ugc` and `sponsored` alone are hints, not nofollow), or every link of a
+// page whose <meta name="robots"> says `nofollow` or `none`. A URL linked
+// both ways is followable: one ordinary link to it is enough.
 const LINK_ELEMENTS = new Set(['a', 'area']);
+
+const hasToken = (list: string | undefined, tokens: readonly string[]) =>
+  list !== undefined && list.split(/[\s,]+/).some((t) => tokens.includes(t.toLowerCase()));
+
+/** A page's links, and which of them only rel=nofollow links lead to. */
+export interface PageLinks {
+  /** Every link, as extractLinks returns them. */
+  links: string[];
+  /** The subset of `links` reached only through nofollow links (all of them under a robots meta nofollow). */
+  nofollow: string[];
+}
 
 /**
  * Absolute normalized http(s) URLs that `html` links to, deduped, in document
@@ -37,8 +54,15 @@ const LINK_ELEMENTS = new Set(['a', 'area']);
  * crawl's visited set then drops.
  */
 export function extractLinks(html: string, pageUrl: string, opts: ExtractLinksOptions = {}): string[] {
+  return extractPageLinks(html, pageUrl, opts).links;
+}
+
+/** extractLinks, also telling the nofollow links apart (see the top of this file). One parse. */
+export function extractPageLinks(html: string, pageUrl: string, opts: ExtractLinksOptions = {}): PageLinks {
   const maxLinks = opts.maxLinks ?? MAX_LINKS_PER_PAGE;
   const hrefs: string[] = [];
+  const nofollowAt = new Set<number>();
+  let pageNofollow = false;
   let baseHref: string | null = null;
   let templateDepth = 0;
   // Raw hrefs are capped well above maxLinks: duplicates and non-http links
@@ -53,11 +77,16 @@ export function extractLinks(html: string, pageUrl: string, opts: ExtractLinksOp
           return;
         }
         if (templateDepth > 0) return;
+        if (name === 'meta' && (attribs.name ?? '').trim().toLowerCase() === 'robots' && hasToken(attribs.content, ['nofollow', 'none'])) {
+          pageNofollow = true;
+          return;
+        }
         const href = attribs.href;
         if (href === undefined) return;
         if (name === 'base') {
           if (baseHref === null) baseHref = href;
         } else if (LINK_ELEMENTS.has(name) && hrefs.length < rawCap) {
+          if (hasToken(attribs.rel, ['nofollow'])) nofollowAt.add(hrefs.length);
           hrefs.push(href);
         }
       },
@@ -80,14 +109,21 @@ export function extractLinks(html: string, pageUrl: string, opts: ExtractLinksOp
     }
   }
 
-  const seen = new Set<string>();
+  // URL → whether some link to it may be followed.
+  const seen = new Map<string, boolean>();
   const out: string[] = [];
-  for (const href of hrefs) {
-    const r = normalizeUrl(href, base, opts);
-    if (!r.ok || seen.has(r.url)) continue;
-    seen.add(r.url);
+  for (let i = 0; i < hrefs.length; i++) {
+    const r = normalizeUrl(hrefs[i], base, opts);
+    if (!r.ok) continue;
+    const followable = !pageNofollow && !nofollowAt.has(i);
+    const known = seen.get(r.url);
+    if (known !== undefined) {
+      if (followable && !known) seen.set(r.url, true);
+      continue;
+    }
+    seen.set(r.url, followable);
     out.push(r.url);
     if (out.length >= maxLinks) break;
   }
-  return out;
+  return { links: out, nofollow: out.filter((u) => seen.get(u) === false) };
 }

@@ -31,6 +31,11 @@
 // TOTAL_COST_BUDGET, eight times as much.
 //
 // No Node import: workflow code may compile scopes.
+//
+// Scrapfly's crawler writes its path filters as `*` wildcards instead
+// (compileWildcard, at the end of this file): those are matched without any
+// regular expression, in linear time.
+import { normalizePercentEncoding } from './urls';
 
 /** Characters of a path (or URL) a pattern is tested against; the rest is ignored. */
 export const MAX_SUBJECT_CHARS = 2048;
@@ -47,7 +52,9 @@ export const TOTAL_COST_BUDGET = 2 ** 28;
 
 export type PatternErrorCode = 'invalid_regex' | 'unsafe_regex' | 'pattern_too_long';
 
-export interface CompiledPattern {
+/** A Firecrawl path filter: a regular expression searched in the subject. */
+export interface RegexPattern {
+  kind: 'regex';
   /** The pattern as the user sent it. */
   source: string;
   regex: RegExp;
@@ -55,10 +62,30 @@ export interface CompiledPattern {
   cost: number;
 }
 
-export type CompilePatternResult = { ok: true; pattern: CompiledPattern } | { ok: false; code: PatternErrorCode; message: string };
+/** A Scrapfly `*` wildcard, matched against the whole subject (see compileWildcard). */
+export interface WildcardPattern {
+  kind: 'wildcard';
+  /** The pattern as the user sent it. */
+  source: string;
+  /** The literal text between the stars, normalized as subjects are; one piece when there is no star. */
+  pieces: readonly string[];
+  /** Knuth-Morris-Pratt failure table of each piece. */
+  tables: readonly Int32Array[];
+  /** Characters of the pattern: matching costs at most subject plus pattern length. */
+  cost: number;
+  regex?: undefined;
+}
 
-/** Whether `subject` (cut at MAX_SUBJECT_CHARS) matches anywhere, like RegExp.test. */
+export type CompiledPattern = RegexPattern | WildcardPattern;
+
+export type CompilePatternResult = { ok: true; pattern: RegexPattern } | { ok: false; code: PatternErrorCode; message: string };
+
+/**
+ * Whether `subject` matches: a regular expression anywhere in it (cut at
+ * MAX_SUBJECT_CHARS), like RegExp.test; a wildcard over the whole of it.
+ */
 export function testPattern(p: CompiledPattern, subject: string): boolean {
+  if (p.kind === 'wildcard') return testWildcard(p, subject);
   return p.regex.test(subject.length > MAX_SUBJECT_CHARS ? subject.slice(0, MAX_SUBJECT_CHARS) : subject);
 }
 
@@ -551,5 +578,110 @@ export function compilePattern(source: string): CompilePatternResult {
         'them); anchor it with ^, or use narrower character classes such as [^/]* instead of .*',
     };
   }
-  return { ok: true, pattern: { source, regex: new RegExp(rewritten, flags), cost } };
+  return { ok: true, pattern: { kind: 'regex', source, regex: new RegExp(rewritten, flags), cost } };
+}
+
+// ---------------------------------------------------------------------------
+// Scrapfly's `*` wildcards (exclude_paths / include_only_paths, and the host
+// lists allowed_internal_subdomains / allowed_external_domains).
+//
+// A wildcard is literal text and `*`, which matches any run of characters,
+// `/` and `.` included, and the pattern must match the whole subject (fnmatch
+// with `*` as its only operator: `?` and `[` are literal, since `?` cannot
+// occur in a path and brackets do in real URLs). Matching takes the literal
+// pieces between the stars left to right: the first must begin the subject,
+// the last must end it, and each one between is taken at its leftmost
+// occurrence after the one before. Leftmost is always right when `*` is the
+// only operator (a later occurrence only leaves less room for the rest), so
+// nothing is ever retried, and each piece is found with Knuth-Morris-Pratt:
+// one test costs at most the subject's length plus the pattern's, whatever
+// both hold. No regular expression is built.
+
+export type WildcardSyntax = 'path' | 'host';
+
+export type CompileWildcardResult = { ok: true; pattern: WildcardPattern } | { ok: false; code: PatternErrorCode; message: string };
+
+// Characters the URL parser percent-encodes in a path (the WHATWG path
+// percent-encode set, plus anything outside printable ASCII), so a pattern
+// written with them matches the normalized path that holds their escapes.
+const PATH_ESCAPED = new Set(['"', '#', '<', '>', '?', '`', '{', '}']);
+
+function escapePathText(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    const c = ch.codePointAt(0) ?? 0;
+    if (c > 0x20 && c < 0x7f && !PATH_ESCAPED.has(ch)) out += ch;
+    else {
+      try {
+        out += encodeURIComponent(ch); // UTF-8, upper-case hex
+      } catch {
+        out += '%EF%BF%BD'; // a lone surrogate: the URL parser writes U+FFFD
+      }
+    }
+  }
+  return normalizePercentEncoding(out);
+}
+
+function failureTable(piece: string): Int32Array {
+  const t = new Int32Array(piece.length);
+  for (let i = 1, k = 0; i < piece.length; i++) {
+    while (k > 0 && piece.charCodeAt(i) !== piece.charCodeAt(k)) k = t[k - 1];
+    if (piece.charCodeAt(i) === piece.charCodeAt(k)) k++;
+    t[i] = k;
+  }
+  return t;
+}
+
+/** Where `piece` first occurs wholly inside subject[from, to), or -1 (Knuth-Morris-Pratt). */
+function findPiece(subject: string, piece: string, table: Int32Array, from: number, to: number): number {
+  const m = piece.length;
+  if (m === 0) return from;
+  for (let i = from, k = 0; i < to; i++) {
+    const c = subject.charCodeAt(i);
+    while (k > 0 && c !== piece.charCodeAt(k)) k = table[k - 1];
+    if (c === piece.charCodeAt(k)) k++;
+    if (k === m) return i - m + 1;
+  }
+  return -1;
+}
+
+function testWildcard(p: WildcardPattern, subject: string): boolean {
+  const { pieces, tables } = p;
+  const first = pieces[0];
+  if (pieces.length === 1) return subject === first;
+  const last = pieces[pieces.length - 1];
+  // The last piece's room is kept free: the middle pieces must fit before it.
+  const end = subject.length - last.length;
+  if (end < first.length || !subject.startsWith(first) || !subject.endsWith(last)) return false;
+  let pos = first.length;
+  for (let i = 1; i < pieces.length - 1; i++) {
+    const at = findPiece(subject, pieces[i], tables[i], pos, end);
+    if (at < 0) return false;
+    pos = at + pieces[i].length;
+  }
+  return true;
+}
+
+/**
+ * Compiles a Scrapfly wildcard. As a path ('path'): matched against the
+ * normalized URL path (no query), case-sensitive; a pattern not starting with
+ * `/` or `*` is read as starting with `/` (`blog/*` is `/blog/*`), and its
+ * text is percent-encoded as the URL parser encodes a path, so `/café/*`
+ * matches `/caf%C3%A9/menu`. As a host name ('host'): compared lower-case,
+ * a trailing dot ignored; internationalized names are given in their
+ * `xn--` form.
+ */
+export function compileWildcard(source: string, syntax: WildcardSyntax): CompileWildcardResult {
+  if (source.length > MAX_PATTERN_CHARS) {
+    return { ok: false, code: 'pattern_too_long', message: `is longer than ${MAX_PATTERN_CHARS} characters` };
+  }
+  let text = source.trim();
+  if (syntax === 'path' && !text.startsWith('/') && !text.startsWith('*')) text = `/${text}`;
+  if (syntax === 'host') text = text.toLowerCase().replace(/\.$/, '');
+  // Runs of stars are one star.
+  const pieces = text
+    .replace(/\*+/g, '*')
+    .split('*')
+    .map((piece) => (syntax === 'path' ? escapePathText(piece) : piece));
+  return { ok: true, pattern: { kind: 'wildcard', source, pieces, tables: pieces.map(failureTable), cost: text.length } };
 }

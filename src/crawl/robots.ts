@@ -74,6 +74,21 @@ export interface RobotsPolicy {
   appliesTo(url: string): boolean;
 }
 
+/**
+ * The product token a crawl matches robots.txt groups with: the one it names
+ * (Firecrawl's robotsUserAgent); else the first product token of the
+ * User-Agent it sends, when that names a crawler of its own (`AcmeBot/2.0
+ * (+https://acme.example)` → `AcmeBot`): the site's operator addresses the
+ * agent the requests say they come from; else ROBOTS_USER_AGENT. A
+ * browser-style User-Agent (`Mozilla/5.0 …`) names no crawler, and groups
+ * written for "Mozilla" are not meant for one, so ours applies then.
+ */
+export function robotsToken(o: { robotsUserAgent?: string | null; userAgent?: string | null }): string {
+  if (o.robotsUserAgent) return o.robotsUserAgent;
+  const token = /^\s*([A-Za-z_-]+)/.exec(o.userAgent ?? '')?.[1];
+  return token && token.toLowerCase() !== 'mozilla' ? token : ROBOTS_USER_AGENT;
+}
+
 /** The robots.txt URL that governs a page URL. */
 export function robotsTxtUrl(pageUrl: string): string {
   return `${new URL(pageUrl).origin}/robots.txt`;

@@ -33,18 +33,38 @@
 // - crawlEntireDomain (v2) and allowBackwardLinks (v1) are one option; the v2
 //   name wins when a request carries both.
 //
+// Scrapfly's crawler (kind 'crawler') is read into the same options:
+//
+// - pathSyntax 'wildcard': includePaths / excludePaths are Scrapfly `*`
+//   wildcards matched against the whole normalized path, without the query
+//   (pattern.ts, compileWildcard: linear time, no regular expression).
+//   Exclusion still wins, and the seed is never checked (the crawl inserts
+//   it), so it is always fetched.
+// - allowedSubdomains (allowed_internal_subdomains): when subdomains are
+//   followed and the list is not empty, a subdomain is admitted only when a
+//   pattern matches its whole host name (`blog.example.com`,
+//   `*.docs.example.com`) or the part before the site's host (`blog`,
+//   `*.docs`). Otherwise it is excluded as 'subdomain', even when external
+//   links are followed: the list was explicit.
+// - allowedExternalDomains (allowed_external_domains): when external links
+//   are followed and the list is not empty, an external host is admitted only
+//   when a pattern matches its host name, with or without a leading `www.`.
+// - crawlerSkipReason gives Scrapfly's name for each exclusion reason.
+//
 // No Node import: workflow code may compile and evaluate scopes (a compiled
 // scope holds RegExps, so pass the options, not the scope, across Temporal
 // boundaries, and compile again on the other side: compiling is
 // deterministic).
 import {
   compilePattern,
+  compileWildcard,
   MAX_PATTERNS_PER_FIELD,
   MAX_TOTAL_PATTERN_CHARS,
   testPattern,
   TOTAL_COST_BUDGET,
   type CompiledPattern,
   type PatternErrorCode,
+  type WildcardPattern,
 } from './pattern';
 import { normalizeUrl } from './urls';
 import type { CrawlScopeOptions } from '../shared/contracts/crawl';
@@ -75,6 +95,12 @@ export interface CrawlScope {
   readonly crawlEntireDomain: boolean;
   readonly allowSubdomains: boolean;
   readonly allowExternalLinks: boolean;
+  /** How include and exclude read: regular expressions searched, or wildcards over the whole path. */
+  readonly pathSyntax: 'regex' | 'wildcard';
+  /** Host name wildcards; empty admits every subdomain. */
+  readonly allowedSubdomains: readonly WildcardPattern[];
+  /** Host name wildcards; empty admits every external host. */
+  readonly allowedExternalDomains: readonly WildcardPattern[];
 }
 
 export type CompileScopeResult = { ok: true; scope: CrawlScope } | { ok: false; error: ScopeOptionError };
@@ -90,6 +116,42 @@ export interface ScopeCandidate {
 }
 
 export type ScopeDecision = { inScope: true; url: string } | { inScope: false; reason: ScopeExclusionReason; url: string | null };
+
+/**
+ * Why a Scrapfly crawler did not crawl a URL, in Scrapfly's words
+ * (crawler_url_skipped, /urls?status=skipped). The scope gives the first six;
+ * the crawl adds robots_txt, nofollow (a rel=nofollow link), not_a_page
+ * (media, archives…) and page_limit, and, when it ends, its stop reason for
+ * URLs it never fetched.
+ */
+export type CrawlerSkipReason =
+  | 'external_domain'
+  | 'subdomain_not_allowed'
+  | 'base_path_restriction'
+  | 'max_depth'
+  | 'excluded_path'
+  | 'not_included_path'
+  | 'robots_txt'
+  | 'nofollow'
+  | 'not_a_page'
+  | 'page_limit';
+
+const CRAWLER_SKIP_REASONS: Record<ScopeExclusionReason, CrawlerSkipReason | null> = {
+  // Not links to anything a crawler could visit: not reported.
+  invalid_url: null,
+  not_http: null,
+  external: 'external_domain',
+  subdomain: 'subdomain_not_allowed',
+  backward: 'base_path_restriction',
+  too_deep: 'max_depth',
+  excluded_path: 'excluded_path',
+  not_included: 'not_included_path',
+};
+
+/** Scrapfly's name for a scope exclusion; null for a URL that is not an http(s) URL at all. */
+export function crawlerSkipReason(reason: ScopeExclusionReason): CrawlerSkipReason | null {
+  return CRAWLER_SKIP_REASONS[reason];
+}
 
 // ---------------------------------------------------------------------------
 
@@ -131,6 +193,7 @@ function compileList(
   value: unknown,
   out: CompiledPattern[],
   budget: { spent: number; chars: number },
+  syntax: 'regex' | 'wildcard',
 ): ScopeOptionError | null {
   if (value === undefined || value === null) return null;
   if (!Array.isArray(value)) return { field, code: 'invalid_type', message: `${field} must be an array of strings` };
@@ -150,7 +213,7 @@ function compileList(
         message: `${name} makes includePaths and excludePaths together longer than ${MAX_TOTAL_PATTERN_CHARS} chars`,
       };
     }
-    const r = compilePattern(p);
+    const r = syntax === 'wildcard' ? compileWildcard(p, 'path') : compilePattern(p);
     if (!r.ok) return { field: name, code: r.code, message: `${name} ${r.message}` };
     budget.spent += r.pattern.cost;
     if (budget.spent > TOTAL_COST_BUDGET) {
@@ -162,6 +225,25 @@ function compileList(
           'use fewer or more specific (anchored) patterns',
       };
     }
+    out.push(r.pattern);
+  }
+  return null;
+}
+
+/** allowedSubdomains / allowedExternalDomains: host name wildcards (empty entries ignored). */
+function compileHostList(field: 'allowedSubdomains' | 'allowedExternalDomains', value: unknown, out: WildcardPattern[]): ScopeOptionError | null {
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value)) return { field, code: 'invalid_type', message: `${field} must be an array of strings` };
+  if (value.length > MAX_PATTERNS_PER_FIELD) {
+    return { field, code: 'too_many_patterns', message: `${field} has more than ${MAX_PATTERNS_PER_FIELD} patterns` };
+  }
+  for (let i = 0; i < value.length; i++) {
+    const name = `${field}[${i}]`;
+    const p: unknown = value[i];
+    if (typeof p !== 'string') return { field: name, code: 'invalid_type', message: `${name} must be a string` };
+    if (p.trim() === '') continue;
+    const r = compileWildcard(p, 'host');
+    if (!r.ok) return { field: name, code: r.code, message: `${name} ${r.message}` };
     out.push(r.pattern);
   }
   return null;
@@ -199,11 +281,20 @@ export function compileScope(startUrl: string, options: CrawlScopeOptions = {}):
   }
   const u = new URL(start.url);
 
+  const syntax = options.pathSyntax ?? 'regex';
+  if (syntax !== 'regex' && syntax !== 'wildcard') {
+    return { ok: false, error: { field: 'pathSyntax', code: 'invalid_value', message: `pathSyntax must be "regex" or "wildcard"` } };
+  }
   const include: CompiledPattern[] = [];
   const exclude: CompiledPattern[] = [];
+  const allowedSubdomains: WildcardPattern[] = [];
+  const allowedExternalDomains: WildcardPattern[] = [];
   const budget = { spent: 0, chars: 0 };
   const listErr =
-    compileList('includePaths', options.includePaths, include, budget) ?? compileList('excludePaths', options.excludePaths, exclude, budget);
+    compileList('includePaths', options.includePaths, include, budget, syntax) ??
+    compileList('excludePaths', options.excludePaths, exclude, budget, syntax) ??
+    compileHostList('allowedSubdomains', options.allowedSubdomains, allowedSubdomains) ??
+    compileHostList('allowedExternalDomains', options.allowedExternalDomains, allowedExternalDomains);
   if (listErr) return { ok: false, error: listErr };
 
   const values = {
@@ -239,6 +330,9 @@ export function compileScope(startUrl: string, options: CrawlScopeOptions = {}):
       crawlEntireDomain: values.crawlEntireDomain !== null ? bool(values.crawlEntireDomain) : bool(values.allowBackwardLinks),
       allowSubdomains: bool(values.allowSubdomains),
       allowExternalLinks: bool(values.allowExternalLinks),
+      pathSyntax: syntax,
+      allowedSubdomains,
+      allowedExternalDomains,
     },
   };
 }
@@ -258,8 +352,11 @@ export function checkScope(scope: CrawlScope, candidate: ScopeCandidate): ScopeD
   const out = (reason: ScopeExclusionReason): ScopeDecision => ({ inScope: false, reason, url });
 
   const hostClass = classifyHost(scope, u.hostname);
-  if (hostClass !== 'site' && !(hostClass === 'subdomain' && scope.allowSubdomains)) {
+  if (hostClass === 'subdomain' && scope.allowSubdomains) {
+    if (!subdomainListed(scope, u.hostname)) return out('subdomain');
+  } else if (hostClass !== 'site') {
     if (!scope.allowExternalLinks) return out(hostClass);
+    if (!externalListed(scope, u.hostname)) return out(hostClass);
     if (candidate.foundOn !== undefined && !foundOnSite(scope, candidate.foundOn)) return out('external');
   }
 
@@ -268,11 +365,24 @@ export function checkScope(scope: CrawlScope, candidate: ScopeCandidate): ScopeD
   if (scope.maxPathDepth !== null && pathDepth(u.pathname) > scope.maxPathDepth) return out('too_deep');
   if (scope.maxDiscoveryDepth !== null && candidate.depth > scope.maxDiscoveryDepth) return out('too_deep');
 
-  const subject = scope.regexOnFullURL ? url : u.pathname;
+  const subject = scope.regexOnFullURL && scope.pathSyntax === 'regex' ? url : u.pathname;
   if (scope.exclude.some((p) => testPattern(p, subject))) return out('excluded_path');
   if (scope.include.length > 0 && !scope.include.some((p) => testPattern(p, subject))) return out('not_included');
 
   return { inScope: true, url };
+}
+
+function subdomainListed(scope: CrawlScope, hostname: string): boolean {
+  if (scope.allowedSubdomains.length === 0) return true;
+  const h = withoutWww(hostname);
+  const label = h.slice(0, h.length - scope.siteHost.length - 1);
+  return scope.allowedSubdomains.some((p) => testPattern(p, hostname) || testPattern(p, h) || testPattern(p, label));
+}
+
+function externalListed(scope: CrawlScope, hostname: string): boolean {
+  if (scope.allowedExternalDomains.length === 0) return true;
+  const h = withoutWww(hostname);
+  return scope.allowedExternalDomains.some((p) => testPattern(p, hostname) || testPattern(p, h));
 }
 
 // A page of the site or of an admitted subdomain: external links found there

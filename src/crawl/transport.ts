@@ -81,6 +81,21 @@ export async function decodeContentEncoding(body: Buffer, header: string | undef
 }
 
 /**
+ * The error code a failed fetch is reported with to a Scrapfly crawler
+ * (crawler_url_failed), the scrape job's codes; null when `err` is not a
+ * fetch failure. An undecodable body is the upstream's fault.
+ */
+export function fetchErrorCode(err: unknown): string | null {
+  if (err instanceof AddressRefusedError) return 'ERR::SCRAPE::ADDRESS_REFUSED';
+  if (err instanceof RequestTimeoutError) return 'ERR::SCRAPE::TIMEOUT';
+  if (err instanceof RedirectError) return 'ERR::SCRAPE::REDIRECT';
+  if (err instanceof ConnectionError || err instanceof InvalidUrlError) return 'ERR::SCRAPE::NETWORK';
+  if (err instanceof BodyTooLargeError) return 'ERR::SCRAPE::TOO_LARGE';
+  if (err instanceof ContentEncodingError) return 'ERR::SCRAPE::BAD_UPSTREAM_RESPONSE';
+  return null;
+}
+
+/**
  * The message a failed fetch is reported with, or null when `err` is not a
  * fetch failure (a bug, or the caller's abort) and must be rethrown. Worded
  * like the scrape job's errors (src/capture/run.ts).

@@ -23,7 +23,8 @@ export interface NormalizeOptions {
 // so decoding them is safe in the path and in the query alike.
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 
-function normalizePercentEncoding(s: string): string {
+/** Percent-escapes with upper-case hex, unreserved characters decoded (the path and query spelling normalizeUrl gives). */
+export function normalizePercentEncoding(s: string): string {
   return s.replace(/%([0-9a-fA-F]{2})/g, (_m, hex: string) => {
     const ch = String.fromCharCode(parseInt(hex, 16));
     return UNRESERVED.test(ch) ? ch : `%${hex.toUpperCase()}`;

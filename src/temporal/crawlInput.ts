@@ -1,34 +1,29 @@
 import type { Config } from '../config';
-import type { CrawlerOptions, CrawlEventsWorkflowInput, CrawlWorkflowInput, EventDeliverySettings } from '../shared/contracts/crawl';
+import type { CrawlEventsWorkflowInput, CrawlerOptions, CrawlWorkflowInput, EventDeliverySettings } from '../shared/contracts/crawl';
 import type { CrawlKind } from '../shared/names';
 import { captureLeaseTtlMs } from './jobInput';
 
 /**
  * The crawl workflow's input from the crawl and the configuration (API and
- * tests start crawls alike). A Scrapfly crawler's max_duration and delay
- * travel in the input, so the workflow needs no read to honour them; a
- * delay means one fetch at a time (the wait is between this crawl's
- * requests, which concurrent fetches would defeat). Firecrawl crawls get
- * neither field, which is how they and older histories keep their behaviour.
+ * tests start crawls alike). A Scrapfly crawler adds its time bound and its
+ * delay (then one page at a time); a Firecrawl crawl's input has neither, as
+ * before they existed.
  */
 export function buildCrawlWorkflowInput(
   config: Pick<Config, 'crawl' | 'scrape'>,
-  crawl: { crawlId: string; kind: CrawlKind; maxConcurrency: number | null; crawler?: Pick<CrawlerOptions, 'maxDurationMs' | 'delayMs'> },
+  crawl: { crawlId: string; kind: CrawlKind; maxConcurrency: number | null; crawler?: Pick<CrawlerOptions, 'maxDurationMs' | 'delayMs'> | null },
 ): CrawlWorkflowInput {
-  const input: CrawlWorkflowInput = {
+  const delayMs = crawl.crawler?.delayMs ?? 0;
+  return {
     crawlId: crawl.crawlId,
     kind: crawl.kind,
-    pageConcurrency: Math.max(1, Math.min(crawl.maxConcurrency ?? config.crawl.pageConcurrency, config.crawl.pageConcurrency)),
+    pageConcurrency: delayMs > 0 ? 1 : Math.max(1, Math.min(crawl.maxConcurrency ?? config.crawl.pageConcurrency, config.crawl.pageConcurrency)),
     pagesPerRun: config.crawl.pagesPerRun,
     captureTimeoutMs: config.scrape.timeoutMs,
     slotRecheckMs: Math.round(captureLeaseTtlMs(config) / 2),
+    ...(crawl.crawler ? { maxDurationMs: crawl.crawler.maxDurationMs } : {}),
+    ...(delayMs > 0 ? { delayMs } : {}),
   };
-  if (crawl.kind === 'crawler' && crawl.crawler) {
-    input.maxDurationMs = crawl.crawler.maxDurationMs;
-    input.delayMs = crawl.crawler.delayMs;
-    if (crawl.crawler.delayMs > 0) input.pageConcurrency = 1;
-  }
-  return input;
 }
 
 export function eventDeliverySettings(config: Pick<Config, 'webhook'>): EventDeliverySettings {

@@ -14,7 +14,7 @@ import { getCrawl, insertCrawl } from '../../src/db/repositories/crawls';
 import { getPage } from '../../src/db/repositories/crawlPages';
 import type { Crawl, PageDocument } from '../../src/db/rows';
 import type { CrawlOptions } from '../../src/shared/contracts/crawl';
-import { crawlEventsWorkflowId, crawlPageHolder, crawlWorkflowId } from '../../src/shared/names';
+import { CRAWLER_EVENTS, crawlEventsWorkflowId, crawlPageHolder, crawlWorkflowId } from '../../src/shared/names';
 import { eventsAppendedSignal, slotGrantedSignal } from '../../src/shared/workflowApi';
 import { quietActivityEnv, runIn, startActivityHarness, type ActivityHarness } from '../helpers/activityHarness';
 import { html, Loopback, routes, send, type LoopbackServer } from '../helpers/loopback';
@@ -284,5 +284,115 @@ describe('crawl activities', () => {
     assert.equal(row.status, 'failed');
     assert.equal(row.error, 'robots.txt disallows this page');
     assert.equal((await eventsOf(bad.id)).at(-1)!.event, 'crawl.failed');
+  });
+
+  /** A Scrapfly crawler of `path` with a named webhook that wants every event. */
+  const newCrawler = async (path: string): Promise<Crawl> => {
+    const id = randomUUID();
+    const url = `${site.origin}${path}`;
+    const options: CrawlOptions = {
+      ...OPTIONS,
+      formats: [],
+      scope: { pathSyntax: 'wildcard', crawlEntireDomain: true },
+      userAgent: 'ActBot/2.0',
+      crawler: {
+        formats: ['markdown', 'page_metadata'],
+        events: [...CRAWLER_EVENTS],
+        discover: true,
+        maxDurationMs: 900_000,
+        delayMs: 0,
+        renderingDelayMs: 0,
+        ignoreNoFollow: false,
+        seedUrl: url,
+        projectName: 'acttest',
+        apiBase: 'http://127.0.0.1:9',
+      },
+    };
+    await withTransaction(h.database.pool, (c) =>
+      insertCrawl(
+        c,
+        {
+          id,
+          project_id: h.project.id,
+          env: 'live',
+          kind: 'crawler',
+          api_version: 0 as Crawl['api_version'],
+          url,
+          options,
+          webhook: null,
+          webhook_name: 'named',
+          page_limit: 10,
+          expires_at: new Date(Date.now() + 3600_000),
+        },
+        [{ url, canonical: canonicalUrl(url)!, depth: 0 }],
+      ),
+    );
+    return (await getCrawl(h.database.pool, id))!;
+  };
+  const claimOne = async (crawlId: string) =>
+    (await runIn(new MockActivityEnvironment(), acts.claimCrawlPages, { crawlId, max: 1, inFlight: [] }))[0]!;
+  const payload = (e: { body: Record<string, unknown> }) => e.body.payload as Record<string, any>;
+
+  it("a crawler's page: its formats, its exchange, what it found and what it skipped, as Scrapfly events", async () => {
+    const crawl = await newCrawler('/');
+    await runIn(new MockActivityEnvironment(), acts.seedCrawl, { crawlId: crawl.id });
+    const pageId = await claimOne(crawl.id);
+    await runIn(new MockActivityEnvironment(), acts.crawlPage, { crawlId: crawl.id, pageId });
+    const pages = await pagesOf(crawl.id);
+    assert.deepEqual(
+      pages.map((p) => [p.url.slice(site.origin.length), p.status, p.error]),
+      [
+        ['/', 'done', null],
+        ['/about', 'pending', null],
+        ['/private/x', 'skipped', 'robots_txt'],
+      ],
+    );
+    assert.deepEqual(Object.keys(pages[0]!.document!.content!).sort(), ['markdown', 'page_metadata']);
+    assert.equal(pages[0]!.document!.markdown, undefined, 'no Firecrawl format was asked for');
+    const events = await eventsOf(crawl.id);
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ['crawler_started', 'crawler_url_visited', 'crawler_url_discovered', 'crawler_url_skipped'],
+    );
+    assert.match(payload(events[1]!).scrape.content.markdown, /Welcome/);
+    assert.deepEqual(payload(events[2]!).discovered_urls, [`${site.origin}/about`]);
+    assert.deepEqual(payload(events[3]!).urls, { [`${site.origin}/private/x`]: 'robots_txt' });
+    const { rows } = await h.database.pool.query('SELECT status_code, status_text, request_headers FROM crawl_page_captures WHERE page_id = $1', [
+      pageId,
+    ]);
+    assert.deepEqual([rows[0].status_code, rows[0].status_text, rows[0].request_headers['user-agent']], [200, 'OK', 'ActBot/2.0']);
+  });
+
+  it('a crawler page robots.txt forbids fails with ERR::CRAWLER::ROBOTS_DISALLOWED, a worker-side failure with PAGE_FAILED', async () => {
+    const refused = await newCrawler('/private/x');
+    await runIn(new MockActivityEnvironment(), acts.crawlPage, { crawlId: refused.id, pageId: await claimOne(refused.id) });
+    const [page] = await pagesOf(refused.id);
+    assert.deepEqual(
+      [page!.status, page!.error, page!.document!.metadata.errorCode],
+      ['failed', 'robots.txt disallows this page', 'ERR::CRAWLER::ROBOTS_DISALLOWED'],
+    );
+    const [failed] = await eventsOf(refused.id);
+    assert.deepEqual([failed!.event, payload(failed!).error], ['crawler_url_failed', 'ERR::CRAWLER::ROBOTS_DISALLOWED']);
+
+    const lost = await newCrawler('/about');
+    await runIn(new MockActivityEnvironment(), acts.failCrawlPage, { crawlId: lost.id, pageId: await claimOne(lost.id), error: 'worker lost' });
+    assert.equal(payload((await eventsOf(lost.id))[0]!).error, 'ERR::CRAWLER::PAGE_FAILED');
+  });
+
+  it('endCrawl gives a crawler its stop reason: seed_url_failed when no page was ok, max_duration when time ran out', async () => {
+    const bad = await newCrawler('/private/x');
+    await runIn(new MockActivityEnvironment(), acts.crawlPage, { crawlId: bad.id, pageId: await claimOne(bad.id) });
+    assert.equal(await runIn(new MockActivityEnvironment(), acts.endCrawl, { crawlId: bad.id }), 'failed');
+    const badRow = (await getCrawl(h.database.pool, bad.id))!;
+    assert.deepEqual([badRow.status, badRow.stop_reason], ['failed', 'seed_url_failed']);
+    assert.equal((await eventsOf(bad.id)).at(-1)!.event, 'crawler_stopped');
+
+    const slow = await newCrawler('/');
+    await runIn(new MockActivityEnvironment(), acts.crawlPage, { crawlId: slow.id, pageId: await claimOne(slow.id) });
+    assert.equal(await runIn(new MockActivityEnvironment(), acts.endCrawl, { crawlId: slow.id, timedOut: true }), 'completed');
+    const slowRow = (await getCrawl(h.database.pool, slow.id))!;
+    assert.deepEqual([slowRow.status, slowRow.stop_reason], ['completed', 'max_duration']);
+    assert.equal((await pagesOf(slow.id)).find((p) => p.url.endsWith('/about'))!.error, 'max_duration', 'found, never fetched');
+    assert.equal((await eventsOf(slow.id)).at(-1)!.event, 'crawler_finished');
   });
 });

@@ -65,3 +65,9 @@ export async function firstPageError(db: Q, crawlId: string): Promise<string | n
   );
   return rows[0]?.error ?? null;
 }
+
+/** Whether a crawler skipped some URL for `reason` (page_limit: the limit cut the crawl short). */
+export async function hasSkipped(db: Q, crawlId: string, reason: string): Promise<boolean> {
+  const { rows } = await db.query(`SELECT 1 FROM crawl_pages WHERE crawl_id = $1 AND status = 'skipped' AND error = $2 LIMIT 1`, [crawlId, reason]);
+  return rows.length > 0;
+}

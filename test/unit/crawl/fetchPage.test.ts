@@ -391,3 +391,178 @@ describe('exceedsNesting', () => {
     assert.equal(exceedsNesting(`<script>${'<div>'.repeat(50)}</script><style>x</style><!-- ${'<div>'.repeat(50)} -->`, 10), false);
   });
 });
+
+describe("scrapePage: a Scrapfly crawler's content, capture and error codes", () => {
+  const ALL = ['html', 'clean_html', 'markdown', 'text', 'json', 'page_metadata'] as const;
+  const META_PAGE = `<!doctype html><html lang="en-GB"><head><title>Meta Page</title>
+<meta name="description" content="  What this page is  about ">
+<meta name="robots" content="index, follow">
+<meta property="og:title" content="OG title"><meta property="og:image" content="/i.png">
+<link rel="canonical" href="/canonical/path"><script>var hidden = 1;</script></head>
+<body><nav><a href="/n">Nav</a></nav><main><h1>Heading</h1><p>Body &amp; text.</p></main>
+<a href="/other?b=2&a=1">Other</a></body></html>`;
+
+  it('builds each format as a string; the Firecrawl fields stay as asked', async () => {
+    const srv = await lb.server(routes({ '/m': html(META_PAGE) }));
+    const url = `${srv.origin}/m`;
+    const r = await scrapePage(url, base({ formats: [], contentFormats: [...ALL] }), { http });
+    assert.equal(r.ok, true);
+    assert.deepEqual(Object.keys(r.document).sort(), ['content', 'metadata']);
+    assert.deepEqual(r.document.metadata, { title: 'Meta Page', sourceURL: url, url, statusCode: 200, contentType: 'text/html; charset=utf-8' });
+    const c = r.document.content!;
+    assert.deepEqual(Object.keys(c).sort(), [...ALL].sort());
+    assert.equal(c.html, META_PAGE, 'html is the body as fetched');
+    assert.doesNotMatch(c.clean_html!, /<script|hidden/);
+    assert.match(c.clean_html!, /<nav>.*Nav.*<\/nav>/s);
+    assert.match(c.markdown!, /^# Heading/m);
+    assert.match(c.text!, /Heading/);
+    assert.match(c.text!, /Body & text\./);
+    assert.doesNotMatch(c.text!, /<|hidden/);
+    const json = JSON.parse(c.json!);
+    assert.equal(json.url, url);
+    assert.equal(json.requested_url, url);
+    assert.equal(json.status_code, 200);
+    assert.equal(json.reason, 'OK');
+    assert.equal(json.content_type, 'text/html; charset=utf-8');
+    assert.equal(json.headers['content-type'], 'text/html; charset=utf-8');
+    assert.equal(json.title, 'Meta Page');
+    assert.deepEqual(json.links, [`${srv.origin}/n`, `${srv.origin}/other?a=1&b=2`]);
+    assert.equal(json.content, c.text);
+    assert.deepEqual(JSON.parse(c.page_metadata!), {
+      url,
+      requested_url: url,
+      status_code: 200,
+      content_type: 'text/html; charset=utf-8',
+      size_bytes: Buffer.byteLength(META_PAGE),
+      title: 'Meta Page',
+      description: 'What this page is about',
+      canonical: `${srv.origin}/canonical/path`,
+      language: 'en-GB',
+      robots: 'index, follow',
+      open_graph: { 'og:title': 'OG title', 'og:image': '/i.png' },
+      links_count: 2,
+    });
+    // Only the formats asked for; none at all without contentFormats (a Firecrawl crawl).
+    const some = await scrapePage(url, base({ formats: ['markdown'], contentFormats: ['text'] }), { http });
+    assert.deepEqual(Object.keys(some.document.content!), ['text']);
+    assert.ok(some.document.markdown);
+    assert.equal((await scrapePage(url, base(), { http })).document.content, undefined);
+  });
+
+  it('non-HTML text is every text format as served; binary leaves them empty but says what it was', async () => {
+    const srv = await lb.server(
+      routes({
+        '/t.json': send(200, '{"a":1}', { 'content-type': 'application/json' }),
+        '/f.pdf': send(200, Buffer.from('%PDF-1.7\n\0\0binary'), { 'content-type': 'application/pdf' }),
+      }),
+    );
+    const t = await scrapePage(`${srv.origin}/t.json`, base({ contentFormats: [...ALL] }), { http });
+    for (const f of ['html', 'clean_html', 'markdown', 'text'] as const) assert.equal(t.document.content![f], '{"a":1}', f);
+    assert.equal(JSON.parse(t.document.content!.json!).content, '{"a":1}');
+    const pdf = await scrapePage(`${srv.origin}/f.pdf`, base({ contentFormats: [...ALL] }), { http });
+    assert.equal(pdf.ok, true);
+    for (const f of ['html', 'clean_html', 'markdown', 'text'] as const) assert.equal(pdf.document.content![f], '', f);
+    const meta = JSON.parse(pdf.document.content!.page_metadata!);
+    assert.deepEqual(
+      [meta.content_type, meta.size_bytes, meta.title, meta.links_count],
+      ['application/pdf', Buffer.byteLength('%PDF-1.7\n\0\0binary'), null, 0],
+    );
+  });
+
+  it('keeps json valid when the page is over the field cap: its content goes first', async () => {
+    const big = `<html><body><p>${'word '.repeat(Math.ceil(PAGE_FIELD_MAX_BYTES / 5) + 1000)}</p></body></html>`;
+    const srv = await lb.server(routes({ '/big': html(big) }));
+    const r = await scrapePage(`${srv.origin}/big`, base({ formats: [], contentFormats: ['html', 'json'] }), { http });
+    assert.equal(Buffer.byteLength(r.document.content!.html!), PAGE_FIELD_MAX_BYTES);
+    const json = JSON.parse(r.document.content!.json!);
+    assert.equal(json.content, null);
+    assert.deepEqual(json.truncated, ['content']);
+    assert.equal(json.status_code, 200);
+    assert.deepEqual(r.document.metadata.truncatedFields, ['content.html', 'content.json']);
+  });
+
+  it('captures the exchange as fetched: headers sent and received, status, the decoded body, the final URL', async () => {
+    const body = '<html><body><p>compressed page</p></body></html>';
+    const srv = await lb.server(
+      routes({
+        '/gz': send(200, gzipSync(Buffer.from(body)), { 'content-type': 'text/html', 'content-encoding': 'gzip', 'x-served-by': 'loopback' }),
+        '/go': send(301, '', { location: '/gz' }),
+      }),
+    );
+    const before = Date.now();
+    const r = await scrapePage(`${srv.origin}/go`, base({ capture: true, userAgent: 'CaptureBot/1', headers: { 'X-Extra': 'yes' } }), { http });
+    const c = r.capture!;
+    assert.ok(c, 'captured');
+    assert.equal(c.url, `${srv.origin}/go`);
+    assert.equal(c.final_url, `${srv.origin}/gz`);
+    assert.equal(c.status_code, 200);
+    assert.equal(c.status_text, 'OK');
+    assert.equal(c.body.toString(), body, 'the body after content decoding');
+    assert.equal(c.response_headers['content-encoding'], 'gzip', 'the headers as received');
+    assert.equal(c.response_headers['x-served-by'], 'loopback');
+    assert.equal(c.request_headers.host, srv.origin.replace('http://', ''));
+    assert.equal(c.request_headers['user-agent'], 'CaptureBot/1');
+    assert.equal(c.request_headers['x-extra'], 'yes');
+    assert.equal(c.request_headers['user-agent'], srv.requests.at(-1)!.headers['user-agent'], 'what was sent');
+    assert.ok(c.fetched_at instanceof Date && c.fetched_at.getTime() >= before - 1000);
+    assert.ok(Number.isInteger(c.duration_ms) && c.duration_ms >= 0);
+    // Not asked: none (a Firecrawl crawl never pays for it).
+    assert.equal((await scrapePage(`${srv.origin}/gz`, base(), { http })).capture, null);
+    // An error answer is captured too; no answer, nothing.
+    const e = await lb.server(routes({ '/e': html('<p>gone</p>', 404) }));
+    const gone = await scrapePage(`${e.origin}/e`, base({ capture: true }), { http });
+    assert.deepEqual([gone.capture?.status_code, gone.capture?.status_text], [404, 'Not Found']);
+    const port = await freePort();
+    assert.equal((await scrapePage(`http://127.0.0.1:${port}/`, base({ capture: true }), { http })).capture, null);
+  });
+
+  it('drops credentials from the captured request headers when a redirect left the origin', async () => {
+    const target = await lb.server(routes({ '/t': html('<p>t</p>') }));
+    const start = await lb.server(routes({ '/r': send(302, '', { location: `${target.origin}/t` }) }));
+    const r = await scrapePage(`${start.origin}/r`, base({ capture: true, headers: { Authorization: 'Bearer s', 'X-Keep': '1' } }), { http });
+    assert.equal(r.capture!.request_headers.authorization, undefined);
+    assert.equal(r.capture!.request_headers['x-keep'], '1');
+    assert.equal(target.requests[0]!.headers.authorization, undefined, 'as it was on the wire');
+  });
+
+  it('gives every failure its ERR:: code', async () => {
+    const srv = await lb.server(
+      routes({
+        '/ok': html('<p>ok</p>'),
+        '/404': html('<p>x</p>', 404),
+        '/503': html('<p>x</p>', 503),
+        '/big': send(200, 'x'.repeat(5000), { 'content-type': 'text/html' }),
+        '/hang': () => undefined,
+        '/loop': send(302, '', { location: '/loop' }),
+        '/bad-gzip': send(200, 'not gzip at all', { 'content-type': 'text/html', 'content-encoding': 'gzip' }),
+      }),
+    );
+    const code = async (path: string, over: Partial<ScrapePageOptions> = {}) =>
+      (await scrapePage(`${srv.origin}${path}`, base(over), { http })).errorCode;
+    assert.equal(await code('/ok'), null);
+    assert.equal(await code('/404'), 'ERR::SCRAPE::BAD_UPSTREAM_RESPONSE');
+    assert.equal(await code('/503'), 'ERR::SCRAPE::BAD_UPSTREAM_RESPONSE');
+    assert.equal(await code('/big', { maxBytes: 1000 }), 'ERR::SCRAPE::TOO_LARGE');
+    assert.equal(await code('/hang', { timeoutMs: 200 }), 'ERR::SCRAPE::TIMEOUT');
+    assert.equal(await code('/loop'), 'ERR::SCRAPE::REDIRECT');
+    assert.equal(await code('/bad-gzip'), 'ERR::SCRAPE::BAD_UPSTREAM_RESPONSE');
+    const refused = await scrapePage(`${srv.origin}/ok`, base(), { http: lb.agent(false) });
+    assert.equal(refused.errorCode, 'ERR::SCRAPE::ADDRESS_REFUSED');
+    const port = await freePort();
+    assert.equal((await scrapePage(`http://127.0.0.1:${port}/`, base(), { http })).errorCode, 'ERR::SCRAPE::NETWORK');
+  });
+
+  it('lists the links only rel=nofollow leads to, in the crawl links form (ignoreQuery applied)', async () => {
+    const srv = await lb.server(
+      routes({
+        '/n': html('<a rel="nofollow" href="/a">a</a><a rel="nofollow" href="/q?x=1">q1</a><a href="/q?x=2">q2</a><a href="/b">b</a>'),
+      }),
+    );
+    const r = await scrapePage(`${srv.origin}/n`, base(), { http });
+    assert.deepEqual(r.links, [`${srv.origin}/a`, `${srv.origin}/q?x=1`, `${srv.origin}/q?x=2`, `${srv.origin}/b`]);
+    assert.deepEqual(r.nofollow, [`${srv.origin}/a`, `${srv.origin}/q?x=1`]);
+    const q = await scrapePage(`${srv.origin}/n`, base({ ignoreQuery: true }), { http });
+    assert.deepEqual(q.links, [`${srv.origin}/a`, `${srv.origin}/q`, `${srv.origin}/b`]);
+    assert.deepEqual(q.nofollow, [`${srv.origin}/a`], '/q has a followable spelling');
+  });
+});

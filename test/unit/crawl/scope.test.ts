@@ -2,8 +2,24 @@
 // of user path patterns.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkScope, compileScope, pathDepth, type CrawlScope, type CrawlScopeOptions, type ScopeCandidate } from '../../../src/crawl/scope';
-import { compilePattern, COST_BUDGET, MAX_PATTERN_CHARS, MAX_PATTERNS_PER_FIELD, MAX_SUBJECT_CHARS, testPattern } from '../../../src/crawl/pattern';
+import {
+  checkScope,
+  compileScope,
+  crawlerSkipReason,
+  pathDepth,
+  type CrawlScope,
+  type CrawlScopeOptions,
+  type ScopeCandidate,
+} from '../../../src/crawl/scope';
+import {
+  compilePattern,
+  compileWildcard,
+  COST_BUDGET,
+  MAX_PATTERN_CHARS,
+  MAX_PATTERNS_PER_FIELD,
+  MAX_SUBJECT_CHARS,
+  testPattern,
+} from '../../../src/crawl/pattern';
 
 function scope(start: string, options: CrawlScopeOptions = {}): CrawlScope {
   const r = compileScope(start, options);
@@ -420,5 +436,181 @@ describe('path patterns: bounded matching cost', () => {
     if (!r.ok) return;
     assert.equal(testPattern(r.pattern, 'a'.repeat(MAX_SUBJECT_CHARS - 1) + 'z'), true);
     assert.equal(testPattern(r.pattern, 'a'.repeat(MAX_SUBJECT_CHARS) + 'z'), false);
+  });
+});
+
+describe('crawl scope: Scrapfly wildcards (pathSyntax wildcard)', () => {
+  const w = (includePaths: string[] | null, excludePaths: string[] | null = null) =>
+    scope('https://example.com/', { pathSyntax: 'wildcard', includePaths, excludePaths, crawlEntireDomain: true });
+
+  it('matches the whole path, `*` spanning any characters including /', () => {
+    const s = w(['/blog/*']);
+    assert.equal(verdict(s, 'https://example.com/blog/a'), 'ok');
+    assert.equal(verdict(s, 'https://example.com/blog/2024/01/post'), 'ok');
+    assert.equal(verdict(s, 'https://example.com/blog/'), 'ok');
+    assert.equal(verdict(s, 'https://example.com/blog'), 'not_included', 'no slash after blog: `/blog/*` does not match');
+    assert.equal(verdict(s, 'https://example.com/en/blog/a'), 'not_included', 'anchored at the start of the path');
+    assert.equal(verdict(w(['/blog']), 'https://example.com/blog/a'), 'not_included', 'no star: the exact path only');
+    assert.equal(verdict(w(['/blog']), 'https://example.com/blog'), 'ok');
+  });
+
+  it('reads stars anywhere, and runs of them as one', () => {
+    const s = w(['*.html', '/a/*/c', '/x**y']);
+    assert.equal(verdict(s, 'https://example.com/deep/down/page.html'), 'ok');
+    assert.equal(verdict(s, 'https://example.com/page.htm'), 'not_included');
+    assert.equal(verdict(s, 'https://example.com/a/b/c'), 'ok');
+    assert.equal(verdict(s, 'https://example.com/a/b/b2/c'), 'ok');
+    assert.equal(verdict(s, 'https://example.com/a/c'), 'not_included', 'the slashes around the star are literal');
+    assert.equal(verdict(s, 'https://example.com/xy'), 'ok');
+    assert.equal(verdict(s, 'https://example.com/x/long/way/y'), 'ok');
+  });
+
+  it('ignores the query, is case-sensitive, and treats regex characters literally', () => {
+    const s = w(['/p/*', '/v1.0/*', '/(a)+/*']);
+    assert.equal(verdict(s, 'https://example.com/p/1?sort=asc'), 'ok');
+    assert.equal(verdict(s, 'https://example.com/P/1'), 'not_included');
+    assert.equal(verdict(s, 'https://example.com/v1.0/x'), 'ok');
+    assert.equal(verdict(s, 'https://example.com/v1x0/x'), 'not_included', 'a dot is a dot');
+    assert.equal(verdict(s, 'https://example.com/(a)+/x'), 'ok');
+    assert.equal(verdict(s, 'https://example.com/aa/x'), 'not_included');
+  });
+
+  it('reads a pattern without a leading slash as starting at the root, and encodes it as a path', () => {
+    assert.equal(verdict(w(['docs/*']), 'https://example.com/docs/x'), 'ok');
+    assert.equal(verdict(w(['/café/*']), 'https://example.com/caf%C3%A9/menu'), 'ok');
+    assert.equal(verdict(w(['/café/*']), 'https://example.com/café/menu'), 'ok');
+    assert.equal(verdict(w(['/a b/*']), 'https://example.com/a%20b/c'), 'ok');
+    assert.equal(verdict(w(['/%7euser/*']), 'https://example.com/~user/x'), 'ok', 'escapes normalized like the URL');
+  });
+
+  it('lets exclusion win over inclusion', () => {
+    const s = w(['/docs/*'], ['/docs/private/*', '*.pdf']);
+    assert.equal(verdict(s, 'https://example.com/docs/a'), 'ok');
+    assert.equal(verdict(s, 'https://example.com/docs/private/a'), 'excluded_path');
+    assert.equal(verdict(s, 'https://example.com/docs/a.pdf'), 'excluded_path');
+    assert.equal(verdict(s, 'https://example.com/blog/a'), 'not_included');
+  });
+
+  it('never reads a wildcard as a regular expression, nor the full URL', () => {
+    // `.*` would be unsafe-free as a regex too, but here it is a literal dot then a star.
+    const s = scope('https://example.com/', { pathSyntax: 'wildcard', excludePaths: ['.*'], regexOnFullURL: true, crawlEntireDomain: true });
+    assert.equal(verdict(s, 'https://example.com/a'), 'ok');
+    assert.equal(verdict(s, 'https://example.com/.hidden'), 'excluded_path');
+  });
+
+  it('agrees with a reference matcher on random patterns and paths', () => {
+    // Reference: dynamic programming over the pattern (fnmatch with `*` only).
+    const reference = (pattern: string, subject: string) => {
+      let row = new Array<boolean>(subject.length + 1).fill(false);
+      row[0] = true;
+      for (const c of pattern) {
+        const next = new Array<boolean>(subject.length + 1).fill(false);
+        for (let j = 0; j <= subject.length; j++) {
+          if (c === '*') next[j] = row[j] || (j > 0 && next[j - 1]);
+          else next[j] = j > 0 && row[j - 1] && subject[j - 1] === c;
+        }
+        row = next;
+      }
+      return row[subject.length];
+    };
+    let seed = 7;
+    const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const pick = (alphabet: string, len: number) => Array.from({ length: len }, () => alphabet[rnd(alphabet.length)]).join('');
+    for (let i = 0; i < 3000; i++) {
+      const pattern = `/${pick('ab/*', rnd(7))}`;
+      const path = `/${pick('ab/', rnd(10))}`;
+      const s = scope('https://example.com/', { pathSyntax: 'wildcard', includePaths: [pattern], crawlEntireDomain: true });
+      assert.equal(verdict(s, `https://example.com${path}`) === 'ok', reference(pattern.replace(/\*+/g, '*'), path), `${pattern} vs ${path}`);
+    }
+  });
+
+  it('matches in linear time: no backtracking on adversarial input', () => {
+    // A backtracking matcher (or a regex .*a.*a…) takes exponential time on these; this one scans each subject once.
+    const many = compileWildcard(`/${'*a'.repeat(40)}*b*`, 'path');
+    const long = compileWildcard(`/*${'a'.repeat(500)}b*`, 'path');
+    assert.ok(many.ok && long.ok);
+    if (!many.ok || !long.ok) return;
+    const as = `/${'a'.repeat(200_000)}`;
+    assert.equal(testPattern(many.pattern, as), false);
+    assert.equal(testPattern(many.pattern, `${as}b`), true);
+    assert.equal(testPattern(long.pattern, as), false);
+    assert.equal(testPattern(long.pattern, `${as}b/x`), true);
+  });
+
+  it('checks wildcard lists like regex lists, naming the field', () => {
+    assert.equal(
+      compileError('https://example.com/', { pathSyntax: 'wildcard', includePaths: ['/a', 3 as unknown as string] }).field,
+      'includePaths[1]',
+    );
+    const long = compileError('https://example.com/', { pathSyntax: 'wildcard', excludePaths: ['/' + 'a'.repeat(MAX_PATTERN_CHARS)] });
+    assert.deepEqual([long.field, long.code], ['excludePaths[0]', 'pattern_too_long']);
+    // A regex that would be refused is an ordinary wildcard.
+    assert.ok(compileScope('https://example.com/', { pathSyntax: 'wildcard', includePaths: ['(a+)+$'] }).ok);
+    assert.equal(compileError('https://example.com/', { pathSyntax: 'glob' as 'wildcard' }).field, 'pathSyntax');
+  });
+});
+
+describe('crawl scope: subdomain and external domain lists', () => {
+  it('admits only listed subdomains, by whole host name or by the part before the site', () => {
+    const s = scope('https://example.com/', { allowSubdomains: true, allowedSubdomains: ['blog', '*.docs', 'shop.example.com'] });
+    assert.equal(verdict(s, 'https://blog.example.com/x'), 'ok');
+    assert.equal(verdict(s, 'https://api.docs.example.com/x'), 'ok');
+    assert.equal(verdict(s, 'https://shop.example.com/x'), 'ok');
+    assert.equal(verdict(s, 'https://SHOP.example.com/x'), 'ok', 'host names compare lower-case');
+    assert.equal(verdict(s, 'https://docs.example.com/x'), 'subdomain', '`*.docs` needs a label before docs');
+    assert.equal(verdict(s, 'https://cdn.example.com/x'), 'subdomain');
+    assert.equal(verdict(s, 'https://example.com/x'), 'ok', 'the site itself is not a subdomain');
+    assert.equal(verdict(s, 'https://www.example.com/x'), 'ok');
+  });
+
+  it('admits every subdomain with an empty list, and none when subdomains are not followed', () => {
+    assert.equal(verdict(scope('https://example.com/', { allowSubdomains: true, allowedSubdomains: [] }), 'https://x.example.com/'), 'ok');
+    assert.equal(verdict(scope('https://example.com/', { allowSubdomains: true, allowedSubdomains: [''] }), 'https://x.example.com/'), 'ok');
+    assert.equal(verdict(scope('https://example.com/', { allowSubdomains: false, allowedSubdomains: ['x'] }), 'https://x.example.com/'), 'subdomain');
+  });
+
+  it('keeps an explicit subdomain list even when external links are followed', () => {
+    const s = scope('https://example.com/', { allowSubdomains: true, allowedSubdomains: ['blog'], allowExternalLinks: true });
+    assert.equal(verdict(s, 'https://cdn.example.com/x', 1, 'https://example.com/'), 'subdomain');
+    assert.equal(verdict(s, 'https://other.org/x', 1, 'https://example.com/'), 'ok');
+  });
+
+  it('admits only listed external hosts, with or without www.', () => {
+    const s = scope('https://example.com/', { allowExternalLinks: true, allowedExternalDomains: ['partner.org', '*.cdn.net'] });
+    const from = 'https://example.com/';
+    assert.equal(verdict(s, 'https://partner.org/a', 1, from), 'ok');
+    assert.equal(verdict(s, 'https://www.partner.org/a', 1, from), 'ok');
+    assert.equal(verdict(s, 'https://img.cdn.net/a', 1, from), 'ok');
+    assert.equal(verdict(s, 'https://cdn.net/a', 1, from), 'external', '`*.` needs a label');
+    assert.equal(verdict(s, 'https://other.org/a', 1, from), 'external');
+    assert.equal(verdict(s, 'https://partner.org.evil.com/a', 1, from), 'external', 'the whole host name must match');
+    // Still one hop: a listed host's page leads back to the site only.
+    assert.equal(verdict(s, 'https://img.cdn.net/b', 2, 'https://partner.org/a'), 'external');
+  });
+
+  it('checks the lists, naming the field', () => {
+    assert.equal(compileError('https://example.com/', { allowedSubdomains: 'blog' as unknown as string[] }).field, 'allowedSubdomains');
+    assert.equal(
+      compileError('https://example.com/', { allowedExternalDomains: ['a.org', null as unknown as string] }).field,
+      'allowedExternalDomains[1]',
+    );
+  });
+});
+
+describe('crawl scope: Scrapfly skip reasons', () => {
+  it('names every exclusion as Scrapfly does, and none for what is not an http(s) link', () => {
+    assert.deepEqual(
+      (['external', 'subdomain', 'backward', 'too_deep', 'excluded_path', 'not_included', 'invalid_url', 'not_http'] as const).map(crawlerSkipReason),
+      ['external_domain', 'subdomain_not_allowed', 'base_path_restriction', 'max_depth', 'excluded_path', 'not_included_path', null, null],
+    );
+  });
+
+  it('counts max_depth in link hops from the seed (depth 0)', () => {
+    const s = scope('https://example.com/', { maxDiscoveryDepth: 2 });
+    const reason = (depth: number) => {
+      const d = checkScope(s, { url: 'https://example.com/a/b/c/d', depth });
+      return d.inScope ? 'ok' : crawlerSkipReason(d.reason);
+    };
+    assert.deepEqual([0, 1, 2, 3].map(reason), ['ok', 'ok', 'ok', 'max_depth']);
   });
 });

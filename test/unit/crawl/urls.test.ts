@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { canonicalUrl, normalizeUrl } from '../../../src/crawl/urls';
-import { extractLinks, MAX_LINKS_PER_PAGE } from '../../../src/crawl/links';
+import { extractLinks, extractPageLinks, MAX_LINKS_PER_PAGE } from '../../../src/crawl/links';
 
 const norm = (u: string, base?: string) => canonicalUrl(u, base);
 
@@ -168,5 +168,41 @@ describe('extractLinks', () => {
 
   it('applies ignoreQuery to extracted links', () => {
     assert.deepEqual(extractLinks('<a href="/a?x=1">1</a><a href="/a?x=2">2</a>', page, { ignoreQuery: true }), ['https://example.com/a']);
+  });
+});
+
+describe('extractPageLinks: rel=nofollow, for a Scrapfly crawler', () => {
+  const page = 'https://example.com/';
+
+  it('tells nofollow links apart in the same pass, every link still listed', () => {
+    const html = `<a rel="nofollow" href="/a">a</a><a rel="UGC  NoFollow" href="/b">b</a><a href="/c">c</a>
+      <a rel="nofollow" href="/c">c again</a><a rel="sponsored" href="/d">d</a><area rel="nofollow" href="/e">
+      <a rel="nofollowing" href="/f">not the token</a>`;
+    const r = extractPageLinks(html, page);
+    assert.deepEqual(
+      r.links,
+      ['/a', '/b', '/c', '/d', '/e', '/f'].map((p) => `https://example.com${p}`),
+    );
+    assert.deepEqual(r.nofollow, ['https://example.com/a', 'https://example.com/b', 'https://example.com/e'], 'one ordinary link to /c is enough');
+    assert.deepEqual(extractLinks(html, page), r.links, 'extractLinks (Firecrawl) follows them all');
+  });
+
+  it('a followable link after a nofollow one to the same URL makes it followable', () => {
+    const r = extractPageLinks('<a rel="nofollow" href="/x#1">1</a><a href="/x#2">2</a>', page);
+    assert.deepEqual(r, { links: ['https://example.com/x'], nofollow: [] });
+  });
+
+  it('a robots meta nofollow (or none) makes every link nofollow; other metas do not', () => {
+    for (const content of ['nofollow', 'noindex, NOFOLLOW', 'none']) {
+      const r = extractPageLinks(`<head><meta name="Robots" content="${content}"></head><a href="/a">a</a>`, page);
+      assert.deepEqual(r.nofollow, ['https://example.com/a'], content);
+    }
+    for (const meta of [
+      '<meta name="robots" content="noindex">',
+      '<meta name="googlebot" content="nofollow">',
+      '<template><meta name="robots" content="nofollow"></template>',
+    ]) {
+      assert.deepEqual(extractPageLinks(`${meta}<a href="/a">a</a>`, page).nofollow, [], meta);
+    }
   });
 });

@@ -31,6 +31,9 @@ function fakeCrawl(links: Record<number, number[]>, o: { fetchMs?: number; queue
   const claims: number[][] = [];
   const queuedOnce = new Set<number>();
   let ended = 0;
+  const endInputs: unknown[] = [];
+  /** When each fetch began and ended (Date.now()), in order. */
+  const fetches: Array<{ start: number; end: number }> = [];
   const activities = {
     async seedCrawl() {},
     async claimCrawlPages(i: { max: number; inFlight: number[] }) {
@@ -50,7 +53,9 @@ function fakeCrawl(links: Record<number, number[]>, o: { fetchMs?: number; queue
       }
       running++;
       peak = Math.max(peak, running);
+      const start = Date.now();
       await sleep(o.fetchMs ?? 5);
+      fetches.push({ start, end: Date.now() });
       running--;
       order.push(i.pageId);
       pages.set(i.pageId, 'done');
@@ -58,12 +63,13 @@ function fakeCrawl(links: Record<number, number[]>, o: { fetchMs?: number; queue
       return { queued: false, eventSeq: null };
     },
     async failCrawlPage() {},
-    async endCrawl() {
+    async endCrawl(input: unknown) {
       ended++;
+      endInputs.push(input);
       return [...pages.values()].some((s) => s === 'pending') ? 'cancelled' : 'completed';
     },
   };
-  return { activities, order, claims, peak: () => peak, ended: () => ended, pages };
+  return { activities, order, claims, peak: () => peak, ended: () => ended, endInputs, fetches, pages };
 }
 
 const crawlInput = (o: Partial<CrawlWorkflowInput> = {}): CrawlWorkflowInput => ({
@@ -147,6 +153,87 @@ describe('crawlWorkflow', () => {
       assert.equal((await h.result()).status, 'completed');
     });
     assert.deepEqual([...f.order].sort(), [0, 1, 2]);
+  });
+
+  /** The timers a workflow run started, and its input. */
+  const historyOf = async (workflowId: string, runId?: string) => {
+    const h = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const events = h.events ?? [];
+    return {
+      timers: events.filter((e) => e.timerStartedEventAttributes).length,
+      continued: events.find((e) => e.workflowExecutionContinuedAsNewEventAttributes)?.workflowExecutionContinuedAsNewEventAttributes,
+    };
+  };
+
+  it('without maxDurationMs and delayMs: no timer, and endCrawl is asked as before', async () => {
+    const f = fakeCrawl(tree(8));
+    const crawlId = randomUUID();
+    const id = crawlWorkflowId(crawlId);
+    await withWorker(env, f.activities, (taskQueue) =>
+      env.client.workflow.execute('crawlWorkflow', { taskQueue, workflowId: id, args: [crawlInput({ crawlId })] }),
+    );
+    assert.equal((await historyOf(id)).timers, 0);
+    assert.deepEqual(f.endInputs, [{ crawlId }]);
+  });
+
+  it('maxDurationMs: no page is claimed once the time is up, the start carried across continue-as-new', async () => {
+    const f = fakeCrawl(tree(300), { fetchMs: 20 });
+    const crawlId = randomUUID();
+    const id = crawlWorkflowId(crawlId);
+    const firstRun = await withWorker(env, f.activities, async (taskQueue) => {
+      const h = await env.client.workflow.start('crawlWorkflow', {
+        taskQueue,
+        workflowId: id,
+        args: [crawlInput({ crawlId, pageConcurrency: 2, pagesPerRun: 2, maxDurationMs: 2000 })],
+      });
+      await h.result();
+      return h.firstExecutionRunId;
+    });
+    // At 20 ms a page, two at a time, 300 pages take at least 3 s, more than the 2 s bound: the time bound ended it.
+    assert.deepEqual(f.endInputs, [{ crawlId, timedOut: true }]);
+    assert.ok(f.order.length > 2 && f.order.length < 300, `${f.order.length} pages`);
+    // Every run handed on the same start time: the bound counts from the first run.
+    const starts: unknown[] = [];
+    for (let runId: string | null | undefined = firstRun; runId;) {
+      const { continued }: Awaited<ReturnType<typeof historyOf>> = await historyOf(id, runId);
+      const input = continued?.input?.payloads?.[0]?.data;
+      if (input) starts.push((JSON.parse(Buffer.from(input).toString()) as CrawlWorkflowInput).carried?.startedAtMs);
+      runId = continued?.newExecutionRunId;
+    }
+    assert.ok(starts.length >= 2, `${starts.length} continue-as-new`);
+    assert.equal(new Set(starts).size, 1, `one start time: ${starts.join(', ')}`);
+    assert.equal(typeof starts[0], 'number');
+  });
+
+  it('maxDurationMs: a page waiting in line for a slot gives up at the deadline', async () => {
+    const f = fakeCrawl({ 0: [1] }, { queueFirst: new Set([1]) });
+    const crawlId = randomUUID();
+    await withWorker(env, f.activities, (taskQueue) =>
+      env.client.workflow.execute('crawlWorkflow', {
+        taskQueue,
+        workflowId: crawlWorkflowId(crawlId),
+        // Without the deadline it would wait a minute for its recheck.
+        args: [crawlInput({ crawlId, maxDurationMs: 500, slotRecheckMs: 60_000 })],
+      }),
+    );
+    assert.deepEqual(f.order, [0]);
+    assert.deepEqual(f.endInputs, [{ crawlId, timedOut: true }]);
+  });
+
+  it('delayMs: a durable timer between one fetch and the next, one page at a time', async () => {
+    const f = fakeCrawl(tree(6), { fetchMs: 5 });
+    const id = crawlWorkflowId(randomUUID());
+    await withWorker(env, f.activities, (taskQueue) =>
+      env.client.workflow.execute('crawlWorkflow', { taskQueue, workflowId: id, args: [crawlInput({ pageConcurrency: 1, delayMs: 150 })] }),
+    );
+    assert.equal(f.order.length, 6);
+    assert.equal(f.peak(), 1);
+    // Each fetch began at least the delay after the one before it ended (a lower bound, not a timing).
+    for (let i = 1; i < f.fetches.length; i++) {
+      const gap = f.fetches[i]!.start - f.fetches[i - 1]!.end;
+      assert.ok(gap >= 150, `gap ${gap} ms before fetch ${i}`);
+    }
+    assert.equal((await historyOf(id)).timers, 5, 'none before the first fetch');
   });
 });
 
