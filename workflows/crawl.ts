@@ -1,6 +1,8 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
+  isCancellation,
   condition,
   continueAsNew,
   proxyActivities,
@@ -35,7 +37,9 @@ const PAGE_ATTEMPTS = 3;
  * crawl ends with stop_reason max_duration) and space its fetches
  * (`delayMs`: a durable timer between one fetch and the next claim's fetch;
  * such a crawl fetches one page at a time). Both are input fields whose
- * absence leaves the commands as older histories recorded them.
+ * absence leaves the commands as older histories recorded them; so is
+ * `stopInFlight` (a crawler's cancel also cancels the page activities in
+ * flight, so it ends within seconds even while a target is slow to answer).
  */
 export async function crawlWorkflow(input: CrawlWorkflowInput): Promise<{ status: string }> {
   const carried = input.carried ?? { runs: 0, cancelled: false, seeded: false };
@@ -56,8 +60,11 @@ export async function crawlWorkflow(input: CrawlWorkflowInput): Promise<{ status
   });
 
   let cancelled = carried.cancelled;
+  // Pages in flight, by their scopes: a crawler's cancel stops them too (stopInFlight), rather than waiting out a slow target.
+  const scopes = new Set<CancellationScope>();
   setHandler(cancelCrawlSignal, () => {
     cancelled = true;
+    if (input.stopInFlight) for (const scope of scopes) scope.cancel();
   });
   // Every grant bumps the generation: each page waiting in line tries again.
   let grants = 0;
@@ -75,7 +82,18 @@ export async function crawlWorkflow(input: CrawlWorkflowInput): Promise<{ status
     try {
       for (;;) {
         const seen = grants;
-        const out = await pages.crawlPage({ crawlId: input.crawlId, pageId });
+        let out: Awaited<ReturnType<typeof pages.crawlPage>>;
+        if (input.stopInFlight) {
+          const scope = new CancellationScope();
+          scopes.add(scope);
+          try {
+            out = await scope.run(() => pages.crawlPage({ crawlId: input.crawlId, pageId }));
+          } finally {
+            scopes.delete(scope);
+          }
+        } else {
+          out = await pages.crawlPage({ crawlId: input.crawlId, pageId });
+        }
         if (!out.queued) return;
         // Out of time, a page in line gives up: wake up no later than the deadline.
         const recheck = deadline === null ? input.slotRecheckMs : Math.max(1, Math.min(input.slotRecheckMs, deadline - Date.now()));
@@ -84,6 +102,8 @@ export async function crawlWorkflow(input: CrawlWorkflowInput): Promise<{ status
         if (cancelled || (deadline !== null && outOfTime())) return;
       }
     } catch (err) {
+      // Stopped by the cancel: the page stays unfetched, and the end of the crawl settles it.
+      if (input.stopInFlight && cancelled && isCancellation(err)) return;
       const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
       if (cause instanceof ApplicationFailure && cause.type === 'CrawlNotFound') throw cause;
       await local.failCrawlPage({ crawlId: input.crawlId, pageId, error: cause instanceof Error ? cause.message : String(cause) });

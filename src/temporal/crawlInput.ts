@@ -23,6 +23,7 @@ export function buildCrawlWorkflowInput(
     slotRecheckMs: Math.round(captureLeaseTtlMs(config) / 2),
     ...(crawl.crawler ? { maxDurationMs: crawl.crawler.maxDurationMs } : {}),
     ...(delayMs > 0 ? { delayMs } : {}),
+    ...(crawl.crawler ? { stopInFlight: true } : {}),
   };
 }
 

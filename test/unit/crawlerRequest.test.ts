@@ -229,7 +229,7 @@ describe('the crawl workflow input of a crawler', () => {
       crawler: { maxDurationMs: 900_000, delayMs: 0 },
     });
     assert.equal(b.pageConcurrency, 8);
-    assert.equal(b.delayMs, 0);
+    assert.ok(!('delayMs' in b), 'no delay: no field, so no timer command');
     // A Firecrawl crawl's input is as before: neither field.
     const f = buildCrawlWorkflowInput(config, { crawlId: 'c3', kind: 'crawl', maxConcurrency: 2 });
     assert.equal(f.pageConcurrency, 2);

@@ -317,7 +317,7 @@ export async function finishPage(db: Db, p: FinishedPage): Promise<{ eventSeq: n
     const done = await c.query(
       `UPDATE crawl_pages SET status = $3, status_code = $4, document = $5, error = $6,
               done_seq = nextval('crawl_pages_done_seq'), done_at = now()
-        WHERE id = $2 AND crawl_id = $1 AND done_seq IS NULL`,
+        WHERE id = $2 AND crawl_id = $1 AND done_seq IS NULL AND status IN ('pending', 'running')`,
       [p.crawlId, p.pageId, p.ok ? 'done' : 'failed', p.statusCode, p.document, p.error],
     );
     if (done.rowCount === 0) {

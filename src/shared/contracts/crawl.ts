@@ -116,6 +116,8 @@ export interface CrawlWorkflowInput {
   maxDurationMs?: number;
   /** Scrapfly crawler only: wait this long between fetches (pageConcurrency is then 1). */
   delayMs?: number;
+  /** Scrapfly crawler only: a cancel also cancels the pages in flight (absent: they finish, as older histories recorded). */
+  stopInFlight?: boolean;
   /** Carried across continue-as-new. */
   carried?: { runs: number; cancelled: boolean; seeded: boolean; startedAtMs?: number; timedOut?: boolean };
 }
