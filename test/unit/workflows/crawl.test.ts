@@ -326,6 +326,33 @@ describe('crawlEventsWorkflow and eventDeliveryWorkflow', () => {
     assert.ok(f.peak() <= 4 && f.peak() >= 2, `peak ${f.peak()}`);
   });
 
+  // Scrapfly's names: crawler_started is an ordering point, each of the three terminal names ends the workflow.
+  for (const terminal of ['crawler_finished', 'crawler_stopped', 'crawler_cancelled']) {
+    it(`Scrapfly crawler events: crawler_started first, URL events between, ${terminal} last and the end`, async () => {
+      const middle = ['crawler_url_visited', 'crawler_url_discovered', 'crawler_url_skipped', 'crawler_url_failed'];
+      const list = ['crawler_started', ...Array.from({ length: 12 }, (_, i) => middle[i % middle.length]!), terminal];
+      const f = fakeEvents(list, () => ok, { sendMs: 15 });
+      await withWorker(env, f.activities, async (taskQueue) => {
+        f.bind(env, taskQueue);
+        const input = eventsInput();
+        const out = await env.client.workflow.execute('crawlEventsWorkflow', {
+          taskQueue,
+          workflowId: crawlEventsWorkflowId(input.crawlId),
+          args: [input],
+        });
+        assert.equal(out.sent, list.length, 'the terminal event ends the workflow');
+      });
+      const last = list.length - 1;
+      const startedEnd = f.log.findIndex((l) => l.seq === 0 && l.phase === 'end');
+      const firstOtherStart = f.log.findIndex((l) => l.seq > 0 && l.phase === 'start');
+      assert.ok(startedEnd < firstOtherStart, 'crawler_started finished before any other event was sent');
+      const terminalStart = f.log.findIndex((l) => l.seq === last && l.phase === 'start');
+      const lastMiddleEnd = f.log.map((l, i) => (l.seq > 0 && l.seq < last && l.phase === 'end' ? i : -1)).reduce((a, b) => Math.max(a, b));
+      assert.ok(lastMiddleEnd < terminalStart, `${terminal} went after every URL event`);
+      assert.ok(f.peak() >= 2, 'URL events go out concurrently');
+    });
+  }
+
   it('a failed first attempt hands the event to its own ladder; later events do not wait for it', async () => {
     const attempts = new Map<number, number>();
     const f = fakeEvents(names(3), (i, seq) => {
