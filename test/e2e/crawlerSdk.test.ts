@@ -9,7 +9,13 @@ import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import { Crawl, CrawlerConfig, errors, parseCrawlerWebhook, ScrapflyClient, verifySignature } from 'scrapfly-sdk';
 import { WARCParser } from 'warcio';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { repoRoot } from '../../src/repoRoot';
+import { WORKFLOW_BUNDLE } from '../../src/worker/worker';
 import { startTestHookshot, type TestHookshot } from '../helpers/hookshot';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 import { startCrawlSite } from '../helpers/crawlSite';
@@ -144,9 +150,17 @@ describe('a Scrapfly crawler through the official SDK, with its events on a name
       // One execution per run: the crawl continues as new every CRAWL_PAGES_PER_RUN pages.
       assert.deepEqual(new Set(found), new Set([`crawl:${crawl.uuid}`]));
       assert.ok(found.length > 1, `continued as new: ${found.length} runs`);
-      for (const id of [`crawl:${crawl.uuid}`, `crawl:${crawl.uuid}:events`]) {
-        const history = JSON.stringify(await temporal.workflow.getHandle(id).fetchHistory());
-        assert.ok(!history.includes('Page 3') && !history.includes('<html'), `${id}: no page content in its history`);
+      for (const [id, fixture] of [
+        [`crawl:${crawl.uuid}`, 'crawler-last-run'],
+        [`crawl:${crawl.uuid}:events`, 'crawler-events-last-run'],
+      ] as const) {
+        const history = await temporal.workflow.getHandle(id).fetchHistory();
+        const text = JSON.stringify(history);
+        assert.ok(!text.includes('Page 3') && !text.includes('<html'), `${id}: no page content in its history`);
+        // The crawler's shape replays against this bundle; RECORD_HISTORIES=<tag> keeps it as a fixture.
+        await Worker.runReplayHistory({ workflowBundle: { codePath: WORKFLOW_BUNDLE } }, history);
+        const tag = process.env.RECORD_HISTORIES;
+        if (tag) writeFileSync(path.join(repoRoot(), 'test', 'fixtures', 'histories', `${fixture}-${tag}.json`), historyToJSON(history));
       }
     } finally {
       await temporal.connection.close();
@@ -164,7 +178,7 @@ describe('a Scrapfly crawler through the official SDK, with its events on a name
       await screenshot(page, 'crawler');
       // Events come a page at a time: follow "More events" to the last.
       const items = await page.locator('li.event > .attempt-line').allInnerTexts();
-      for (let more = page.getByRole('link', { name: 'More events →' }); (await more.count()) > 0; ) {
+      for (let more = page.getByRole('link', { name: 'More events →' }); (await more.count()) > 0;) {
         await Promise.all([page.waitForLoadState(), more.click()]);
         items.push(...(await page.locator('li.event > .attempt-line').allInnerTexts()));
       }
