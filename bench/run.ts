@@ -31,6 +31,7 @@ import { measureArtifacts } from './artifacts';
 import { devTopology, jobDriver, measureEmptyWorkflows, openLoop, pct, pool, r1, startHookshotProcess, summary, type Topology } from './engine';
 import { postgresTopology } from './postgresTopology';
 import { chartSvg, table, type Window } from './report';
+import { CRAWLER_EVENTS } from '../src/shared/names';
 
 const N = Number(process.env.BENCH_JOBS ?? 300);
 const CRAWL_PAGES = Number(process.env.BENCH_CRAWL_PAGES ?? 2000);
@@ -480,16 +481,7 @@ async function main() {
               page_limit: CRAWL_PAGES * 2,
               content_formats: ['markdown'],
               webhook_name: 'bench-crawler',
-              webhook_events: [
-                'crawler_started',
-                'crawler_url_visited',
-                'crawler_url_skipped',
-                'crawler_url_discovered',
-                'crawler_url_failed',
-                'crawler_stopped',
-                'crawler_cancelled',
-                'crawler_finished',
-              ],
+              webhook_events: [...CRAWLER_EVENTS],
             }),
           });
           const started2 = (await startedCrawler.body.json()) as { crawler_uuid?: string };

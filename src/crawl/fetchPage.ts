@@ -291,6 +291,25 @@ export function buildPageDocument(url: string, res: PageResponse, opts: PageDocu
   let pageLinks: string[] = [];
   let texts: CrawlerTexts | null = null;
   const plain = (text: string): CrawlerTexts => ({ html: () => text, clean_html: () => text, markdown: () => text, text: () => text });
+  const crawlerContent = (formats: NonNullable<typeof opts.contentFormats>, from: CrawlerTexts) =>
+    buildCrawlerContent(
+      formats,
+      {
+        url,
+        finalUrl,
+        statusCode: status,
+        statusText: res.statusText,
+        contentType,
+        headers: res.headers,
+        bodyBytes: body.length,
+        title,
+        meta,
+        links: pageLinks,
+      },
+      from,
+      PAGE_FIELD_MAX_BYTES,
+      truncated,
+    );
 
   if (binary) {
     for (const f of ['markdown', 'html', 'rawHtml'] as const) if (want.has(f)) document[f] = '';
@@ -337,24 +356,7 @@ export function buildPageDocument(url: string, res: PageResponse, opts: PageDocu
         if (opts.contentFormats?.length) {
           // Converted here, while the parse they need is at hand: a converter's failure is this page's too.
           texts = { html: () => text, clean_html: () => cleaned, markdown: () => htmlToMarkdown(content, finalUrl), text: () => htmlToText(content) };
-          document.content = buildCrawlerContent(
-            opts.contentFormats,
-            {
-              url,
-              finalUrl,
-              statusCode: status,
-              statusText: res.statusText,
-              contentType,
-              headers: res.headers,
-              bodyBytes: body.length,
-              title,
-              meta,
-              links: pageLinks,
-            },
-            texts,
-            PAGE_FIELD_MAX_BYTES,
-            truncated,
-          );
+          document.content = crawlerContent(opts.contentFormats, texts);
         }
       } catch (err) {
         links = [];
@@ -368,24 +370,7 @@ export function buildPageDocument(url: string, res: PageResponse, opts: PageDocu
   }
 
   if (opts.contentFormats?.length && document.content === undefined && texts !== null) {
-    document.content = buildCrawlerContent(
-      opts.contentFormats,
-      {
-        url,
-        finalUrl,
-        statusCode: status,
-        statusText: res.statusText,
-        contentType,
-        headers: res.headers,
-        bodyBytes: body.length,
-        title,
-        meta,
-        links: pageLinks,
-      },
-      texts,
-      PAGE_FIELD_MAX_BYTES,
-      truncated,
-    );
+    document.content = crawlerContent(opts.contentFormats, texts);
   }
   if (truncated.length > 0) document.metadata.truncatedFields = truncated;
   if (error !== null) document.metadata.error = error;

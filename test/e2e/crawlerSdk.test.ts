@@ -21,17 +21,7 @@ import { startReceiver, type Receiver } from '../helpers/receiver';
 import { startCrawlSite } from '../helpers/crawlSite';
 import { axeViolations, launchChromium, newPage, screenshot, signIn } from '../helpers/chromium';
 import { until } from '../helpers/wait';
-
-const ALL_EVENTS = [
-  'crawler_started',
-  'crawler_url_visited',
-  'crawler_url_skipped',
-  'crawler_url_discovered',
-  'crawler_url_failed',
-  'crawler_stopped',
-  'crawler_cancelled',
-  'crawler_finished',
-] as const;
+import { CRAWLER_EVENTS } from '../../src/shared/names';
 
 describe('a Scrapfly crawler through the official SDK, with its events on a named webhook', () => {
   let hs: TestHookshot;
@@ -64,7 +54,7 @@ describe('a Scrapfly crawler through the official SDK, with its events on a name
         use_sitemaps: true,
         content_formats: ['markdown', 'text'],
         webhook_name: 'crawls',
-        webhook_events: [...ALL_EVENTS],
+        webhook_events: [...CRAWLER_EVENTS],
       }),
     );
     await crawl.start();

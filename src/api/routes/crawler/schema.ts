@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { byRules, refuse } from '../../rules';
 import type { CrawlRequest } from '../../../commands/crawlSubmitter';
 import type { Config } from '../../../config';
 import type { PageSeed } from '../../../db/repositories/crawls';
@@ -256,30 +257,7 @@ export function readFormats(asked: string | string[] | undefined, stored: readon
 }
 
 // ---------------------------------------------------------------------------
-// The rules. A reader throws a Refusal naming the element that breaks a
-// rule; byRules turns the first one into the body's one validation issue.
-
-class Refusal {
-  constructor(
-    readonly path: PropertyKey[],
-    readonly message: string,
-  ) {}
-}
-function refuse(path: PropertyKey[], message: string): never {
-  throw new Refusal(path, message);
-}
-
-function byRules<I, O>(read: (body: I) => O) {
-  return (body: I, ctx: z.RefinementCtx): O => {
-    try {
-      return read(body);
-    } catch (err) {
-      if (!(err instanceof Refusal)) throw err;
-      ctx.addIssue({ code: 'custom', path: err.path, message: err.message, input: body });
-      return z.NEVER;
-    }
-  };
-}
+// The rules (refuse / byRules: src/api/rules.ts).
 
 const given = <T>(v: T | null | undefined): v is T => v !== undefined && v !== null;
 

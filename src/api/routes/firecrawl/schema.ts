@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { byRules, refuse } from '../../rules';
 import type { ApiVersion, CrawlRequest } from '../../../commands/crawlSubmitter';
 import type { Config } from '../../../config';
 import { compileScope } from '../../../crawl/scope';
@@ -97,30 +98,7 @@ export const CrawlById = z.looseObject({
 export const CancelById = z.looseObject({ id: z.string() });
 
 // ---------------------------------------------------------------------------
-// The rules. A reader throws a Refusal naming the element that breaks a
-// rule; byRules turns the first one into the body's one validation issue.
-
-class Refusal {
-  constructor(
-    readonly path: PropertyKey[],
-    readonly message: string,
-  ) {}
-}
-function refuse(path: PropertyKey[], message: string): never {
-  throw new Refusal(path, message);
-}
-
-function byRules<I, O>(read: (body: I) => O) {
-  return (body: I, ctx: z.RefinementCtx): O => {
-    try {
-      return read(body);
-    } catch (err) {
-      if (!(err instanceof Refusal)) throw err;
-      ctx.addIssue({ code: 'custom', path: err.path, message: err.message, input: body });
-      return z.NEVER;
-    }
-  };
-}
+// The rules (refuse / byRules: src/api/rules.ts).
 
 // Headers a caller may not set on its event deliveries: the body's type and
 // signature are ours to state, and connection-level headers belong to the
